@@ -1,0 +1,97 @@
+/* src/json/json.h: the JSON facade (strict json-c) and the JSON-RPC 2.0
+ * codec. Internal to libcmcp.
+ *
+ * Parsing is strict: RFC 8259 only (json-c strict mode), valid UTF-8 only
+ * (no overlong forms, no surrogates, nothing above U+10FFFF), no NaN or
+ * Infinity, nesting no deeper than the limit, text no longer than the limit.
+ * Objects returned are json-c objects with one reference owned by the caller.
+ */
+#ifndef CMCP_JSON_H
+#define CMCP_JSON_H
+
+#include <json-c/json.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct cmcp__json_limits {
+  size_t max_bytes; /* longest text accepted (0: no limit) */
+  int max_depth;    /* deepest nesting accepted (objects and arrays) */
+} cmcp__json_limits;
+
+#define CMCP__JSON_DEFAULT_MAX_BYTES ((size_t)4 << 20)
+#define CMCP__JSON_DEFAULT_MAX_DEPTH 128
+
+/* 1 if s[0..len) is well-formed UTF-8, else 0. */
+int cmcp__utf8_valid(const char *s, size_t len);
+
+/* Parses exactly one JSON value from text[0..len) (surrounding whitespace
+ * allowed). On success returns 0 and stores the value in *out. On failure
+ * returns CMCP_EPARSE (not JSON), CMCP_ELIMIT (too long or too deep) and
+ * writes a one-line reason into errbuf. */
+int cmcp__json_parse(const char *text, size_t len,
+                     const cmcp__json_limits *lim, json_object **out,
+                     char *errbuf, size_t errlen);
+
+/* Parses JSON text that must be an object (used for schemas and the JSON
+ * pieces of the public API). NULL text or a non-object is CMCP_EINVAL. */
+int cmcp__json_parse_object(const char *text, json_object **out);
+
+/* Serializes compactly (no spaces, "\/" not escaped). The string lives as
+ * long as obj is not modified or freed; *len gets its length. */
+const char *cmcp__json_text(json_object *obj, size_t *len);
+
+/* Small helpers over json-c that treat a missing key as NULL. */
+const char *cmcp__json_get_string(json_object *obj, const char *key);
+json_object *cmcp__json_get_object(json_object *obj, const char *key);
+
+/* ---- JSON-RPC 2.0 ------------------------------------------------------ */
+
+typedef enum {
+  CMCP__MSG_REQUEST = 1,
+  CMCP__MSG_NOTIFICATION,
+  CMCP__MSG_RESULT,
+  CMCP__MSG_ERROR
+} cmcp__msg_kind;
+
+/* A decoded message. All pointers borrow from root, which the message owns. */
+typedef struct cmcp__msg {
+  cmcp__msg_kind kind;
+  json_object *root;
+  json_object *id;     /* string or integer; NULL for a notification */
+  const char *method;  /* requests and notifications */
+  json_object *params; /* object, or NULL when absent */
+  json_object *result; /* CMCP__MSG_RESULT */
+  int error_code;      /* CMCP__MSG_ERROR */
+  const char *error_message;
+  json_object *error_data;
+} cmcp__msg;
+
+/* Decodes one JSON-RPC message. On success returns 0 and fills *msg (free
+ * it with cmcp__msg_free). On failure returns a negative status, sets
+ * *rpc_code to the JSON-RPC error to answer with (-32700 for text that is
+ * not JSON, -32600 for JSON that is not a valid message, including a
+ * top-level array: batching is not part of MCP since 2025-06-18), writes a
+ * clear one-line reason into errbuf and, when the id could still be read,
+ * leaves a new reference to it in *bad_id (else NULL). */
+int cmcp__rpc_decode(const char *text, size_t len, const cmcp__json_limits *lim,
+                     cmcp__msg *msg, int *rpc_code, json_object **bad_id,
+                     char *errbuf, size_t errlen);
+void cmcp__msg_free(cmcp__msg *msg);
+
+/* Encoders. Each returns a new NUL-terminated string from the cmcp
+ * allocator (free with cmcp__free) with its length in *len, or NULL on
+ * ENOMEM. id may be NULL (encoded as null). result/params/data may be NULL
+ * (result NULL encodes {}, params/data NULL are omitted). */
+char *cmcp__rpc_encode_result(json_object *id, json_object *result,
+                              size_t *len);
+char *cmcp__rpc_encode_error(json_object *id, int code, const char *message,
+                             json_object *data, size_t *len);
+char *cmcp__rpc_encode_request(json_object *id, const char *method,
+                               json_object *params, size_t *len);
+char *cmcp__rpc_encode_notification(const char *method, json_object *params,
+                                    size_t *len);
+
+/* 1 if two ids are equal (same type and value), else 0. */
+int cmcp__rpc_id_equal(json_object *a, json_object *b);
+
+#endif /* CMCP_JSON_H */
