@@ -19,7 +19,7 @@
 
 typedef struct cmcp__uritpl cmcp__uritpl_t;
 
-/* The variables extracted by cmcp__uritpl_match. names[i] and values[i] are
+/* The variables extracted by cmcp__uritpl_match_uri. names[i] and values[i] are
  * NUL-terminated and live in one arena owned by the struct (they stay valid
  * after the template is freed), until cmcp__uritpl_match_free. A variable the
  * URI left undefined (e.g. a missing query parameter) is not listed. */
@@ -62,7 +62,8 @@ const char *cmcp__uritpl_text(const cmcp__uritpl_t *t);
 size_t cmcp__uritpl_var_count(const cmcp__uritpl_t *t);
 const char *cmcp__uritpl_var_name(const cmcp__uritpl_t *t, size_t i);
 
-/* Matches the whole of uri against t. On success returns 0 and fills *m,
+/* (Named _uri because C gives the type cmcp__uritpl_match and functions one
+ * namespace.) Matches the whole of uri against t. On success returns 0 and fills *m,
  * which the caller releases with cmcp__uritpl_match_free. Otherwise *m is
  * left empty (count 0, nothing to free, though freeing is harmless) and the
  * result is CMCP_ENOENT when uri is not an expansion of t (including when the
@@ -80,8 +81,8 @@ const char *cmcp__uritpl_var_name(const cmcp__uritpl_t *t, size_t i);
  * An exploded list ({/path*} on "/a/b/c") and a multi-value item yield the
  * items joined by ',' ("a,b,c"), each item decoded. A {var:N} value must be
  * at most N characters. A variable used twice must match the same value. */
-int cmcp__uritpl_match(const cmcp__uritpl_t *t, const char *uri,
-                       cmcp__uritpl_match *m);
+int cmcp__uritpl_match_uri(const cmcp__uritpl_t *t, const char *uri,
+                           cmcp__uritpl_match *m);
 void cmcp__uritpl_match_free(cmcp__uritpl_match *m);
 /* The value of variable name in m, or NULL when it is not there. */
 const char *cmcp__uritpl_match_get(const cmcp__uritpl_match *m,
