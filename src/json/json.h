@@ -23,17 +23,28 @@ typedef struct cmcp__json_limits {
 
 /* 1 if s[0..len) is well-formed UTF-8, else 0. */
 int cmcp__utf8_valid(const char *s, size_t len);
+/* Length (1..4) of the well-formed UTF-8 character at s[0..len), or 0 if
+ * the bytes there are malformed, truncated or len is 0. */
+size_t cmcp__utf8_char_len(const char *s, size_t len);
 
 /* Parses exactly one JSON value from text[0..len) (surrounding whitespace
  * allowed). On success returns 0 and stores the value in *out. On failure
- * returns CMCP_EPARSE (not JSON), CMCP_ELIMIT (too long or too deep) and
- * writes a one-line reason into errbuf. */
+ * returns CMCP_EPARSE (not JSON), CMCP_ELIMIT (too long or too deep) or
+ * CMCP_ENOMEM and writes a one-line reason into errbuf (may be NULL).
+ * lim NULL means the defaults; lim->max_depth <= 0 means the default depth.
+ * Also refused as CMCP_EPARSE: lone UTF-16 surrogates in \u escapes, raw
+ * control characters in strings, integers outside [-2^63, 2^64-1] (json-c
+ * would clamp them) and numbers that overflow a double (1e999).
+ * Duplicate keys in an object are accepted and the last one wins, as in
+ * JavaScript's JSON.parse and Python's json module. */
 int cmcp__json_parse(const char *text, size_t len,
                      const cmcp__json_limits *lim, json_object **out,
                      char *errbuf, size_t errlen);
 
 /* Parses JSON text that must be an object (used for schemas and the JSON
- * pieces of the public API). NULL text or a non-object is CMCP_EINVAL. */
+ * pieces of the public API), with the default limits. NULL text or a
+ * non-object is CMCP_EINVAL; text that does not parse gives
+ * cmcp__json_parse's status. */
 int cmcp__json_parse_object(const char *text, json_object **out);
 
 /* Serializes compactly (no spaces, "\/" not escaped). The string lives as
@@ -72,7 +83,12 @@ typedef struct cmcp__msg {
  * not JSON, -32600 for JSON that is not a valid message, including a
  * top-level array: batching is not part of MCP since 2025-06-18), writes a
  * clear one-line reason into errbuf and, when the id could still be read,
- * leaves a new reference to it in *bad_id (else NULL). */
+ * leaves a new reference to it in *bad_id (else NULL).
+ * Statuses: CMCP_EPARSE (-32700), CMCP_ELIMIT (text too long or too deep:
+ * -32600), CMCP_EPROTO (not a valid message: -32600, or -32602 for params
+ * given as an array, which JSON-RPC allows but no MCP method takes),
+ * CMCP_ENOMEM (-32603). An error response may come without an id (or with
+ * a null one): msg->id is then NULL. */
 int cmcp__rpc_decode(const char *text, size_t len, const cmcp__json_limits *lim,
                      cmcp__msg *msg, int *rpc_code, json_object **bad_id,
                      char *errbuf, size_t errlen);
@@ -80,8 +96,12 @@ void cmcp__msg_free(cmcp__msg *msg);
 
 /* Encoders. Each returns a new NUL-terminated string from the cmcp
  * allocator (free with cmcp__free) with its length in *len, or NULL on
- * ENOMEM. id may be NULL (encoded as null). result/params/data may be NULL
- * (result NULL encodes {}, params/data NULL are omitted). */
+ * ENOMEM. Output is compact, "jsonrpc":"2.0" first, "/" not escaped.
+ * id may be NULL: encoded as null, except in an error response where the
+ * id is then omitted (MCP 2025-11-25+: "error response that has no id";
+ * null is not a valid RequestId). result/params/data may be NULL (result
+ * NULL encodes {}, params/data NULL are omitted). method and message are
+ * C strings; bytes in them that are not UTF-8 are written as U+FFFD. */
 char *cmcp__rpc_encode_result(json_object *id, json_object *result,
                               size_t *len);
 char *cmcp__rpc_encode_error(json_object *id, int code, const char *message,
