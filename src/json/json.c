@@ -254,8 +254,10 @@ static int scan_number(scan *s) {
     if (scan_digits(s) == 0)
       return scan_fail(s, CMCP_EPARSE, "digit expected in exponent");
   }
-  if (!exp && nfrac == 0 && int_out_of_range(digits, nint, neg))
+  if (!exp && nfrac == 0 && int_out_of_range(digits, nint, neg)) {
+    s->p = digits - neg;
     return scan_fail(s, CMCP_EPARSE, "integer out of 64-bit range");
+  }
   /* DBL_MAX has 309 integer digits: only an exponent or that many digits
    * can overflow, and only then is the parsed tree checked for it. */
   if (exp || nint + nfrac > 300)
@@ -441,9 +443,10 @@ static int build_tree(const char *text, size_t len, int depth,
     obj = NULL;
     jerr = json_tokener_error_parse_unexpected;
   }
-  if (obj == NULL) {
+  /* json-c represents a JSON null as a NULL object, with success. */
+  if (obj == NULL && jerr != json_tokener_success) {
     rc = jerr == json_tokener_error_depth ? CMCP_ELIMIT : CMCP_EPARSE;
-    if (jerr == json_tokener_continue || jerr == json_tokener_success)
+    if (jerr == json_tokener_continue)
       jerr = json_tokener_error_parse_eof;
     set_err(errbuf, errlen, "invalid JSON: %s at byte %zu",
             json_tokener_error_desc(jerr), at);

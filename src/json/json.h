@@ -28,7 +28,8 @@ int cmcp__utf8_valid(const char *s, size_t len);
 size_t cmcp__utf8_char_len(const char *s, size_t len);
 
 /* Parses exactly one JSON value from text[0..len) (surrounding whitespace
- * allowed). On success returns 0 and stores the value in *out. On failure
+ * allowed). On success returns 0 and stores the value in *out (NULL for
+ * a JSON null, as json-c represents it). On failure
  * returns CMCP_EPARSE (not JSON), CMCP_ELIMIT (too long or too deep) or
  * CMCP_ENOMEM and writes a one-line reason into errbuf (may be NULL).
  * lim NULL means the defaults; lim->max_depth <= 0 means the default depth.
