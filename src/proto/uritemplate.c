@@ -151,7 +151,8 @@ static int parse_varname(parser *p) {
     return perr(p, "empty or invalid variable name");
   if (s[p->pos - 1] == '.') {
     p->pos--;
-    return perr(p, "variable name ends with '.'");
+    return perr(p, s[p->pos + 1] == '.' ? "'..' in variable name"
+                                        : "variable name ends with '.'");
   }
   return 0;
 }
@@ -718,6 +719,8 @@ static int match_expr(matcher *m, size_t pi, size_t pos) {
   const tpart *next = pi + 1 < t->nparts ? &t->parts[pi + 1] : NULL;
   size_t maxend = pos, e;
   int rc;
+  if (maxend < m->ulen && m->uri[maxend] == part->op->first[0])
+    maxend++; /* the '#' of {#var} is not part of its value */
   while (maxend < m->ulen && !stops(part->op, (unsigned char)m->uri[maxend]))
     maxend++;
   e = next == NULL ? m->ulen : pos; /* the last part must reach the end */
