@@ -20,8 +20,15 @@ static void end_round(cmcp_call_t *call, int rc) {
   if (rc == 0)
     cmcp_call_need_input(call);
   else
-    cmcp_call_error(call, CMCP_JSONRPC_INTERNAL_ERROR, cmcp_strerror(rc),
-                    NULL);
+    cmcp_call_error(call, CMCP_JSONRPC_INTERNAL_ERROR, cmcp_strerror(rc), NULL);
+}
+
+/* 1 if the client answered the ask named key with an object (the only
+ * shape an ElicitResult, CreateMessageResult or ListRootsResult has). */
+static int answered(const cmcp_call_t *call, const char *key) {
+  struct json_object *ans = cmcp_call_input(call, key);
+
+  return ans != NULL && json_object_is_type(ans, json_type_object);
 }
 
 /* The "content" of an ElicitResult as JSON text ("{}" when absent). */
@@ -83,7 +90,7 @@ static void sampling(cmcp_call_t *call, void *data) {
     ev_missing_capability(call, "sampling");
     return;
   }
-  if (cmcp_call_input(call, "llm") == NULL) {
+  if (!answered(call, "llm")) {
     cmcp_call_arg_string(call, "prompt", &prompt);
     end_round(call, ask_sampling_text(call, "llm", prompt, 100));
     return;
@@ -149,7 +156,7 @@ static void elicit_form(cmcp_call_t *call, const char *message,
   "\"default\":30},"                                                           \
   "\"score\":{\"type\":\"number\",\"description\":\"User score\","             \
   "\"default\":95.5},"                                                         \
-  "\"status\":{\"type\":\"string\",\"description\":\"User status\","          \
+  "\"status\":{\"type\":\"string\",\"description\":\"User status\","           \
   "\"enum\":[\"active\",\"inactive\",\"pending\"],\"default\":\"active\"},"    \
   "\"verified\":{\"type\":\"boolean\",\"description\":"                        \
   "\"Verification status\",\"default\":true}},\"required\":[]}"
@@ -198,11 +205,11 @@ static void elicitation_url(cmcp_call_t *call, void *data) {
   }
   ans = ev_elicit_answer(call, "consent");
   if (ans == NULL) {
-    end_round(call, cmcp_call_ask_elicit_url(
-                        call, "consent",
-                        "Please open the page to grant access.",
-                        "https://example.com/cmcp-everything/consent",
-                        "cmcp-everything-consent"));
+    end_round(call,
+              cmcp_call_ask_elicit_url(
+                  call, "consent", "Please open the page to grant access.",
+                  "https://example.com/cmcp-everything/consent",
+                  "cmcp-everything-consent"));
     return;
   }
   ev_add_textf(call, "URL elicitation completed: action=%s",
@@ -229,8 +236,7 @@ static void ir_elicitation(cmcp_call_t *call, void *data) {
   ans = ev_elicit_answer(call, "user_name");
   if (ans == NULL) {
     end_round(call, cmcp_call_ask_elicit(call, "user_name",
-                                         "What is your name?",
-                                         EV_NAME_SCHEMA));
+                                         "What is your name?", EV_NAME_SCHEMA));
     return;
   }
   name = elicit_field(ans, "name");
@@ -251,14 +257,13 @@ static void ir_sampling(cmcp_call_t *call, void *data) {
     ev_missing_capability(call, "sampling");
     return;
   }
-  text = ev_sampling_text(call, "capital_question");
-  if (text == NULL) {
-    end_round(call,
-              ask_sampling_text(call, "capital_question",
-                                "What is the capital of France?", 100));
+  if (!answered(call, "capital_question")) {
+    end_round(call, ask_sampling_text(call, "capital_question",
+                                      "What is the capital of France?", 100));
     return;
   }
-  ev_add_textf(call, "Sampling answered: %s", text);
+  text = ev_sampling_text(call, "capital_question");
+  ev_add_textf(call, "Sampling answered: %s", text ? text : "(no text)");
   cmcp_call_done(call);
 }
 
@@ -274,8 +279,8 @@ static int roots_text(struct json_object *ans, char *out, size_t len) {
     return -1;
   n = json_object_array_length(roots);
   for (i = 0; i < n && used < len; i++) {
-    const char *uri = ev_json_string(json_object_array_get_idx(roots, i),
-                                     "uri");
+    const char *uri =
+        ev_json_string(json_object_array_get_idx(roots, i), "uri");
     int w = snprintf(out + used, len - used, "%s%s", i ? ", " : "",
                      uri != NULL ? uri : "?");
     if (w < 0)
@@ -345,16 +350,18 @@ static void ir_tampered_state(cmcp_call_t *call, void *data) {
 static void ir_multiple_inputs(cmcp_call_t *call, void *data) {
   struct json_object *name_ans = ev_elicit_answer(call, "user_name");
   const char *greeting = ev_sampling_text(call, "greeting");
+  int have_greeting = answered(call, "greeting");
   char roots[512];
   int have_roots = roots_text(cmcp_call_input(call, "client_roots"), roots,
                               sizeof(roots)) == 0;
   int rc = 0;
 
   (void)data;
-  if (name_ans != NULL && greeting != NULL && have_roots) {
+  if (name_ans != NULL && have_greeting && have_roots) {
     const char *name = elicit_field(name_ans, "name");
     ev_add_textf(call, "name=%s; greeting=%s; roots=%s",
-                 name != NULL ? name : "?", greeting, roots);
+                 name != NULL ? name : "?", greeting ? greeting : "(no text)",
+                 roots);
     cmcp_call_done(call);
     return;
   }
@@ -362,7 +369,7 @@ static void ir_multiple_inputs(cmcp_call_t *call, void *data) {
   if (rc == 0 && name_ans == NULL)
     rc = cmcp_call_ask_elicit(call, "user_name", "What is your name?",
                               EV_NAME_SCHEMA);
-  if (rc == 0 && greeting == NULL)
+  if (rc == 0 && !have_greeting)
     rc = ask_sampling_text(call, "greeting", "Generate a greeting", 50);
   if (rc == 0 && !have_roots)
     rc = cmcp_call_ask_roots(call, "client_roots");
@@ -426,11 +433,11 @@ static void ir_capabilities(cmcp_call_t *call, void *data) {
     rc = cmcp_call_ask_elicit(call, "user_name", "What is your name?",
                               EV_NAME_SCHEMA);
   }
-  if (rc == 0 && sa && ev_sampling_text(call, "greeting") == NULL) {
+  if (rc == 0 && sa && !answered(call, "greeting")) {
     missing = 1;
     rc = ask_sampling_text(call, "greeting", "Generate a greeting", 50);
   }
-  if (rc == 0 && ro && cmcp_call_input(call, "client_roots") == NULL) {
+  if (rc == 0 && ro && !answered(call, "client_roots")) {
     missing = 1;
     rc = cmcp_call_ask_roots(call, "client_roots");
   }
@@ -453,12 +460,12 @@ static void missing_capability(cmcp_call_t *call, void *data) {
     ev_missing_capability(call, "sampling");
     return;
   }
-  text = ev_sampling_text(call, "probe");
-  if (text == NULL) {
+  if (!answered(call, "probe")) {
     end_round(call, ask_sampling_text(call, "probe", "Say hello.", 20));
     return;
   }
-  ev_add_textf(call, "Sampling answered: %s", text);
+  text = ev_sampling_text(call, "probe");
+  ev_add_textf(call, "Sampling answered: %s", text ? text : "(no text)");
   cmcp_call_done(call);
 }
 
@@ -491,8 +498,8 @@ static void streaming_elicitation(cmcp_call_t *call, void *data) {
 
 #define EV_NO_ARGS "{\"type\":\"object\",\"properties\":{}}"
 #define EV_TOOL(name, desc, schema)                                            \
-  "{\"name\":\"" name "\",\"description\":\"" desc "\",\"inputSchema\":"      \
-      schema "}"
+  "{\"name\":\"" name "\",\"description\":\"" desc                             \
+  "\",\"inputSchema\":" schema "}"
 
 static const struct {
   const char *json;
@@ -519,8 +526,7 @@ static const struct {
              "Form elicitation with all five enum shapes.", EV_NO_ARGS),
      elicitation_enums},
     {EV_TOOL("test_elicitation_url",
-             "URL-mode elicitation: asks the user to open a page.",
-             EV_NO_ARGS),
+             "URL-mode elicitation: asks the user to open a page.", EV_NO_ARGS),
      elicitation_url},
     {EV_TOOL("test_input_required_result_elicitation",
              "Asks for the user's name (user_name), then greets them.",
@@ -556,8 +562,7 @@ static const struct {
              EV_NO_ARGS),
      missing_capability},
     {EV_TOOL("test_streaming_elicitation",
-             "Reports progress, then asks the user for some text.",
-             EV_NO_ARGS),
+             "Reports progress, then asks the user for some text.", EV_NO_ARGS),
      streaming_elicitation},
 };
 

@@ -37,8 +37,8 @@ int ev_sleep_ms(cmcp_call_t *call, long ms) {
 }
 
 const char *ev_json_text(struct json_object *obj) {
-  return json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
-                                                 JSON_C_TO_STRING_NOSLASHESCAPE);
+  return json_object_to_json_string_ext(
+      obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 }
 
 const char *ev_json_string(struct json_object *obj, const char *key) {
@@ -62,8 +62,7 @@ int ev_add_textf(cmcp_call_t *call, const char *fmt, ...) {
   return cmcp_call_add_text(call, text);
 }
 
-struct json_object *ev_elicit_answer(const cmcp_call_t *call,
-                                     const char *key) {
+struct json_object *ev_elicit_answer(const cmcp_call_t *call, const char *key) {
   struct json_object *ans = cmcp_call_input(call, key);
 
   if (ev_json_string(ans, "action") == NULL)

@@ -62,7 +62,8 @@ static struct json_object *resource_block(const char *uri) {
   json_object_object_add(r, "uri", json_object_new_string(uri));
   json_object_object_add(r, "mimeType", json_object_new_string("text/plain"));
   json_object_object_add(
-      r, "text", json_object_new_string("Embedded resource content for testing."));
+      r, "text",
+      json_object_new_string("Embedded resource content for testing."));
   json_object_object_add(b, "type", json_object_new_string("resource"));
   json_object_object_add(b, "resource", r);
   return b;
@@ -152,11 +153,14 @@ static const struct {
   const char *arg;
   const char *values[8];
 } candidates[] = {
-    {"test_prompt_with_arguments", "arg1",
+    {"test_prompt_with_arguments",
+     "arg1",
      {"paris", "park", "party", "test", "testing", "tester", NULL}},
-    {"test_prompt_with_arguments", "arg2",
+    {"test_prompt_with_arguments",
+     "arg2",
      {"hello", "help", "world", "worlds", NULL}},
-    {"test_prompt_with_embedded_resource", "resourceUri",
+    {"test_prompt_with_embedded_resource",
+     "resourceUri",
      {"test://static-text", "test://static-binary", "test://watched-resource",
       NULL}},
     {"test://template/{id}/data", "id", {"1", "2", "3", "42", "123", NULL}},

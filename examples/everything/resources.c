@@ -71,8 +71,7 @@ static void update_watched(cmcp_call_t *call, void *data) {
   rc = cmcp_server_notify_resource_updated(cmcp_call_server(call),
                                            "test://watched-resource");
   if (rc != 0) {
-    cmcp_call_error(call, CMCP_JSONRPC_INTERNAL_ERROR, cmcp_strerror(rc),
-                    NULL);
+    cmcp_call_error(call, CMCP_JSONRPC_INTERNAL_ERROR, cmcp_strerror(rc), NULL);
     return;
   }
   ev_add_textf(call, "test://watched-resource is now at version %ld", v);

@@ -62,8 +62,7 @@ static void end_round(cmcp_call_t *call, int rc) {
   if (rc == 0)
     cmcp_call_need_input(call);
   else
-    cmcp_call_error(call, CMCP_JSONRPC_INTERNAL_ERROR, cmcp_strerror(rc),
-                    NULL);
+    cmcp_call_error(call, CMCP_JSONRPC_INTERNAL_ERROR, cmcp_strerror(rc), NULL);
 }
 
 /* 1 if an elicitation answer accepted with content.<field> == true. */
@@ -139,8 +138,7 @@ static void tool_with_task(cmcp_call_t *call, void *data) {
   (void)data;
   if (ans == NULL) {
     end_round(call, cmcp_call_ask_elicit(call, "user_name",
-                                         "What is your name?",
-                                         EV_NAME_SCHEMA));
+                                         "What is your name?", EV_NAME_SCHEMA));
     return;
   }
   if (json_object_object_get_ex(ans, "content", &content))
@@ -151,8 +149,9 @@ static void tool_with_task(cmcp_call_t *call, void *data) {
 }
 
 #define EV_TASK_TOOL(name, desc, schema, support)                              \
-  "{\"name\":\"" name "\",\"description\":\"" desc "\",\"inputSchema\":"      \
-      schema ",\"execution\":{\"taskSupport\":\"" support "\"}}"
+  "{\"name\":\"" name "\",\"description\":\"" desc                             \
+  "\",\"inputSchema\":" schema ",\"execution\":{\"taskSupport\":\"" support    \
+  "\"}}"
 #define EV_NO_ARGS "{\"type\":\"object\",\"properties\":{}}"
 
 static const struct {
@@ -174,15 +173,13 @@ static const struct {
                   "optional"),
      CMCP_FEATURE_BLOCKING, slow_compute},
     {EV_TASK_TOOL("failing_job",
-                  "Fails with a tool error after about one second.",
-                  EV_NO_ARGS, "required"),
+                  "Fails with a tool error after about one second.", EV_NO_ARGS,
+                  "required"),
      CMCP_FEATURE_BLOCKING, failing_job},
-    {EV_TASK_TOOL("protocol_error_job",
-                  "Fails with a JSON-RPC internal error.", EV_NO_ARGS,
-                  "optional"),
+    {EV_TASK_TOOL("protocol_error_job", "Fails with a JSON-RPC internal error.",
+                  EV_NO_ARGS, "optional"),
      0, protocol_error_job},
-    {EV_TASK_TOOL("confirm_delete",
-                  "Asks the user to confirm deleting a file.",
+    {EV_TASK_TOOL("confirm_delete", "Asks the user to confirm deleting a file.",
                   "{\"type\":\"object\",\"properties\":{\"filename\":{"
                   "\"type\":\"string\"}},\"required\":[\"filename\"]}",
                   "optional"),

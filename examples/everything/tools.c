@@ -140,8 +140,8 @@ static void dynamic_tool(cmcp_call_t *call, void *data) {
 
 #define EV_DYNAMIC_TOOL                                                        \
   "{\"name\":\"test_dynamic_tool\",\"description\":\"Appears and disappears "  \
-  "each time test_trigger_tool_change is called.\",\"inputSchema\":" EV_NO_ARGS \
-  "}"
+  "each time test_trigger_tool_change is "                                     \
+  "called.\",\"inputSchema\":" EV_NO_ARGS "}"
 
 /* Adds test_dynamic_tool if it is absent, removes it if present: either
  * way the tool list changes and list_changed goes out. */
@@ -152,11 +152,9 @@ static void trigger_tool_change(cmcp_call_t *call, void *data) {
   (void)data;
   rc = cmcp_server_remove_tool(srv, "test_dynamic_tool");
   if (rc == CMCP_ENOENT)
-    rc = cmcp_server_add_tool_json(srv, EV_DYNAMIC_TOOL, 0, dynamic_tool,
-                                   NULL);
+    rc = cmcp_server_add_tool_json(srv, EV_DYNAMIC_TOOL, 0, dynamic_tool, NULL);
   if (rc != 0) {
-    cmcp_call_error(call, CMCP_JSONRPC_INTERNAL_ERROR, cmcp_strerror(rc),
-                    NULL);
+    cmcp_call_error(call, CMCP_JSONRPC_INTERNAL_ERROR, cmcp_strerror(rc), NULL);
     return;
   }
   cmcp_call_add_text(call, "The tool list changed.");
@@ -169,8 +167,7 @@ static void trigger_prompt_change(cmcp_call_t *call, void *data) {
   (void)data;
   rc = ev_toggle_dynamic_prompt(cmcp_call_server(call));
   if (rc != 0) {
-    cmcp_call_error(call, CMCP_JSONRPC_INTERNAL_ERROR, cmcp_strerror(rc),
-                    NULL);
+    cmcp_call_error(call, CMCP_JSONRPC_INTERNAL_ERROR, cmcp_strerror(rc), NULL);
     return;
   }
   cmcp_call_add_text(call, "The prompt list changed.");
@@ -194,8 +191,8 @@ static void trigger_prompt_change(cmcp_call_t *call, void *data) {
   "\"required\":[\"email\"]},\"additionalProperties\":false}"
 
 #define EV_TOOL(name, desc)                                                    \
-  "{\"name\":\"" name "\",\"description\":\"" desc "\",\"inputSchema\":"      \
-      EV_NO_ARGS "}"
+  "{\"name\":\"" name "\",\"description\":\"" desc                             \
+  "\",\"inputSchema\":" EV_NO_ARGS "}"
 
 static const struct {
   const char *json;
@@ -204,10 +201,10 @@ static const struct {
 } tools[] = {
     {EV_TOOL("test_simple_text", "Returns one text content block."), 0,
      simple_text},
-    {EV_TOOL("test_image_content", "Returns one image content block (PNG)."),
-     0, image_content},
-    {EV_TOOL("test_audio_content", "Returns one audio content block (WAV)."),
-     0, audio_content},
+    {EV_TOOL("test_image_content", "Returns one image content block (PNG)."), 0,
+     image_content},
+    {EV_TOOL("test_audio_content", "Returns one audio content block (WAV)."), 0,
+     audio_content},
     {EV_TOOL("test_embedded_resource",
              "Returns an embedded text resource content block."),
      0, embedded_resource},
