@@ -42,9 +42,9 @@ enum {
 static const struct {
   const char *name;
   unsigned bit;
-} type_names[] = {{"null", TY_NULL},     {"boolean", TY_BOOLEAN},
-                  {"object", TY_OBJECT}, {"array", TY_ARRAY},
-                  {"number", TY_NUMBER}, {"string", TY_STRING},
+} type_names[] = {{"null", TY_NULL},      {"boolean", TY_BOOLEAN},
+                  {"object", TY_OBJECT},  {"array", TY_ARRAY},
+                  {"number", TY_NUMBER},  {"string", TY_STRING},
                   {"integer", TY_INTEGER}};
 
 typedef struct snode snode;
@@ -69,8 +69,8 @@ typedef struct slist {
  * keyword is absent. */
 struct snode {
   json_object *src;
-  int boolean; /* -1: an object schema; 0 or 1: the schema false or true */
-  unsigned types;  /* "type" bits, 0 when absent */
+  int boolean;    /* -1: an object schema; 0 or 1: the schema false or true */
+  unsigned types; /* "type" bits, 0 when absent */
   int has_const;
   json_object *const_v;
   json_object *enum_v;
@@ -180,11 +180,30 @@ static void ob_token(outbuf *o, const char *s) {
   }
 }
 
-static void path_render_frames(const spath *p, outbuf *o) {
+/* Long paths keep their first and last frames, with "/..." between. */
+#define PATH_HEAD 8
+#define PATH_TAIL 12
+
+static size_t path_frames(const spath *p) {
+  size_t n = 0;
+  for (; p; p = p->up)
+    n++;
+  return n;
+}
+
+/* Renders frames root first; from_leaf counts frames below p. */
+static void path_render_frames(const spath *p, size_t from_leaf, size_t total,
+                               outbuf *o) {
+  size_t from_root;
   if (!p)
     return;
-  path_render_frames(p->up, o);
-  if (p->raw) {
+  from_root = total - 1 - from_leaf;
+  path_render_frames(p->up, from_leaf + 1, total, o);
+  if (total > PATH_HEAD + PATH_TAIL && from_root >= PATH_HEAD &&
+      from_leaf >= PATH_TAIL) {
+    if (from_root == PATH_HEAD)
+      ob_printf(o, "/...");
+  } else if (p->raw) {
     ob_printf(o, "%s", p->key);
   } else if (p->key) {
     ob_printf(o, "/");
@@ -197,7 +216,7 @@ static void path_render_frames(const spath *p, outbuf *o) {
 /* Appends the JSON pointer of p; the root renders as "/". */
 static void path_render(const spath *p, outbuf *o) {
   size_t start = o->len;
-  path_render_frames(p, o);
+  path_render_frames(p, 0, path_frames(p), o);
   if (o->len == start)
     ob_printf(o, "/");
 }
@@ -520,7 +539,7 @@ static int emit_literal(retr *r, unsigned cp) {
     u[0] = '\\';
     u[1] = (char)cp;
     return strchr(".[\\()*+?{|^$", (int)cp) ? cmcp__buf_add(r->o, u, 2)
-                                             : cmcp__buf_add(r->o, u + 1, 1);
+                                            : cmcp__buf_add(r->o, u + 1, 1);
   }
   u[0] = '(';
   if (cp < 0x800) {
@@ -1018,8 +1037,10 @@ static int c_strings(cctx *c, json_object *val, const spath *p) {
 static int c_regex(cctx *c, const char *pat, const spath *p, regex_t *re) {
   char why[160];
   int rc = re_compile(pat, re, why, sizeof why);
-  if (rc != 0)
-    return cfail(c, p, rc, "bad pattern %s: %s", pat, why);
+  size_t len = strlen(pat);
+  if (rc != 0) /* the pattern is quoted, shortened */
+    return cfail(c, p, rc, "bad pattern %.*s%s: %s", len > 60 ? 57 : (int)len,
+                 pat, len > 60 ? "..." : "", why);
   return 0;
 }
 
@@ -1042,8 +1063,9 @@ static int kw_type(cctx *c, snode *n, json_object *val, const spath *p) {
   if (!json_object_is_type(val, json_type_array)) {
     n->types = type_bit(val);
     return n->types ? 0
-                    : cfail(c, p, CMCP_EINVAL, "must be a type name or an "
-                                               "array of type names");
+                    : cfail(c, p, CMCP_EINVAL,
+                            "must be a type name or an "
+                            "array of type names");
   }
   for (i = 0; i < json_object_array_length(val); i++) {
     bit = type_bit(json_object_array_get_idx(val, i));
@@ -1097,21 +1119,18 @@ static int kw_xmaximum(cctx *c, snode *n, json_object *val, const spath *p) {
   return c_number(c, val, p, &n->xmaximum);
 }
 
-static int kw_multiple_of(cctx *c, snode *n, json_object *val,
-                          const spath *p) {
+static int kw_multiple_of(cctx *c, snode *n, json_object *val, const spath *p) {
   int rc = c_number(c, val, p, &n->multiple_of);
   if (rc == 0 && json_object_get_double(val) <= 0)
     return cfail(c, p, CMCP_EINVAL, "must be greater than 0");
   return rc;
 }
 
-static int kw_min_length(cctx *c, snode *n, json_object *val,
-                         const spath *p) {
+static int kw_min_length(cctx *c, snode *n, json_object *val, const spath *p) {
   return c_count(c, val, p, &n->min_len);
 }
 
-static int kw_max_length(cctx *c, snode *n, json_object *val,
-                         const spath *p) {
+static int kw_max_length(cctx *c, snode *n, json_object *val, const spath *p) {
   return c_count(c, val, p, &n->max_len);
 }
 
@@ -1156,13 +1175,11 @@ static int kw_additional_items(cctx *c, snode *n, json_object *val,
   return c_schema(c, val, p, &n->items);
 }
 
-static int kw_min_items(cctx *c, snode *n, json_object *val,
-                        const spath *p) {
+static int kw_min_items(cctx *c, snode *n, json_object *val, const spath *p) {
   return c_count(c, val, p, &n->min_items);
 }
 
-static int kw_max_items(cctx *c, snode *n, json_object *val,
-                        const spath *p) {
+static int kw_max_items(cctx *c, snode *n, json_object *val, const spath *p) {
   return c_count(c, val, p, &n->max_items);
 }
 
@@ -1213,13 +1230,11 @@ static int c_named(cctx *c, json_object *val, const spath *p, sprop **out,
   return 0;
 }
 
-static int kw_properties(cctx *c, snode *n, json_object *val,
-                         const spath *p) {
+static int kw_properties(cctx *c, snode *n, json_object *val, const spath *p) {
   return c_named(c, val, p, &n->props, &n->nprops);
 }
 
-static int kw_dep_schemas(cctx *c, snode *n, json_object *val,
-                          const spath *p) {
+static int kw_dep_schemas(cctx *c, snode *n, json_object *val, const spath *p) {
   return c_named(c, val, p, &n->dep_schemas, &n->ndep_schemas);
 }
 
@@ -1251,8 +1266,7 @@ static int kw_additional_props(cctx *c, snode *n, json_object *val,
   return c_schema(c, val, p, &n->additional);
 }
 
-static int kw_prop_names(cctx *c, snode *n, json_object *val,
-                         const spath *p) {
+static int kw_prop_names(cctx *c, snode *n, json_object *val, const spath *p) {
   return c_schema(c, val, p, &n->prop_names);
 }
 
@@ -1276,13 +1290,11 @@ static int kw_dep_required(cctx *c, snode *n, json_object *val,
   return 0;
 }
 
-static int kw_min_props(cctx *c, snode *n, json_object *val,
-                        const spath *p) {
+static int kw_min_props(cctx *c, snode *n, json_object *val, const spath *p) {
   return c_count(c, val, p, &n->min_props);
 }
 
-static int kw_max_props(cctx *c, snode *n, json_object *val,
-                        const spath *p) {
+static int kw_max_props(cctx *c, snode *n, json_object *val, const spath *p) {
   return c_count(c, val, p, &n->max_props);
 }
 
@@ -1526,8 +1538,10 @@ static int c_resolve(cctx *c) {
     spath at = {NULL, n->ref_str + 1, 0, 1};
     c->pending = n->next_pending;
     if (ref_resolve(c->s->doc, n->ref_str, &target) != 0)
-      return cfail(c, NULL, CMCP_EINVAL, "$ref \"%s\" names nothing in the "
-                   "document", n->ref_str);
+      return cfail(c, NULL, CMCP_EINVAL,
+                   "$ref \"%s\" names nothing in the "
+                   "document",
+                   n->ref_str);
     if ((rc = c_schema(c, target, &at, &n->ref)) != 0)
       return rc;
   }
@@ -1625,8 +1639,7 @@ static int v_type(vctx *c, const snode *n, json_object *v, const spath *p) {
     return 0;
   want[0] = '\0';
   ob_types(&o, n->types);
-  return vfail(c, p, CMCP_EINVAL, "expected %s, got %s", want,
-               type_name_of(v));
+  return vfail(c, p, CMCP_EINVAL, "expected %s, got %s", want, type_name_of(v));
 }
 
 /* const and enum. */
@@ -1652,8 +1665,8 @@ static int v_values(vctx *c, const snode *n, json_object *v, const spath *p) {
   if (eq == 1)
     return 0;
   ob_value(&o, v);
-  return vfail(c, p, CMCP_EINVAL, "%s is not one of the %zu enum values",
-               shown, len);
+  return vfail(c, p, CMCP_EINVAL, "%s is not one of the %zu enum values", shown,
+               len);
 }
 
 /* Checks v against a bound: -1 below, 1 above; exclusive rejects equal. */
@@ -1746,8 +1759,7 @@ static int v_unique(vctx *c, json_object *v, const spath *p) {
 }
 
 /* contains, minContains, maxContains. */
-static int v_contains(vctx *c, const snode *n, json_object *v,
-                      const spath *p) {
+static int v_contains(vctx *c, const snode *n, json_object *v, const spath *p) {
   size_t i, hits = 0, len = json_object_array_length(v);
   int64_t min = n->min_contains >= 0 ? n->min_contains : 1;
   int quiet = c->quiet, rc = 0;
@@ -1828,8 +1840,8 @@ static int v_prop_name(vctx *c, const snode *n, const char *key,
 
 /* Applies properties, patternProperties, additionalProperties and
  * propertyNames to one member. */
-static int v_member(vctx *c, const snode *n, const char *key,
-                    json_object *val, const spath *p) {
+static int v_member(vctx *c, const snode *n, const char *key, json_object *val,
+                    const spath *p) {
   spath q = {p, key, 0, 0};
   const snode *sub = find_prop(n, key);
   int rc, matched = sub != NULL;
@@ -1845,8 +1857,7 @@ static int v_member(vctx *c, const snode *n, const char *key,
   }
   if (!matched && n->additional && n->additional->boolean == 0)
     return vfail(c, p, CMCP_EINVAL,
-                 "property \"%s\" is not allowed (additionalProperties)",
-                 key);
+                 "property \"%s\" is not allowed (additionalProperties)", key);
   if (!matched && n->additional &&
       (rc = v_node(c, n->additional, val, &q)) != 0)
     return rc;
@@ -1854,8 +1865,7 @@ static int v_member(vctx *c, const snode *n, const char *key,
 }
 
 /* required and dependentRequired. */
-static int v_required(vctx *c, const snode *n, json_object *v,
-                      const spath *p) {
+static int v_required(vctx *c, const snode *n, json_object *v, const spath *p) {
   size_t i;
   const char *name;
   if (n->required)
@@ -1937,13 +1947,14 @@ static int v_explain(vctx *c, const slist *l, json_object *v, const spath *p,
   c->errlen = errlen;
   if (rc != CMCP_EINVAL)
     return rc;
-  return vfail(c, p, rc, "matches none of the %zu %s alternatives; closest "
-               "(#%zu): %s", l->n, kw, besti, best);
+  return vfail(c, p, rc,
+               "matches none of the %zu %s alternatives; closest "
+               "(#%zu): %s",
+               l->n, kw, besti, best);
 }
 
 /* anyOf. The branches run quietly; only a failure is explained. */
-static int v_any_of(vctx *c, const slist *l, json_object *v,
-                    const spath *p) {
+static int v_any_of(vctx *c, const slist *l, json_object *v, const spath *p) {
   int quiet = c->quiet, rc = CMCP_EINVAL;
   size_t i;
   if (l->n == 1)
@@ -1957,8 +1968,7 @@ static int v_any_of(vctx *c, const slist *l, json_object *v,
   return v_explain(c, l, v, p, "anyOf");
 }
 
-static int v_one_of(vctx *c, const slist *l, json_object *v,
-                    const spath *p) {
+static int v_one_of(vctx *c, const slist *l, json_object *v, const spath *p) {
   int quiet = c->quiet, rc = 0;
   size_t i, hits = 0, first = 0, second = 0;
   c->quiet = 1;
@@ -1980,7 +1990,8 @@ static int v_one_of(vctx *c, const slist *l, json_object *v,
   if (hits > 1)
     return vfail(c, p, CMCP_EINVAL,
                  "matches oneOf alternatives #%zu and #%zu; exactly one must "
-                 "match", first, second);
+                 "match",
+                 first, second);
   return quiet ? CMCP_EINVAL : v_explain(c, l, v, p, "oneOf");
 }
 
@@ -2047,7 +2058,8 @@ static int v_node(vctx *c, const snode *n, json_object *v, const spath *p) {
   if (n->boolean == 1)
     return 0;
   if (n->boolean == 0)
-    return vfail(c, p, CMCP_EINVAL, "no value is allowed here (false "
+    return vfail(c, p, CMCP_EINVAL,
+                 "no value is allowed here (false "
                  "schema)");
   if (c->depth >= CMCP__SCHEMA_MAX_DEPTH)
     return vfail(c, p, CMCP_ELIMIT, "validation nests deeper than %d levels",

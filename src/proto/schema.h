@@ -34,6 +34,8 @@
 #ifndef CMCP_SCHEMA_H
 #define CMCP_SCHEMA_H
 
+#include "cmcp/common.h"
+
 #include <json-c/json.h>
 #include <stddef.h>
 
