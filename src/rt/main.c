@@ -1,0 +1,116 @@
+/* src/rt/main.c: cmcp_server_main and cmcp_server_run_stdio, the two
+ * calls that run a server object as a program. */
+#include "rt/options.h"
+#include "transport/stdio.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define EXIT_USAGE 2
+
+int cmcp_server_run_stdio(cmcp_server_t *srv, int in_fd, int out_fd) {
+  cmcp__stdio_config cfg;
+  if (srv == NULL)
+    return CMCP_EINVAL;
+  cmcp__stdio_config_from(&cfg, srv);
+  return cmcp__stdio_serve(srv, in_fd, out_fd, &cfg);
+}
+
+/* The program name for messages: argv[0] without its folder. */
+static const char *prog_name(int argc, char **argv) {
+  const char *slash;
+  if (argc < 1 || argv[0] == NULL || argv[0][0] == '\0')
+    return "cmcp-server";
+  slash = strrchr(argv[0], '/');
+  return slash != NULL ? slash + 1 : argv[0];
+}
+
+/* Sets one limit; a refusal is a usage error naming the option. */
+static int set_limit(cmcp_server_t *srv, cmcp_limit_t which, int64_t v,
+                     const char *opt, const char *prog) {
+  int rc;
+  if (v < 0)
+    return 0; /* not given */
+  rc = cmcp_server_set_limit(srv, which, v);
+  if (rc != 0)
+    fprintf(stderr, "%s: %s %lld: %s\n", prog, opt, (long long)v,
+            cmcp_strerror(rc));
+  return rc;
+}
+
+/* Applies the limit options to the server. */
+static int apply_limits(cmcp_server_t *srv, const cmcp__options *o,
+                        const char *prog) {
+  int64_t per_peer;
+  if (set_limit(srv, CMCP_LIMIT_WORKERS, o->workers, "--workers", prog) ||
+      set_limit(srv, CMCP_LIMIT_WORKER_QUEUE, o->queue, "--queue", prog) ||
+      set_limit(srv, CMCP_LIMIT_MESSAGE_BYTES, o->max_message_bytes,
+                "--max-message-bytes", prog) ||
+      set_limit(srv, CMCP_LIMIT_INFLIGHT_TOTAL, o->max_inflight,
+                "--max-inflight", prog))
+    return CMCP_EINVAL;
+  /* One peer can never have more in flight than the whole process. */
+  per_peer = cmcp_server_limit(srv, CMCP_LIMIT_INFLIGHT_PER_PEER);
+  if (o->max_inflight > 0 && per_peer > o->max_inflight)
+    return set_limit(srv, CMCP_LIMIT_INFLIGHT_PER_PEER, o->max_inflight,
+                     "--max-inflight", prog);
+  return 0;
+}
+
+/* Serves stdin/stdout with SIGINT/SIGTERM handling. Returns the exit
+ * status. */
+static int main_stdio(cmcp_server_t *srv, const cmcp__options *o,
+                      const char *prog) {
+  cmcp__stdio_config cfg;
+  int rc;
+  cmcp__stdio_config_from(&cfg, srv);
+  cfg.handle_signals = 1;
+  cfg.drain_timeout_ms = o->drain_timeout_ms;
+  rc = cmcp__stdio_serve(srv, STDIN_FILENO, STDOUT_FILENO, &cfg);
+  if (rc == CMCP_ETIMEDOUT) {
+    /* Blocking handlers outlived the drain timeout. Their threads still
+     * use the server, so returning (and letting the caller free it) is not
+     * safe: the process ends here. Every response that could be sent was
+     * written and flushed already. */
+    fflush(NULL);
+    _exit(0);
+  }
+  if (rc != 0) {
+    fprintf(stderr, "%s: %s\n", prog, cmcp_strerror(rc));
+    return 1;
+  }
+  return 0;
+}
+
+int cmcp_server_main(cmcp_server_t *srv, int argc, char **argv) {
+  const char *prog = prog_name(argc, argv);
+  cmcp__options o;
+  char err[256];
+  if (srv == NULL)
+    return 1;
+  if (cmcp__options_parse(&o, argc, argv, err, sizeof err) != 0) {
+    fprintf(stderr, "%s: %s\nTry '%s --help'.\n", prog, err, prog);
+    return EXIT_USAGE;
+  }
+  if (o.help) {
+    cmcp__options_usage(stdout, prog);
+    return fflush(stdout) == 0 ? 0 : 1;
+  }
+  if (o.version) {
+    printf("%s (cmcp %s)\n", prog, CMCP_VERSION_STRING);
+    return fflush(stdout) == 0 ? 0 : 1;
+  }
+  if (o.log_level_set)
+    cmcp_log_set_threshold(o.log_level);
+  if (apply_limits(srv, &o, prog) != 0)
+    return EXIT_USAGE;
+  if (o.listen) {
+    fprintf(stderr,
+            "%s: --listen: the HTTP transport is not available in this "
+            "build; use --stdio\n",
+            prog);
+    return EXIT_USAGE;
+  }
+  return main_stdio(srv, &o, prog);
+}

@@ -1,0 +1,272 @@
+/* src/rt/options.c: the common command-line options (see options.h). */
+#include "rt/options.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum opt_id {
+  OPT_STDIO,
+  OPT_LISTEN,
+  OPT_THREADS,
+  OPT_MAX_CONNECTIONS,
+  OPT_ALLOWED_ORIGIN,
+  OPT_LOG_LEVEL,
+  OPT_WORKERS,
+  OPT_QUEUE,
+  OPT_MAX_INFLIGHT,
+  OPT_MAX_MESSAGE_BYTES,
+  OPT_DRAIN_TIMEOUT,
+  OPT_HELP,
+  OPT_VERSION
+};
+
+typedef struct opt_def {
+  const char *name;
+  enum opt_id id;
+  const char *value; /* name of the value in messages; NULL: a flag */
+  int64_t min, max;  /* for numbers (min > max: not a number) */
+} opt_def;
+
+static const opt_def opt_table[] = {
+    {"--stdio", OPT_STDIO, NULL, 1, 0},
+    {"--listen", OPT_LISTEN, "HOST:PORT", 1, 0},
+    {"--threads", OPT_THREADS, "N", 1, 1024},
+    {"--max-connections", OPT_MAX_CONNECTIONS, "N", 1, 10000000},
+    {"--allowed-origin", OPT_ALLOWED_ORIGIN, "ORIGIN", 1, 0},
+    {"--log-level", OPT_LOG_LEVEL, "LEVEL", 1, 0},
+    {"--workers", OPT_WORKERS, "N", 1, 1024},
+    {"--queue", OPT_QUEUE, "N", 1, 1 << 20},
+    {"--max-inflight", OPT_MAX_INFLIGHT, "N", 1, 1 << 24},
+    {"--max-message-bytes", OPT_MAX_MESSAGE_BYTES, "N", 64, (int64_t)1 << 30},
+    {"--drain-timeout", OPT_DRAIN_TIMEOUT, "MS", 0, 3600000},
+    {"--help", OPT_HELP, NULL, 1, 0},
+    {"-h", OPT_HELP, NULL, 1, 0},
+    {"--version", OPT_VERSION, NULL, 1, 0},
+};
+
+void cmcp__options_init(cmcp__options *o) {
+  memset(o, 0, sizeof *o);
+  o->log_level = CMCP_LOG_WARNING;
+  o->max_connections = 0;
+  o->workers = -1;
+  o->queue = -1;
+  o->max_inflight = -1;
+  o->max_message_bytes = -1;
+  o->drain_timeout_ms = CMCP__DRAIN_TIMEOUT_DEFAULT_MS;
+}
+
+int cmcp__parse_int64(const char *s, int64_t min, int64_t max, int64_t *out) {
+  char *end = NULL;
+  long long v;
+  if (s == NULL || *s == '\0' || *s == ' ' || *s == '\t' || *s == '+')
+    return CMCP_EINVAL;
+  errno = 0;
+  v = strtoll(s, &end, 10);
+  if (errno != 0 || end == s || *end != '\0')
+    return CMCP_EINVAL;
+  if (v < min || v > max)
+    return CMCP_EINVAL;
+  *out = (int64_t)v;
+  return 0;
+}
+
+/* Finds the option named by arg (up to an '=' if any). */
+static const opt_def *find_opt(const char *arg, size_t name_len) {
+  size_t i;
+  for (i = 0; i < CMCP__ARRAY_SIZE(opt_table); i++) {
+    const char *n = opt_table[i].name;
+    if (strlen(n) == name_len && strncmp(n, arg, name_len) == 0)
+      return &opt_table[i];
+  }
+  return NULL;
+}
+
+/* Splits "HOST:PORT" (or "[v6]:PORT") into o->host and o->port. */
+static int parse_listen(cmcp__options *o, const char *v, char *err,
+                        size_t errlen) {
+  const char *colon = strrchr(v, ':'), *h = v;
+  size_t hlen;
+  int64_t port;
+  if (colon == NULL)
+    goto bad;
+  hlen = (size_t)(colon - v);
+  if (hlen >= 2 && v[0] == '[' && v[hlen - 1] == ']') {
+    h = v + 1;
+    hlen -= 2;
+  } else if (memchr(v, ':', hlen) != NULL) {
+    goto bad; /* an IPv6 host needs brackets */
+  }
+  if (hlen == 0 || hlen >= sizeof o->host)
+    goto bad;
+  if (cmcp__parse_int64(colon + 1, 0, 65535, &port) != 0)
+    goto bad;
+  memcpy(o->host, h, hlen);
+  o->host[hlen] = '\0';
+  o->port = (int)port;
+  o->listen = 1;
+  return 0;
+bad:
+  snprintf(err, errlen,
+           "--listen: expected HOST:PORT (e.g. 127.0.0.1:8080 or "
+           "[::1]:8080, port 0..65535), got '%s'",
+           v);
+  return CMCP_EINVAL;
+}
+
+/* Stores a number option after checking its range. */
+static int set_number(cmcp__options *o, const opt_def *d, const char *v,
+                      char *err, size_t errlen) {
+  int64_t n;
+  if (cmcp__parse_int64(v, d->min, d->max, &n) != 0) {
+    snprintf(err, errlen, "%s: expected an integer from %lld to %lld, got '%s'",
+             d->name, (long long)d->min, (long long)d->max, v);
+    return CMCP_EINVAL;
+  }
+  switch (d->id) {
+  case OPT_THREADS: o->threads = (int)n; break;
+  case OPT_MAX_CONNECTIONS: o->max_connections = n; break;
+  case OPT_WORKERS: o->workers = n; break;
+  case OPT_QUEUE: o->queue = n; break;
+  case OPT_MAX_INFLIGHT: o->max_inflight = n; break;
+  case OPT_MAX_MESSAGE_BYTES: o->max_message_bytes = n; break;
+  default: o->drain_timeout_ms = n; break;
+  }
+  return 0;
+}
+
+/* Stores one option that takes a value. */
+static int set_value(cmcp__options *o, const opt_def *d, const char *v,
+                     char *err, size_t errlen) {
+  switch (d->id) {
+  case OPT_LISTEN:
+    if (o->listen) {
+      snprintf(err, errlen, "--listen: given more than once");
+      return CMCP_EINVAL;
+    }
+    return parse_listen(o, v, err, errlen);
+  case OPT_ALLOWED_ORIGIN:
+    if (*v == '\0' || o->n_origins >= CMCP__OPT_ORIGINS_MAX) {
+      snprintf(err, errlen, "--allowed-origin: %s",
+               *v == '\0' ? "empty origin" : "too many (at most 64)");
+      return CMCP_EINVAL;
+    }
+    o->origins[o->n_origins++] = v;
+    return 0;
+  case OPT_LOG_LEVEL:
+    if (cmcp_log_level_parse(v, &o->log_level) != 0) {
+      snprintf(err, errlen,
+               "--log-level: expected debug, info, notice, warning, error, "
+               "critical, alert, emergency or off, got '%s'",
+               v);
+      return CMCP_EINVAL;
+    }
+    o->log_level_set = 1;
+    return 0;
+  default:
+    return set_number(o, d, v, err, errlen);
+  }
+}
+
+/* Handles argv[*i]; may take argv[*i + 1] as its value. Returns 1 when the
+ * parse should stop early (--help, --version), 0 to go on, or EINVAL. */
+static int parse_one(cmcp__options *o, int argc, char **argv, int *i,
+                     char *err, size_t errlen) {
+  const char *arg = argv[*i], *eq = strchr(arg, '='), *v;
+  size_t name_len = eq != NULL ? (size_t)(eq - arg) : strlen(arg);
+  const opt_def *d = arg[0] == '-' ? find_opt(arg, name_len) : NULL;
+  if (d == NULL) {
+    snprintf(err, errlen, "%s '%s' (see --help)",
+             arg[0] == '-' ? "unknown option" : "unexpected argument", arg);
+    return CMCP_EINVAL;
+  }
+  if (d->value == NULL) {
+    if (eq != NULL) {
+      snprintf(err, errlen, "%s takes no value", d->name);
+      return CMCP_EINVAL;
+    }
+    if (d->id == OPT_STDIO)
+      o->stdio = 1;
+    else if (d->id == OPT_HELP)
+      o->help = 1;
+    else
+      o->version = 1;
+    return d->id == OPT_STDIO ? 0 : 1;
+  }
+  if (eq != NULL) {
+    v = eq + 1;
+  } else if (*i + 1 < argc) {
+    v = argv[++*i];
+  } else {
+    snprintf(err, errlen, "%s needs a value (%s)", d->name, d->value);
+    return CMCP_EINVAL;
+  }
+  return set_value(o, d, v, err, errlen);
+}
+
+int cmcp__options_parse(cmcp__options *o, int argc, char **argv, char *err,
+                        size_t errlen) {
+  int i, rc;
+  cmcp__options_init(o);
+  if (errlen > 0)
+    err[0] = '\0';
+  for (i = 1; i < argc; i++) {
+    rc = parse_one(o, argc, argv, &i, err, errlen);
+    if (rc < 0)
+      return rc;
+    if (rc > 0)
+      return 0;
+  }
+  if (o->stdio && o->listen) {
+    snprintf(err, errlen, "--stdio and --listen exclude each other");
+    return CMCP_EINVAL;
+  }
+  if (!o->listen)
+    o->stdio = 1;
+  return 0;
+}
+
+void cmcp__options_usage(FILE *f, const char *prog) {
+  fprintf(f,
+          "Usage: %s [--stdio | --listen HOST:PORT] [options]\n"
+          "\n"
+          "Serves the Model Context Protocol (cmcp %s).\n"
+          "\n"
+          "Transport (default: --stdio):\n"
+          "  --stdio                  newline-delimited JSON-RPC on stdin and "
+          "stdout\n"
+          "  --listen HOST:PORT       Streamable HTTP at /mcp on HOST:PORT\n"
+          "\n"
+          "HTTP:\n"
+          "  --threads N              event-loop threads (1-1024; default: one "
+          "per core)\n"
+          "  --max-connections N      open connections at most\n"
+          "  --allowed-origin ORIGIN  accept requests from this Origin "
+          "(repeatable)\n"
+          "\n"
+          "Limits:\n"
+          "  --workers N              threads for blocking handlers (1-1024; "
+          "default 4)\n"
+          "  --queue N                blocking calls waiting for a worker "
+          "(default 1024)\n"
+          "  --max-inflight N         requests in progress at once (default "
+          "65536)\n"
+          "  --max-message-bytes N    longest JSON-RPC message (default "
+          "4194304)\n"
+          "  --drain-timeout MS       time given to running requests at "
+          "SIGINT/SIGTERM\n"
+          "                           (0-3600000; default 5000)\n"
+          "\n"
+          "Other:\n"
+          "  --log-level LEVEL        stderr log threshold: debug, info, "
+          "notice, warning,\n"
+          "                           error, critical, alert, emergency, off "
+          "(default warning)\n"
+          "  --help                   show this text\n"
+          "  --version                show the version\n"
+          "\n"
+          "Options with a value also accept --name=value. Exit status: 0 on a "
+          "clean end,\n"
+          "1 on a runtime error, 2 on a usage error.\n",
+          prog, CMCP_VERSION_STRING);
+}

@@ -1,0 +1,71 @@
+/* src/rt/options.h: the command-line options every cmcp server binary
+ * takes (DESIGN.md section 6), parsed by cmcp_server_main. Internal; the
+ * HTTP transport reads the same struct.
+ *
+ *   --stdio                     serve on stdin/stdout (the default)
+ *   --listen HOST:PORT          serve Streamable HTTP on HOST:PORT
+ *   --threads N                 loop threads for HTTP
+ *   --max-connections N         open HTTP connections at most
+ *   --allowed-origin ORIGIN     an Origin accepted by HTTP (repeatable)
+ *   --log-level LEVEL           debug ... emergency, or off
+ *   --workers N                 worker threads for blocking handlers
+ *   --queue N                   blocking calls waiting for a worker
+ *   --max-inflight N            admitted requests per process
+ *   --max-message-bytes N       longest JSON-RPC message
+ *   --drain-timeout MS          time given to in-flight work at shutdown
+ *   --help, --version
+ * Each option with a value also accepts the form --name=value. Numbers are
+ * decimal integers checked against a range; anything else is a usage error.
+ */
+#ifndef CMCP_OPTIONS_H
+#define CMCP_OPTIONS_H
+
+#include "base/base.h"
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define CMCP__OPT_ORIGINS_MAX 64
+#define CMCP__OPT_HOST_MAX 256
+#define CMCP__DRAIN_TIMEOUT_DEFAULT_MS 5000
+
+typedef struct cmcp__options {
+  int stdio;                        /* 1: serve stdio (also when no transport
+                                       option was given) */
+  int listen;                       /* 1: --listen was given */
+  char host[CMCP__OPT_HOST_MAX];    /* without brackets for IPv6 */
+  int port;                         /* 0..65535 (0: any free port) */
+  int threads;                      /* 0: one per core */
+  int64_t max_connections;          /* 0: the transport's default */
+  const char *origins[CMCP__OPT_ORIGINS_MAX]; /* borrowed from argv */
+  size_t n_origins;
+  int log_level_set;
+  cmcp_log_level_t log_level;
+  /* Limits; -1 when not given (the server's own value stays). */
+  int64_t workers;
+  int64_t queue;
+  int64_t max_inflight;
+  int64_t max_message_bytes;
+  int64_t drain_timeout_ms; /* default CMCP__DRAIN_TIMEOUT_DEFAULT_MS */
+  int help;
+  int version;
+} cmcp__options;
+
+/* Sets every field to its default. */
+void cmcp__options_init(cmcp__options *o);
+
+/* Parses argv[1..argc) into o (initialised first). Returns 0, or
+ * CMCP_EINVAL for a usage error with a one-line reason in err (naming the
+ * option and what was expected). --help and --version set their flags and
+ * stop the parse. Strings in o point into argv. */
+int cmcp__options_parse(cmcp__options *o, int argc, char **argv, char *err,
+                        size_t errlen);
+
+/* Writes the usage text for program prog to f. */
+void cmcp__options_usage(FILE *f, const char *prog);
+
+/* Parses a whole decimal integer in [min, max]; CMCP_EINVAL for anything
+ * else (empty, sign only, trailing bytes, out of range). */
+int cmcp__parse_int64(const char *s, int64_t min, int64_t max, int64_t *out);
+
+#endif /* CMCP_OPTIONS_H */
