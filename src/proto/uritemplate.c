@@ -5,8 +5,9 @@
 #include <stdio.h>
 #include <string.h>
 
-/* How many candidate splits one match may try before giving up. */
-#define MATCH_BUDGET 100000
+/* How many candidate splits one match may try before giving up (the memo
+ * below keeps real templates far from it). */
+#define MATCH_BUDGET 20000
 
 /* One operator's expansion behaviour (RFC 6570 Appendix A), plus the
  * characters a matched value of that operator may not contain. */
@@ -558,6 +559,9 @@ typedef struct {
   size_t ulen;
   size_t start[MATCH_MAX_PARTS], end[MATCH_MAX_PARTS]; /* expression spans */
   long steps;
+  /* Bit (pi * (ulen + 1) + pos) set once parts[pi..] failed at uri[pos..]:
+   * the search then visits each state once, not exponentially often. */
+  unsigned char *dead;
 } matcher;
 
 /* True if c can never be part of a value of op. */
@@ -750,8 +754,16 @@ static int match_from(matcher *m, size_t pi, size_t pos) {
   if (pi == m->t->nparts)
     return pos == m->ulen ? 0 : CMCP_ENOENT;
   part = &m->t->parts[pi];
-  if (part->op != NULL)
-    return match_expr(m, pi, pos);
+  if (part->op != NULL) {
+    size_t bit = pi * (m->ulen + 1) + pos;
+    int rc;
+    if (m->dead[bit / 8] & (1u << (bit % 8)))
+      return CMCP_ENOENT;
+    rc = match_expr(m, pi, pos);
+    if (rc == CMCP_ENOENT)
+      m->dead[bit / 8] |= (unsigned char)(1u << (bit % 8));
+    return rc;
+  }
   if (m->ulen - pos < part->litlen ||
       memcmp(m->uri + pos, part->lit, part->litlen) != 0)
     return CMCP_ENOENT;
@@ -841,7 +853,11 @@ int cmcp__uritpl_match_uri(const cmcp__uritpl_t *t, const char *uri,
   mt.steps = 0;
   if (mt.ulen > MATCH_MAX_URI)
     return CMCP_ENOENT;
+  mt.dead = cmcp__calloc(t->nparts * (mt.ulen + 1) / 8 + 1, 1);
+  if (mt.dead == NULL)
+    return CMCP_ENOMEM;
   rc = match_from(&mt, 0, 0);
+  cmcp__free(mt.dead);
   if (rc == 0)
     rc = extract(&mt, m);
   if (rc != 0)
