@@ -102,6 +102,7 @@ typedef struct scan {
   int depth, max_depth;
   int check_doubles; /* a number that might overflow a double was seen */
   int done;          /* the top-level value is complete */
+  int nul_escape;    /* the current string holds a \u0000 escape */
   int rc;            /* CMCP_EPARSE or CMCP_ELIMIT once an error is set */
   char *errbuf;
   size_t errlen;
@@ -159,6 +160,8 @@ static int scan_escape(scan *s) {
   s->p++;
   if (scan_hex4(s, &cp) != 0)
     return -1;
+  if (cp == 0)
+    s->nul_escape = 1;
   if (cp < 0xD800 || cp > 0xDFFF)
     return 0;
   if (cp >= 0xDC00)
@@ -176,16 +179,32 @@ lone:
   return scan_fail(s, CMCP_EPARSE, "lone UTF-16 surrogate in \\u escape");
 }
 
+/* After a string holding \u0000: json-c keeps object keys as C strings,
+ * so such a key would be cut short and could collide with another key.
+ * Refused when the string is followed by ':'. */
+static int check_key(scan *s, const unsigned char *start) {
+  const unsigned char *q = s->p;
+  while (q < s->end && (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r'))
+    q++;
+  if (q < s->end && *q == ':') {
+    s->p = start;
+    return scan_fail(s, CMCP_EPARSE, "object key contains \\u0000");
+  }
+  return 0;
+}
+
 /* A string; s->p is on the opening quote. Raw bytes below 0x20 must be
  * escaped (RFC 8259 sec. 7), the rest must be well-formed UTF-8. */
 static int scan_string(scan *s) {
+  const unsigned char *start = s->p;
   size_t n;
   s->p++;
+  s->nul_escape = 0;
   while (s->p < s->end) {
     unsigned char c = *s->p;
     if (c == '"') {
       s->p++;
-      return 0;
+      return s->nul_escape ? check_key(s, start) : 0;
     }
     if (c == '\\') {
       s->p++;

@@ -35,7 +35,8 @@ size_t cmcp__utf8_char_len(const char *s, size_t len);
  * lim NULL means the defaults; lim->max_depth <= 0 means the default depth.
  * Also refused as CMCP_EPARSE: lone UTF-16 surrogates in \u escapes, raw
  * control characters in strings, integers outside [-2^63, 2^64-1] (json-c
- * would clamp them) and numbers that overflow a double (1e999).
+ * would clamp them), numbers that overflow a double (1e999) and object
+ * keys holding \u0000 (json-c would cut them at the NUL).
  * Duplicate keys in an object are accepted and the last one wins, as in
  * JavaScript's JSON.parse and Python's json module. */
 int cmcp__json_parse(const char *text, size_t len,

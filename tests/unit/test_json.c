@@ -202,6 +202,10 @@ static void parse_rejects_bad_strings(void **state) {
   expect_fail("\"abc", CMCP_EPARSE, "unterminated string");
   expect_fail("\"abc\\", CMCP_EPARSE, "unterminated string");
   expect_fail("'a'", CMCP_EPARSE, "unexpected character");
+  /* json-c would cut the key at the NUL and merge it with "a". */
+  expect_fail("{\"a\":1,\"a\\u0000b\" :2}", CMCP_EPARSE,
+              "object key contains \\u0000 at byte 7");
+  json_object_put(parse_ok("{\"k\":\"a\\u0000b\",\"l\":[\"\\u0000\"]}"));
 }
 
 /* json-c accepts these even in strict mode. */
