@@ -60,7 +60,9 @@ struct cmcp__uritpl {
 static int is_alpha(int c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
 }
-static int is_digit(int c) { return c >= '0' && c <= '9'; }
+static int is_digit(int c) {
+  return c >= '0' && c <= '9';
+}
 static int hexval(int c) {
   if (is_digit(c))
     return c - '0';
@@ -230,7 +232,8 @@ static int parse_expression(parser *p, tpart *part) {
     if (c == '\0')
       return perr(p, "unclosed '{'");
     if (c != ',')
-      return perr(p, c == '{' ? "nested '{'" : "invalid character in expression");
+      return perr(p,
+                  c == '{' ? "nested '{'" : "invalid character in expression");
     p->pos++;
   }
   p->pos++; /* '}' */
@@ -287,8 +290,8 @@ cmcp__uritpl_t *cmcp__uritpl_compile(const char *tpl, char *err,
   int rc;
   if (err != NULL && errlen > 0)
     err[0] = '\0';
-  if (tpl == NULL || strnlen(tpl, CMCP__URITPL_MAX_LEN + 1) >
-                         CMCP__URITPL_MAX_LEN) {
+  if (tpl == NULL ||
+      strnlen(tpl, CMCP__URITPL_MAX_LEN + 1) > CMCP__URITPL_MAX_LEN) {
     perr(&p, tpl == NULL ? "no template" : "template too long");
     return NULL;
   }
@@ -320,9 +323,13 @@ void cmcp__uritpl_free(cmcp__uritpl_t *t) {
   cmcp__free(t);
 }
 
-const char *cmcp__uritpl_text(const cmcp__uritpl_t *t) { return t->text; }
+const char *cmcp__uritpl_text(const cmcp__uritpl_t *t) {
+  return t->text;
+}
 
-size_t cmcp__uritpl_var_count(const cmcp__uritpl_t *t) { return t->nnames; }
+size_t cmcp__uritpl_var_count(const cmcp__uritpl_t *t) {
+  return t->nnames;
+}
 
 const char *cmcp__uritpl_var_name(const cmcp__uritpl_t *t, size_t i) {
   return i < t->nnames ? t->names[i] : NULL;
@@ -421,8 +428,8 @@ static int expand_exploded(cmcp__buf *out, const opinfo *op, const tvar *v,
       rc = encode(out, val->items[i] ? val->items[i] : "",
                   val->items[i] ? strlen(val->items[i]) : 0, op->reserved);
       if (rc == 0)
-        rc = cmcp__buf_adds(out, op->named && item[0] == '\0' ? op->ifemp
-                                                              : "=");
+        rc =
+            cmcp__buf_adds(out, op->named && item[0] == '\0' ? op->ifemp : "=");
     } else if (rc == 0 && op->named) {
       rc = add_name(out, op, v->name, v->namelen, item[0] == '\0');
     }
@@ -674,8 +681,8 @@ static size_t find_occ(const cmcp__uritpl_t *t, const tpart *part,
 
 /* Body of a named expression (;, ?, &): name[=value] items in any order;
  * an unknown name, or a repeated one that is not exploded, fails. */
-static int scan_named(const cmcp__uritpl_t *t, const tpart *part,
-                      const char *s, size_t n, sink *sk) {
+static int scan_named(const cmcp__uritpl_t *t, const tpart *part, const char *s,
+                      size_t n, sink *sk) {
   const opinfo *op = part->op;
   uint32_t seen = 0;
   size_t p = 0;
@@ -699,8 +706,8 @@ static int scan_named(const cmcp__uritpl_t *t, const tpart *part,
 
 /* Checks that s[0..n) is an expansion of expression part (and extracts it
  * into sk when given). Returns 0, CMCP_ENOENT or CMCP_ENOMEM. */
-static int scan_expr(const cmcp__uritpl_t *t, const tpart *part,
-                     const char *s, size_t n, sink *sk) {
+static int scan_expr(const cmcp__uritpl_t *t, const tpart *part, const char *s,
+                     size_t n, sink *sk) {
   const opinfo *op = part->op;
   if (n == 0) /* every variable undefined; a bare {var} must not be empty */
     return op->first[0] != '\0' ? 0 : CMCP_ENOENT;

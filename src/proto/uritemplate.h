@@ -63,11 +63,11 @@ size_t cmcp__uritpl_var_count(const cmcp__uritpl_t *t);
 const char *cmcp__uritpl_var_name(const cmcp__uritpl_t *t, size_t i);
 
 /* (Named _uri because C gives the type cmcp__uritpl_match and functions one
- * namespace.) Matches the whole of uri against t. On success returns 0 and fills *m,
- * which the caller releases with cmcp__uritpl_match_free. Otherwise *m is
- * left empty (count 0, nothing to free, though freeing is harmless) and the
- * result is CMCP_ENOENT when uri is not an expansion of t (including when the
- * search exceeds its internal step budget), CMCP_EINVAL on a NULL argument,
+ * namespace.) Matches the whole of uri against t. On success returns 0 and
+ * fills *m, which the caller releases with cmcp__uritpl_match_free. Otherwise
+ * *m is left empty (count 0, nothing to free, though freeing is harmless) and
+ * the result is CMCP_ENOENT when uri is not an expansion of t (including when
+ * the search exceeds its internal step budget), CMCP_EINVAL on a NULL argument,
  * CMCP_ENOMEM.
  *
  * Rules: a simple {var} matches a non-empty run without '/', '?' or '#';

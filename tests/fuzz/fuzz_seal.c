@@ -10,7 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FUZZ_NOW 1790000000000LL /* the clock the corpus tokens were made at */
+/* The clock the corpus tokens were made at. */
+#define FUZZ_NOW 1790000000000LL
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -32,9 +33,9 @@ static void check_base64(const char *s, size_t len, cmcp__b64_variant v) {
   cmcp__buf_init(&enc, len + 4);
   if ((cmcp__base64_decode(s, len, v, &dec) == 0) != ok)
     abort();
-  if (ok && (dec.len != n ||
-             cmcp__base64_encode(dec.data, dec.len, v, &enc) != 0 ||
-             enc.len != len || memcmp(enc.data, s, len) != 0))
+  if (ok &&
+      (dec.len != n || cmcp__base64_encode(dec.data, dec.len, v, &enc) != 0 ||
+       enc.len != len || memcmp(enc.data, s, len) != 0))
     abort();
   cmcp__buf_free(&dec);
   cmcp__buf_free(&enc);

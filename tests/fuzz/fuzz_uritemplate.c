@@ -48,8 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   cmcp__uritpl_t *t;
   cmcp__uritpl_match m;
   tpl = cmcp__strndup((const char *)data, tlen);
-  uri = cmcp__strndup(nl ? (const char *)nl + 1 : "",
-                      nl ? size - tlen - 1 : 0);
+  uri = cmcp__strndup(nl ? (const char *)nl + 1 : "", nl ? size - tlen - 1 : 0);
   if (tpl == NULL || uri == NULL)
     goto out;
   t = cmcp__uritpl_compile(tpl, err, sizeof(err));

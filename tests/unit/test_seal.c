@@ -4,10 +4,13 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include "base/base64.h"
 #include "proto/seal.h"
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -71,36 +74,36 @@ static void base64_alphabets(void **state) {
 
 static void base64_strict_decoding(void **state) {
   static const char *const std_bad[] = {
-      "Zg",       /* missing padding */
-      "Zg=",      /* short padding */
-      "Zg===",    /* too much padding */
-      "Z===",     /* one data character */
-      "====",     /* padding only */
-      "Zm9v=",    /* length not a multiple of 4 */
-      "Zh==",     /* non-zero trailing bits */
-      "Zm9=",     /* non-zero trailing bits */
-      "Zm=v",     /* padding in the middle */
-      "Zm9v\n",   /* whitespace */
-      "Zm 9v",    /* whitespace */
-      "Zm9v*A==", /* outside the alphabet */
+      "Zg",           /* missing padding */
+      "Zg=",          /* short padding */
+      "Zg===",        /* too much padding */
+      "Z===",         /* one data character */
+      "====",         /* padding only */
+      "Zm9v=",        /* length not a multiple of 4 */
+      "Zh==",         /* non-zero trailing bits */
+      "Zm9=",         /* non-zero trailing bits */
+      "Zm=v",         /* padding in the middle */
+      "Zm9v\n",       /* whitespace */
+      "Zm 9v",        /* whitespace */
+      "Zm9v*A==",     /* outside the alphabet */
       "Zm9vYg==Zm9v", /* data after padding */
   };
-  static const char *const url_bad[] = {"Zg==", "Zg=", "Z", "Zh", "Zm9", "Zm+v",
-                                        "Zm/v", "Zm9v\r"};
+  static const char *const url_bad[] = {"Zg==", "Zg=",  "Z",    "Zh",
+                                        "Zm9",  "Zm+v", "Zm/v", "Zm9v\r"};
   size_t i, n;
   cmcp__buf b;
   (void)state;
   cmcp__buf_init(&b, 64);
   for (i = 0; i < CMCP__ARRAY_SIZE(std_bad); i++) {
-    assert_int_equal(cmcp__base64_decode(std_bad[i], strlen(std_bad[i]),
-                                         CMCP__B64_STD, &b),
-                     CMCP_EPARSE);
+    assert_int_equal(
+        cmcp__base64_decode(std_bad[i], strlen(std_bad[i]), CMCP__B64_STD, &b),
+        CMCP_EPARSE);
     assert_int_equal(b.len, 0);
   }
   for (i = 0; i < CMCP__ARRAY_SIZE(url_bad); i++)
-    assert_int_equal(cmcp__base64_check(url_bad[i], strlen(url_bad[i]),
-                                        CMCP__B64_URL, NULL),
-                     CMCP_EPARSE);
+    assert_int_equal(
+        cmcp__base64_check(url_bad[i], strlen(url_bad[i]), CMCP__B64_URL, NULL),
+        CMCP_EPARSE);
   /* An embedded NUL is just another bad character. */
   assert_int_equal(cmcp__base64_check("Zm\0v", 4, CMCP__B64_STD, NULL),
                    CMCP_EPARSE);
@@ -122,8 +125,7 @@ static void base64_respects_buffer_limit(void **state) {
   assert_int_equal(cmcp__buf_adds(&b, "ab"), 0);
   assert_int_equal(cmcp__base64_encode("foo", 3, CMCP__B64_STD, &b), 0);
   assert_string_equal(b.data, "abZm9v");
-  assert_int_equal(cmcp__base64_encode("f", 1, CMCP__B64_URL, &b),
-                   CMCP_ELIMIT);
+  assert_int_equal(cmcp__base64_encode("f", 1, CMCP__B64_URL, &b), CMCP_ELIMIT);
   assert_string_equal(b.data, "abZm9v");
   cmcp__buf_free(&b);
   cmcp__buf_init(&b, 3);
@@ -152,9 +154,9 @@ static void base64_all_bytes_round_trip(void **state) {
       cmcp__buf_init(&dec, 1024);
       assert_int_equal(
           cmcp__base64_encode(bytes, len, (cmcp__b64_variant)v, &enc), 0);
-      assert_int_equal(cmcp__base64_decode(enc.data, enc.len,
-                                           (cmcp__b64_variant)v, &dec),
-                       0);
+      assert_int_equal(
+          cmcp__base64_decode(enc.data, enc.len, (cmcp__b64_variant)v, &dec),
+          0);
       assert_int_equal(dec.len, len);
       assert_memory_equal(dec.data, bytes, len);
       cmcp__buf_free(&enc);
@@ -193,9 +195,8 @@ static cmcp__sealer_t *sealer(void) {
 static void seal_into(const cmcp__sealer_t *s, const char *payload,
                       const char *binding, cmcp__buf *tok) {
   cmcp__buf_init(tok, 4096);
-  assert_int_equal(cmcp__seal_at(s, payload, strlen(payload), binding, 60000,
-                                 NOW, tok),
-                   0);
+  assert_int_equal(
+      cmcp__seal_at(s, payload, strlen(payload), binding, 60000, NOW, tok), 0);
 }
 
 static void seal_round_trip(void **state) {
@@ -318,11 +319,10 @@ static void seal_rejects_wrong_key_and_binding(void **state) {
                    CMCP_ECRYPTO);
   assert_int_equal(cmcp__unseal_at(random_key, tok.data, k_bind, NOW, &out),
                    CMCP_ECRYPTO);
-  assert_int_equal(cmcp__unseal_at(s, tok.data, "tools/call\nweather\nX", NOW,
-                                   &out),
-                   CMCP_ECRYPTO);
-  assert_int_equal(cmcp__unseal_at(s, tok.data, NULL, NOW, &out),
-                   CMCP_ECRYPTO);
+  assert_int_equal(
+      cmcp__unseal_at(s, tok.data, "tools/call\nweather\nX", NOW, &out),
+      CMCP_ECRYPTO);
+  assert_int_equal(cmcp__unseal_at(s, tok.data, NULL, NOW, &out), CMCP_ECRYPTO);
   assert_int_equal(out.len, 0);
   cmcp__buf_free(&out);
   cmcp__buf_free(&tok);
@@ -347,9 +347,8 @@ static void seal_binding_boundary_is_fixed(void **state) {
                    0);
   memmove(raw.data + 10, raw.data + 11, raw.len - 11);
   raw.len--;
-  assert_int_equal(cmcp__base64_encode(raw.data, raw.len, CMCP__B64_URL,
-                                       &forged),
-                   0);
+  assert_int_equal(
+      cmcp__base64_encode(raw.data, raw.len, CMCP__B64_URL, &forged), 0);
   assert_int_equal(cmcp__unseal_at(s, forged.data, "bc", NOW, &out),
                    CMCP_ECRYPTO);
   assert_int_equal(cmcp__unseal_at(s, t2.data, "bc", NOW, &out), 0);
@@ -385,9 +384,9 @@ static void seal_expiry(void **state) {
   assert_string_equal(out.data, "x");
   cmcp__buf_free(&tok);
   cmcp__buf_init(&tok, 4096);
-  assert_int_equal(cmcp__seal_at(s, "x", 1, k_bind, 60000,
-                                 cmcp__wall_ms() - 3600000, &tok),
-                   0);
+  assert_int_equal(
+      cmcp__seal_at(s, "x", 1, k_bind, 60000, cmcp__wall_ms() - 3600000, &tok),
+      0);
   assert_int_equal(cmcp__unseal(s, tok.data, k_bind, &out), CMCP_EEXPIRED);
   cmcp__buf_free(&tok);
   cmcp__buf_free(&out);
@@ -396,8 +395,9 @@ static void seal_expiry(void **state) {
 
 static void unseal_rejects_garbage(void **state) {
   static const char *const bad[] = {
-      "", "A", "AA", "not base64!", "====", "AQ", "AQAAAAAAAAAA",
-      "Zm9vYmFy", "with space", "a+b/c==",
+      "",           "A",       "AA",           "not base64!",
+      "====",       "AQ",      "AQAAAAAAAAAA", "Zm9vYmFy",
+      "with space", "a+b/c==",
   };
   cmcp__sealer_t *s = sealer();
   cmcp__buf out, big;
@@ -453,12 +453,52 @@ static void seal_argument_errors(void **state) {
   cmcp__sealer_free(s);
 }
 
+/* One sealer shared by several threads: each seals and opens its own
+ * payloads and must always get them back. */
+static void *seal_worker(void *arg) {
+  const cmcp__sealer_t *s = arg;
+  char payload[32];
+  cmcp__buf tok, out;
+  int i, bad = 0;
+  for (i = 0; i < 200; i++) {
+    snprintf(payload, sizeof(payload), "p%p-%d", (void *)&tok, i);
+    cmcp__buf_init(&tok, 4096);
+    cmcp__buf_init(&out, 4096);
+    bad |= cmcp__seal_at(s, payload, strlen(payload), k_bind, 1000, NOW,
+                         &tok) != 0;
+    bad |= cmcp__unseal_at(s, tok.data ? tok.data : "", k_bind, NOW, &out) != 0;
+    bad |= out.data == NULL || strcmp(out.data, payload) != 0;
+    cmcp__buf_free(&tok);
+    cmcp__buf_free(&out);
+  }
+  return bad ? (void *)1 : NULL;
+}
+
+static void sealer_is_shareable_across_threads(void **state) {
+  cmcp__sealer_t *s = sealer();
+  pthread_t th[4];
+  void *res;
+  size_t i;
+  (void)state;
+  for (i = 0; i < CMCP__ARRAY_SIZE(th); i++)
+    assert_int_equal(pthread_create(&th[i], NULL, seal_worker, s), 0);
+  for (i = 0; i < CMCP__ARRAY_SIZE(th); i++) {
+    assert_int_equal(pthread_join(th[i], &res), 0);
+    assert_null(res);
+  }
+  cmcp__sealer_free(s);
+}
+
 /* ---- allocation failure ------------------------------------------------ */
 
 static int g_fail_at, g_allocs;
 
-static int should_fail(void) { return g_fail_at > 0 && ++g_allocs == g_fail_at; }
-static void *fail_malloc(size_t n) { return should_fail() ? NULL : malloc(n); }
+static int should_fail(void) {
+  return g_fail_at > 0 && ++g_allocs == g_fail_at;
+}
+static void *fail_malloc(size_t n) {
+  return should_fail() ? NULL : malloc(n);
+}
 static void *fail_realloc(void *p, size_t n) {
   return should_fail() ? NULL : realloc(p, n);
 }
@@ -525,6 +565,7 @@ int main(void) {
       cmocka_unit_test(seal_expiry),
       cmocka_unit_test(unseal_rejects_garbage),
       cmocka_unit_test(seal_argument_errors),
+      cmocka_unit_test(sealer_is_shareable_across_threads),
       cmocka_unit_test(survives_every_allocation_failure),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

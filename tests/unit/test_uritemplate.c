@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include "proto/uritemplate.h"
@@ -179,9 +180,8 @@ static void expand_rfc_examples(void **state) {
     cmcp__uritpl_t *t = compile_ok(k_rfc_cases[i][0]);
     cmcp__buf out;
     cmcp__buf_init(&out, 1024);
-    assert_int_equal(cmcp__uritpl_expand_values(t, k_rfc_vars,
-                                                CMCP__ARRAY_SIZE(k_rfc_vars),
-                                                &out),
+    assert_int_equal(cmcp__uritpl_expand_values(
+                         t, k_rfc_vars, CMCP__ARRAY_SIZE(k_rfc_vars), &out),
                      0);
     if (strcmp(out.data, k_rfc_cases[i][1]) != 0)
       fail_msg("%s gave \"%s\", want \"%s\"", k_rfc_cases[i][0], out.data,
@@ -243,8 +243,7 @@ static void expand_errors_keep_buffer(void **state) {
   (void)state;
   cmcp__buf_init(&out, 12);
   assert_int_equal(cmcp__buf_adds(&out, "pre:"), 0);
-  assert_int_equal(cmcp__uritpl_expand(t, names, values, 1, &out),
-                   CMCP_ELIMIT);
+  assert_int_equal(cmcp__uritpl_expand(t, names, values, 1, &out), CMCP_ELIMIT);
   assert_string_equal(out.data, "pre:");
   assert_int_equal(out.len, 4);
   assert_int_equal(cmcp__uritpl_expand(NULL, names, values, 1, &out),
@@ -465,8 +464,8 @@ static void match_prefixed_operators(void **state) {
   MATCH("git://repo{/a,b}", "git://repo/x/y", "a", "x", "b", "y");
   MATCH("git://repo{/a,b}", "git://repo/x", "a", "x", "b", NULL);
   MATCH("git://repo{/a,rest*}", "git://repo/x/y/z", "a", "x", "rest", "y,z");
-  MATCH("git://repo{/rest*,last}", "git://repo/x/y/z", "rest", "x,y",
-        "last", "z");
+  MATCH("git://repo{/rest*,last}", "git://repo/x/y/z", "rest", "x,y", "last",
+        "z");
   MATCH("d://www{.dom*}", "d://www.example.com", "dom", "example,com");
   MATCH("d://file{.ext}", "d://file.json", "ext", "json");
   MATCH("m://x{;a,b}", "m://x;b=2;a=1", "a", "1", "b", "2");
@@ -490,8 +489,7 @@ static void match_query(void **state) {
   MATCH("s://find{?q}", "s://find?q=a/b%26c?d", "q", "a/b&c?d");
   MATCH("s://find{?q}", "s://find?q=r,g,b", "q", "r,g,b");
   MATCH("s://find{?tag*}", "s://find?tag=a&tag=b", "tag", "a,b");
-  MATCH("s://find?fixed=1{&x,y}", "s://find?fixed=1&y=2", "x", NULL, "y",
-        "2");
+  MATCH("s://find?fixed=1{&x,y}", "s://find?fixed=1&y=2", "x", NULL, "y", "2");
   MATCH("s://{id}{?v}", "s://42?v=3", "id", "42", "v", "3");
   MATCH("s://{id}{?v}", "s://42", "id", "42", "v", NULL);
   MATCH("s://{id}{?v}#top", "s://42?v=3#top", "id", "42", "v", "3");
@@ -505,8 +503,10 @@ static void match_query(void **state) {
 /* Expanding and matching back gives the same values. */
 static void match_inverts_expand(void **state) {
   static const char *const tpls[] = {
-      "test://template/{id}/data", "file:///{+path}{?rev}",
-      "x://{a}.{b}{/c,d}",         "x://{a}{;p,q}{#f}",
+      "test://template/{id}/data",
+      "file:///{+path}{?rev}",
+      "x://{a}.{b}{/c,d}",
+      "x://{a}{;p,q}{#f}",
   };
   static const char *const names[] = {"id", "path", "rev", "a", "b",
                                       "c",  "d",    "p",   "q", "f"};
@@ -527,8 +527,7 @@ static void match_inverts_expand(void **state) {
       for (k = 0; strcmp(names[k], m.names[j]) != 0; k++)
         ;
       if (strcmp(m.values[j], values[k]) != 0)
-        fail_msg("%s via %s: %s=%s", tpls[i], out.data, names[k],
-                 m.values[j]);
+        fail_msg("%s via %s: %s=%s", tpls[i], out.data, names[k], m.values[j]);
     }
     cmcp__uritpl_match_free(&m);
     cmcp__buf_free(&out);
@@ -596,8 +595,12 @@ static void match_is_bounded(void **state) {
 static int g_fail_at; /* fail the Nth allocation (1-based); 0 never */
 static int g_allocs;
 
-static int should_fail(void) { return g_fail_at > 0 && ++g_allocs == g_fail_at; }
-static void *fail_malloc(size_t n) { return should_fail() ? NULL : malloc(n); }
+static int should_fail(void) {
+  return g_fail_at > 0 && ++g_allocs == g_fail_at;
+}
+static void *fail_malloc(size_t n) {
+  return should_fail() ? NULL : malloc(n);
+}
 static void *fail_realloc(void *p, size_t n) {
   return should_fail() ? NULL : realloc(p, n);
 }
@@ -640,9 +643,8 @@ static int run_with_failure(int n) {
 static void survives_every_allocation_failure(void **state) {
   int n;
   (void)state;
-  assert_int_equal(cmcp_set_allocator(fail_malloc, fail_realloc, fail_calloc,
-                                      free),
-                   0);
+  assert_int_equal(
+      cmcp_set_allocator(fail_malloc, fail_realloc, fail_calloc, free), 0);
   for (n = 1; n < 200 && !run_with_failure(n); n++)
     ;
   g_fail_at = 0;
