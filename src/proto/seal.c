@@ -111,7 +111,7 @@ int cmcp__seal_at(const cmcp__sealer_t *s, const void *payload, size_t len,
     return CMCP_EINVAL;
   if (len > (CMCP__SEAL_MAX_TOKEN / 4) * 3 - SEAL_HDR - SEAL_TAG)
     return CMCP_ELIMIT;
-  if (now_ms > INT64_MAX - ttl_ms)
+  if (now_ms < 0 || now_ms > INT64_MAX - ttl_ms)
     return CMCP_EINVAL;
   rawlen = SEAL_HDR + len + SEAL_TAG;
   raw = cmcp__malloc(rawlen);

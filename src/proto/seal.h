@@ -34,7 +34,8 @@ void cmcp__sealer_free(cmcp__sealer_t *s);
 
 /* Seals payload[0..len) bound to binding (NULL means ""), valid for ttl_ms
  * from now, and appends the NUL-terminated token to out. Returns 0,
- * CMCP_EINVAL (ttl_ms <= 0, NULL sealer or out, NULL payload with len > 0),
+ * CMCP_EINVAL (ttl_ms <= 0, NULL sealer or out, NULL payload with len > 0,
+ * a clock before the epoch or an expiry past INT64_MAX),
  * CMCP_ELIMIT (token over CMCP__SEAL_MAX_TOKEN or out's limit), CMCP_ENOMEM,
  * CMCP_ECRYPTO (OpenSSL failure). On error out keeps its previous contents. */
 int cmcp__seal(const cmcp__sealer_t *s, const void *payload, size_t len,

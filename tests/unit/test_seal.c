@@ -435,6 +435,7 @@ static void seal_argument_errors(void **state) {
   assert_int_equal(cmcp__seal_at(s, "x", 1, "", 1, NOW, NULL), CMCP_EINVAL);
   assert_int_equal(cmcp__seal_at(s, "x", 1, "", INT64_MAX, NOW, &out),
                    CMCP_EINVAL);
+  assert_int_equal(cmcp__seal_at(s, "x", 1, "", 1, -1, &out), CMCP_EINVAL);
   assert_int_equal(cmcp__seal_at(s, huge, sizeof(huge), "", 1, NOW, &out),
                    CMCP_ELIMIT);
   assert_int_equal(cmcp__unseal_at(NULL, "x", "", NOW, &out), CMCP_EINVAL);
