@@ -73,6 +73,11 @@ int64_t cmcp__peer_tick(cmcp__peer_t *peer, uint64_t now_ms);
 /* Number of admitted requests not yet answered. */
 size_t cmcp__peer_inflight(const cmcp__peer_t *peer);
 
+/* Ends every subscriptions/listen stream of the peer gracefully, each with
+ * its SubscriptionsListenResult (server shutdown). Other requests are not
+ * touched. */
+void cmcp__peer_shutdown(cmcp__peer_t *peer);
+
 /* Ends the conversation: in-flight calls are marked cancelled and their
  * late results dropped; the peer is freed once the last of them finishes.
  * No op runs after this returns, except post/run_blocking completions that
