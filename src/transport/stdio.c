@@ -324,9 +324,10 @@ static void flush_output(stdio_rt *rt) {
   rt->write_busy = 1;
 }
 
-/* Answers a line that passed the message limit. It cannot be parsed, so
- * its id is unknown: the error has id null, as JSON-RPC 2.0 says for a
- * request whose id cannot be determined. */
+/* Answers a line that passed the message limit with -32600 Invalid
+ * Request: the text may well be JSON, but it is not an acceptable message.
+ * It is not parsed, so its id is unknown and the error carries none (the
+ * codec's rule; the 2025-11-25 schema makes id optional on an error). */
 static void answer_oversize(stdio_rt *rt) {
   char msg[192];
   size_t len;
