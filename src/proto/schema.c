@@ -405,11 +405,22 @@ typedef struct cset {
 
 #define RE_UTF8_SEQ "[\xc0-\xff][\x80-\xbf]*"
 
+/* glibc's regcomp copies a subexpression once per allowed repetition, so
+ * "(a{1,100}){1,100}" builds 10,000 copies: the translation keeps a count
+ * of atoms after repetition and refuses patterns past RE_MAX_COST. */
+#define RE_MAX_GROUPS 32
+#define RE_MAX_REPEAT 1000
+#define RE_MAX_COST 4096
+
 typedef struct retr { /* translation state */
   const char *s;
   size_t i;
   cmcp__buf *o;
-  const char *why; /* reason when unsupported or malformed */
+  const char *why;                /* reason when unsupported or malformed */
+  size_t cost[RE_MAX_GROUPS + 1]; /* atoms in each open group so far */
+  size_t last;                    /* atoms a quantifier here would repeat */
+  int level;                      /* open groups */
+  int can_repeat;                 /* an atom or group just ended */
 } retr;
 
 static void cset_add(cset *c, unsigned lo, unsigned hi) {
@@ -731,12 +742,14 @@ static int re_atom_escape(retr *r) {
 /* "(" or "(?:" become a POSIX group; other "(?" forms are refused. */
 static int re_group(retr *r) {
   const char *s = r->s + r->i;
-  if (s[1] != '?') {
-    r->i++;
-    return cmcp__buf_adds(r->o, "(");
-  }
-  if (s[2] == ':') {
-    r->i += 3;
+  if (s[1] != '?' || s[2] == ':') {
+    if (r->level == RE_MAX_GROUPS) {
+      r->why = "groups nest too deep";
+      return CMCP_EINVAL;
+    }
+    r->cost[++r->level] = 0;
+    r->can_repeat = 0;
+    r->i += s[1] == '?' ? 3 : 1;
     return cmcp__buf_adds(r->o, "(");
   }
   r->why = s[2] == '=' || s[2] == '!' ? "lookahead is not supported"
@@ -755,25 +768,89 @@ static void re_skip_lazy(retr *r) {
     r->i++;
 }
 
+/* Counts one atom just emitted. */
+static int re_atom_done(retr *r) {
+  r->last = 1;
+  r->can_repeat = 1;
+  if (++r->cost[r->level] <= RE_MAX_COST)
+    return 0;
+  r->why = "pattern is too complex";
+  return CMCP_EINVAL;
+}
+
+/* Accounts for a quantifier repeating the last atom up to times times:
+ * a quantifier needs something to repeat and cannot follow another one
+ * ("a**" is a syntax error in ECMA-262). */
+static int re_repeat(retr *r, size_t times) {
+  if (!r->can_repeat) {
+    r->why = "nothing to repeat";
+    return CMCP_EINVAL;
+  }
+  r->can_repeat = 0;
+  r->cost[r->level] += r->last * (times - 1);
+  if (r->cost[r->level] <= RE_MAX_COST)
+    return 0;
+  r->why = "pattern is too complex";
+  return CMCP_EINVAL;
+}
+
+/* Reads up to 4 digits (more is over RE_MAX_REPEAT anyway); -1 if none. */
+static long re_count(const char *s, size_t *j) {
+  long v = 0;
+  size_t start = *j;
+  while (s[*j] >= '0' && s[*j] <= '9') {
+    if (*j - start < 5)
+      v = v * 10 + (s[*j] - '0');
+    (*j)++;
+  }
+  return *j == start ? -1 : v;
+}
+
 /* "{n}", "{n,}" or "{n,m}" is a quantifier, copied; any other '{' is a
  * literal, as ECMA-262 (Annex B) reads it. */
 static int re_brace(retr *r) {
   const char *s = r->s + r->i;
-  size_t j = 1, digits = 0;
+  size_t j = 1;
+  long lo = re_count(s, &j), hi = lo;
   int rc;
-  while (s[j] >= '0' && s[j] <= '9')
-    j++, digits++;
-  if (digits && s[j] == ',')
-    for (j++; s[j] >= '0' && s[j] <= '9'; j++)
-      ;
-  if (!digits || s[j] != '}') {
-    r->i++;
-    return cmcp__buf_adds(r->o, "\\{");
+  if (lo >= 0 && s[j] == ',') {
+    j++;
+    hi = re_count(s, &j);
+    hi = hi < 0 ? lo + 1 : hi; /* "{n,}": n copies then a star */
   }
+  if (lo < 0 || s[j] != '}') {
+    r->i++;
+    rc = cmcp__buf_adds(r->o, "\\{");
+    return rc ? rc : re_atom_done(r);
+  }
+  if (lo > RE_MAX_REPEAT || hi > RE_MAX_REPEAT || hi < lo) {
+    r->why = hi < lo ? "numbers out of order in {} quantifier"
+                     : "repetition count above 1000";
+    return CMCP_EINVAL;
+  }
+  if ((rc = re_repeat(r, hi > 0 ? (size_t)hi : 1)) != 0)
+    return rc;
   rc = cmcp__buf_add(r->o, s, j + 1);
   r->i += j + 1;
   re_skip_lazy(r);
   return rc;
+}
+
+/* ')' closes a group, which then counts as one atom for a quantifier. */
+static int re_close(retr *r) {
+  if (r->level == 0) {
+    r->why = "unmatched ')'";
+    return CMCP_EINVAL;
+  }
+  r->last = r->cost[r->level--];
+  r->cost[r->level] += r->last;
+  r->can_repeat = 1;
+  r->i++;
+  if (r->cost[r->level] > RE_MAX_COST) {
+    r->why = "pattern is too complex";
+    return CMCP_EINVAL;
+  }
+  return cmcp__buf_adds(r->o, ")");
 }
 
 /* Copies one raw UTF-8 character as a group. */
@@ -790,35 +867,65 @@ static int re_utf8(retr *r) {
   return rc == 0 ? cmcp__buf_adds(r->o, ")") : rc;
 }
 
+/* Emits "*", "+" or "?" (dropping a lazy '?' after it). */
+static int re_quantifier(retr *r) {
+  int rc = re_repeat(r, r->s[r->i] == '?' ? 1 : 2);
+  if (rc == 0)
+    rc = cmcp__buf_add(r->o, &r->s[r->i++], 1);
+  re_skip_lazy(r);
+  return rc;
+}
+
+/* Emits '.', any code point but the line terminators \n and \r. */
+static int re_dot(retr *r) {
+  cset c;
+  memset(&c, 0, sizeof c);
+  cset_add(&c, '\n', '\n');
+  cset_add(&c, '\r', '\r');
+  c = cset_invert(&c);
+  r->i++;
+  return emit_cset(r, &c);
+}
+
+/* Emits an atom: an escape, a class, '.', or a literal character. */
+static int re_atom(retr *r) {
+  unsigned char ch = (unsigned char)r->s[r->i];
+  cset c;
+  int rc;
+  if (ch == '\\') {
+    rc = re_atom_escape(r);
+  } else if (ch == '[') {
+    rc = re_class(r, &c);
+    if (rc == 0)
+      rc = emit_cset(r, &c);
+  } else if (ch == '.') {
+    rc = re_dot(r);
+  } else if (ch >= 0x80) {
+    rc = re_utf8(r);
+  } else {
+    rc = cmcp__buf_add(r->o, &r->s[r->i++], 1);
+  }
+  return rc ? rc : re_atom_done(r);
+}
+
 /* Translates the whole pattern into r->o. */
 static int re_translate(retr *r) {
-  cset c;
   int rc = 0;
   while (rc == 0 && r->s[r->i]) {
-    unsigned char ch = (unsigned char)r->s[r->i];
-    if (ch == '\\') {
-      rc = re_atom_escape(r);
-    } else if (ch == '[') {
-      rc = re_class(r, &c);
-      if (rc == 0)
-        rc = emit_cset(r, &c);
-    } else if (ch == '.') { /* any code point but line terminators */
-      memset(&c, 0, sizeof c);
-      cset_add(&c, '\n', '\n');
-      cset_add(&c, '\r', '\r');
-      c = cset_invert(&c);
-      r->i++;
-      rc = emit_cset(r, &c);
-    } else if (ch == '(') {
+    char ch = r->s[r->i];
+    if (ch == '(') {
       rc = re_group(r);
+    } else if (ch == ')') {
+      rc = re_close(r);
     } else if (ch == '{') {
       rc = re_brace(r);
-    } else if (ch >= 0x80) {
-      rc = re_utf8(r);
-    } else {
+    } else if (ch == '*' || ch == '+' || ch == '?') {
+      rc = re_quantifier(r);
+    } else if (ch == '|' || ch == '^' || ch == '$') {
+      r->can_repeat = 0; /* nothing to repeat after these */
       rc = cmcp__buf_add(r->o, &r->s[r->i++], 1);
-      if (ch == '*' || ch == '+' || ch == '?')
-        re_skip_lazy(r);
+    } else {
+      rc = re_atom(r);
     }
   }
   return rc;
@@ -828,7 +935,7 @@ static int re_translate(retr *r) {
  * CMCP_EINVAL with a reason in why; CMCP_ENOMEM. */
 static int re_compile(const char *pat, regex_t *re, char *why, size_t whylen) {
   cmcp__buf o;
-  retr r = {pat, 0, &o, NULL};
+  retr r;
   size_t len = strlen(pat);
   int rc, code;
   if (len > SCHEMA_MAX_PATTERN) {
@@ -836,6 +943,9 @@ static int re_compile(const char *pat, regex_t *re, char *why, size_t whylen) {
              SCHEMA_MAX_PATTERN);
     return CMCP_EINVAL;
   }
+  memset(&r, 0, sizeof r);
+  r.s = pat;
+  r.o = &o;
   cmcp__buf_init(&o, 64 * len + 256);
   rc = re_translate(&r);
   if (rc == 0) {

@@ -332,7 +332,23 @@ static void pattern_unsupported_is_refused(void **state) {
       {"\\u0000", "NUL in a pattern is not supported"},
       {"abc\\", "pattern ends with a backslash"},
       {"(ab", NULL}, /* regcomp's own complaint */
-      {"a{3,1}", NULL},
+      {"a{3,1}", "numbers out of order in {} quantifier"},
+      {"a{1001}", "repetition count above 1000"},
+      {"a{2,99999999999}", "repetition count above 1000"},
+      {"(a{1,100}){1,100}", "pattern is too complex"},
+      {"((a{1,20}){1,20}){1,20}", "pattern is too complex"},
+      {"a**", "nothing to repeat"},
+      {"a+*", "nothing to repeat"},
+      {"a{2}{3}", "nothing to repeat"},
+      {"*a", "nothing to repeat"},
+      {"^*", "nothing to repeat"},
+      {"a|+", "nothing to repeat"},
+      {"(*)", "nothing to repeat"},
+      {"{2}", "nothing to repeat"},
+      {"a)", "unmatched ')'"},
+      {"((((((((((((((((((((((((((((((((((a))))))))))))))))))))))))))))))))"
+       ")",
+       "groups nest too deep"},
   };
   char err[256], want[256];
   size_t i;
@@ -346,10 +362,13 @@ static void pattern_unsupported_is_refused(void **state) {
     json_object_put(doc);
     if (s != NULL)
       fail_msg("pattern %zu /%s/ compiled", i, cases[i].pattern);
-    snprintf(want, sizeof want, "schema /pattern: bad pattern %s: %s",
-             cases[i].pattern, cases[i].why ? cases[i].why : "");
-    if (strncmp(err, want, strlen(want)) != 0)
-      fail_msg("pattern %zu: got \"%s\", expected \"%s\"", i, err, want);
+    /* the pattern is quoted in full up to 60 bytes, then shortened */
+    snprintf(want, sizeof want, "schema /pattern: bad pattern %.57s",
+             cases[i].pattern);
+    if (strncmp(err, want, strlen(want)) != 0 ||
+        (cases[i].why && strstr(err, cases[i].why) == NULL))
+      fail_msg("pattern %zu: got \"%s\", expected \"%s...: %s\"", i, err, want,
+               cases[i].why ? cases[i].why : "");
   }
 }
 
