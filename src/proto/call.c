@@ -54,9 +54,13 @@ cmcp_call_t *cmcp__call_new(cmcp__peer_t *peer, const cmcp__req *req,
   call->version = req->version;
   call->log_level = req->log_level;
   call->name = call_name(req);
-  if (req->meta != NULL)
-    json_object_object_get_ex(req->meta, "progressToken",
-                              &call->progress_token);
+  /* ProgressToken is a string or an integer; anything else is ignored. */
+  if (req->meta != NULL &&
+      json_object_object_get_ex(req->meta, "progressToken",
+                                &call->progress_token) &&
+      !json_object_is_type(call->progress_token, json_type_string) &&
+      !json_object_is_type(call->progress_token, json_type_int))
+    call->progress_token = NULL;
   atomic_init(&call->state, 0);
   atomic_init(&call->cancelled, 0);
   atomic_init(&call->claimed, 0);
@@ -646,7 +650,7 @@ int cmcp_call_progress(cmcp_call_t *call, double progress, double total,
     return CMCP_EINVAL;
   p = json_object_new_object();
   if (p == NULL ||
-      set(p, "progressToken", json_object_get(call->progress_token)) != 0 ||
+      set(p, "progressToken", id_copy(call->progress_token)) != 0 ||
       set(p, "progress", json_object_new_double(progress)) != 0 ||
       (total >= 0 && set(p, "total", json_object_new_double(total)) != 0) ||
       (message != NULL &&
