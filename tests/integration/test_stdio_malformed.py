@@ -156,6 +156,8 @@ class StdioPeer:
             self.proc.wait(5)
             raise AssertionError("the server did not exit after stdin ended")
         finally:
+            self.reader.join(5.0)
+            self.proc.stdout.close()
             self.stderr.close()
 
 
@@ -264,7 +266,7 @@ class MalformedTestCase(unittest.TestCase):
         self.assertTrue(done.is_set(), "the server stopped reading")
         # The id sits before the limit but the line is never parsed, so
         # the error cannot name it.
-        self.assert_error(msg, -32600, "exceeds")
+        self.assert_error(msg, -32600, "longer than the limit")
         self.assert_serving()
         hwm = self.peer.vm_hwm_kib()
         self.assertLess(hwm, 24 * 1024,
