@@ -842,6 +842,36 @@ static void c_drain(harness *h) {
   close(idle.fd);
 }
 
+static void c_body_timeout(harness *h) {
+  cli c;
+  resp r;
+  uint64_t t0 = now_ms();
+  CHECK(h, cli_open(&c, h->port, 0) == 0);
+  CHECK(h, cli_send(&c, "POST /echo HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc") ==
+               0);
+  CHECK(h, cli_response(&c, &r) == 0 && r.status == 408);
+  CHECK(h, now_ms() - t0 >= 150 && now_ms() - t0 < 1500);
+  CHECK(h, cli_closed(&c));
+  close(c.fd);
+}
+
+static void c_drain_deadline(harness *h) {
+  cli c;
+  uint64_t t0;
+  int i;
+  CHECK(h, cli_open(&c, h->port, 0) == 0);
+  CHECK(h, cli_send(&c, "GET /delay?ms=5000 HTTP/1.1\r\n\r\n") == 0);
+  sleep_ms(50);
+  t0 = now_ms();
+  uv_async_send(&h->drain);
+  CHECK(h, cli_closed(&c));
+  CHECK(h, now_ms() - t0 >= 250 && now_ms() - t0 < 2000);
+  for (i = 0; i < 100 && h->aborts == 0; i++)
+    sleep_ms(10);
+  CHECK(h, h->aborts == 1);
+  close(c.fd);
+}
+
 /* ---- cases: cmocka wrappers -------------------------------------------- */
 
 #define CASE(name, client, tweak)                                              \
@@ -874,6 +904,9 @@ CASE(headers_query_head_and_204, c_headers_and_query, (void)0)
 CASE(response_headers_validated, c_bad_response_headers, (void)0)
 CASE(idle_keep_alive_times_out, c_idle_timeout, (void)0)
 CASE(close_drains_in_flight, c_drain, (void)0)
+CASE(body_timeout_is_408, c_body_timeout, (void)0)
+CASE(drain_deadline_aborts_the_rest, c_drain_deadline,
+     cfg.drain_timeout_ms = 300)
 
 static void stats_count_what_happened(void **state) {
   harness *h = calloc(1, sizeof(*h));
@@ -1106,6 +1139,8 @@ int main(void) {
       cmocka_unit_test(response_headers_validated),
       cmocka_unit_test(idle_keep_alive_times_out),
       cmocka_unit_test(close_drains_in_flight),
+      cmocka_unit_test(body_timeout_is_408),
+      cmocka_unit_test(drain_deadline_aborts_the_rest),
       cmocka_unit_test(stats_count_what_happened),
       cmocka_unit_test(bad_response_calls_are_refused),
       cmocka_unit_test(idle_connection_is_small),
