@@ -115,7 +115,10 @@ void cmcp__stdio_config_from(cmcp__stdio_config *cfg,
  * it sees what a timer, a close callback or the check itself changed. The
  * check stops the idle handle when it runs. */
 static void on_kick(uv_idle_t *h) { (void)h; }
-static void kick(stdio_rt *rt) { uv_idle_start(&rt->kick, on_kick); }
+static void kick(stdio_rt *rt) {
+  if (rt->state != ST_CLOSING) /* the handles may be closing */
+    uv_idle_start(&rt->kick, on_kick);
+}
 
 static size_t out_total(const stdio_rt *rt) {
   return rt->pending.len + rt->writing.len;
@@ -270,7 +273,9 @@ static void on_written(uv_write_t *req, int status) {
   stdio_rt *rt = req->data;
   rt->write_busy = 0;
   buf_settle(&rt->writing);
-  if (status < 0)
+  if (status == UV_ECANCELED) /* the handle closed with the write queued */
+    rt->out_broken = 1;
+  else if (status < 0)
     output_broke(rt, status);
   input_maybe_resume(rt);
   kick(rt); /* the check writes what queued meanwhile */
@@ -438,6 +443,10 @@ static void op_close(void *ctx, const char *reason) {
   rt->close_asked = 1;
   if (rt->result == 0)
     rt->result = CMCP_ECLOSED;
+  /* The engine gives up on a consumer that does not read: waiting to
+   * flush its queue could last forever, so the queue is dropped. */
+  rt->out_broken = 1;
+  buf_settle(&rt->pending);
   kick(rt);
 }
 
@@ -526,7 +535,7 @@ static void advance(stdio_rt *rt) {
     if (rt->close_asked || rt->out_broken || inflight == 0) {
       finish_now(rt);
     } else if (only_asks_remain(rt)) {
-      cmcp__log(CMCP_LOG_NOTICE,
+      cmcp__log(CMCP_LOG_WARNING,
                 "stdio: stdin closed while %zu request(s) wait for the "
                 "client; cancelling them",
                 inflight);

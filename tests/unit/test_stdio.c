@@ -1,0 +1,306 @@
+/* Unit tests for src/transport/stdio.c and src/rt/main.c, in process:
+ * cmcp_server_run_stdio on files and pipes with the real engine. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <cmcp.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <uv.h>
+
+#define INIT_LINES                                                             \
+  "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"params\":{"       \
+  "\"protocolVersion\":\"2025-11-25\",\"capabilities\":{},\"clientInfo\":{"    \
+  "\"name\":\"t\",\"version\":\"1\"}}}\n"                                      \
+  "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}\n"
+
+#define CALL(id, tool, args)                                                   \
+  "{\"jsonrpc\":\"2.0\",\"id\":" #id ",\"method\":\"tools/call\",\"params\":{" \
+  "\"name\":\"" tool "\",\"arguments\":" args "}}\n"
+
+/* A temporary file holding text, positioned at its start. */
+static int temp_with(const char *text, size_t len) {
+  char path[] = "/tmp/cmcp-test-stdio-XXXXXX";
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  unlink(path);
+  assert_int_equal(write(fd, text, len), (ssize_t)len);
+  assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+  return fd;
+}
+
+/* The whole content of fd, NUL-terminated (free it). */
+static char *slurp(int fd) {
+  off_t end = lseek(fd, 0, SEEK_END);
+  char *buf = malloc((size_t)end + 1);
+  assert_non_null(buf);
+  assert_int_equal(pread(fd, buf, (size_t)end, 0), (ssize_t)end);
+  buf[end] = '\0';
+  return buf;
+}
+
+static void echo_tool(cmcp_call_t *call, void *data) {
+  const char *text = "";
+  (void)data;
+  cmcp_call_arg_string(call, "text", &text);
+  cmcp_call_add_text(call, text);
+  cmcp_call_done(call);
+}
+
+static void big_tool(cmcp_call_t *call, void *data) {
+  static char text[100001];
+  (void)data;
+  memset(text, 'y', sizeof text - 1);
+  cmcp_call_add_text(call, text);
+  cmcp_call_done(call);
+}
+
+/* async: finishes 50 ms later from its own thread. */
+static uv_thread_t g_async_thread;
+static int g_async_started;
+
+static void finish_later(void *arg) {
+  struct timespec ts = {0, 50 * 1000000L};
+  nanosleep(&ts, NULL);
+  cmcp_call_add_text(arg, "late");
+  cmcp_call_done(arg);
+}
+
+static void async_tool(cmcp_call_t *call, void *data) {
+  (void)data;
+  assert_int_equal(uv_thread_create(&g_async_thread, finish_later, call), 0);
+  g_async_started = 1;
+}
+
+static cmcp_server_t *new_server(void) {
+  cmcp_server_t *srv = cmcp_server_new("test-stdio", "1.0");
+  assert_non_null(srv);
+  assert_int_equal(cmcp_server_add_tool(srv, "echo", "Echo", NULL, echo_tool,
+                                        NULL),
+                   0);
+  assert_int_equal(
+      cmcp_server_add_tool(srv, "big", "Big", NULL, big_tool, NULL), 0);
+  assert_int_equal(
+      cmcp_server_add_tool(srv, "async", "Async", NULL, async_tool, NULL), 0);
+  return srv;
+}
+
+static void bad_arguments(void **state) {
+  cmcp_server_t *srv = new_server();
+  int fds[2];
+  (void)state;
+  assert_int_equal(cmcp_server_run_stdio(NULL, 0, 1), CMCP_EINVAL);
+  assert_int_equal(cmcp_server_run_stdio(srv, -1, 1), CMCP_EINVAL);
+  assert_int_equal(pipe(fds), 0);
+  close(fds[0]);
+  close(fds[1]); /* both numbers are now closed descriptors */
+  assert_int_equal(cmcp_server_run_stdio(srv, fds[0], fds[1]), CMCP_EIO);
+  cmcp_server_free(srv);
+}
+
+static void serves_a_file_into_a_file(void **state) {
+  static const char in[] = INIT_LINES CALL(1, "echo", "{\"text\":\"hello\"}");
+  cmcp_server_t *srv = new_server();
+  int in_fd = temp_with(in, sizeof in - 1), out_fd = temp_with("", 0);
+  char *out;
+  (void)state;
+  assert_int_equal(cmcp_server_run_stdio(srv, in_fd, out_fd), 0);
+  out = slurp(out_fd);
+  assert_non_null(strstr(out, "\"id\":0,\"result\""));
+  assert_non_null(
+      strstr(out, "\"id\":1,\"result\":{\"content\":[{\"type\":\"text\","
+                  "\"text\":\"hello\"}]"));
+  assert_int_equal(out[strlen(out) - 1], '\n');
+  free(out);
+  close(in_fd);
+  close(out_fd);
+  cmcp_server_free(srv);
+}
+
+static void oversize_line_is_answered_and_skipped(void **state) {
+  char in[8192];
+  size_t n = 0;
+  cmcp_server_t *srv = new_server();
+  int in_fd, out_fd = temp_with("", 0);
+  char *out;
+  (void)state;
+  assert_int_equal(cmcp_server_set_limit(srv, CMCP_LIMIT_MESSAGE_BYTES, 1024),
+                   0);
+  n += (size_t)snprintf(in, sizeof in, "%s", INIT_LINES);
+  memset(in + n, 'x', 5000);
+  n += 5000;
+  n += (size_t)snprintf(in + n, sizeof in - n, "\n%s",
+                        CALL(2, "echo", "{\"text\":\"after\"}"));
+  in_fd = temp_with(in, n);
+  assert_int_equal(cmcp_server_run_stdio(srv, in_fd, out_fd), 0);
+  out = slurp(out_fd);
+  assert_non_null(strstr(out, "{\"code\":-32600,\"message\":\"Invalid Request: "
+                              "message longer than the limit of 1024 bytes"));
+  assert_non_null(strstr(out, "\"id\":2,\"result\""));
+  assert_non_null(strstr(out, "after"));
+  free(out);
+  close(in_fd);
+  close(out_fd);
+  cmcp_server_free(srv);
+}
+
+/* At EOF the transport waits for an asynchronous handler finishing on
+ * another thread (through the mailbox) before it ends. */
+static void eof_waits_for_an_async_handler(void **state) {
+  static const char in[] = INIT_LINES CALL(3, "async", "{}");
+  cmcp_server_t *srv = new_server();
+  int in_fd = temp_with(in, sizeof in - 1), out_fd = temp_with("", 0);
+  char *out;
+  (void)state;
+  g_async_started = 0;
+  assert_int_equal(cmcp_server_run_stdio(srv, in_fd, out_fd), 0);
+  assert_true(g_async_started);
+  uv_thread_join(&g_async_thread);
+  out = slurp(out_fd);
+  assert_non_null(strstr(out, "\"id\":3,\"result\""));
+  assert_non_null(strstr(out, "late"));
+  free(out);
+  close(in_fd);
+  close(out_fd);
+  cmcp_server_free(srv);
+}
+
+/* A response bigger than the outbound bound allows is refused; the engine
+ * drops the consumer and the transport ends with CMCP_ECLOSED. */
+static void slow_consumer_is_dropped(void **state) {
+  static const char in[] = INIT_LINES CALL(4, "big", "{}")
+      CALL(5, "echo", "{\"text\":\"never\"}");
+  cmcp_server_t *srv = new_server();
+  int in_fd = temp_with(in, sizeof in - 1), out_fd = temp_with("", 0);
+  char *out;
+  (void)state;
+  assert_int_equal(cmcp_server_set_limit(srv, CMCP_LIMIT_OUTBOUND_BYTES, 4096),
+                   0);
+  assert_int_equal(cmcp_server_set_limit(srv, CMCP_LIMIT_MESSAGE_BYTES, 1024),
+                   0);
+  assert_int_equal(cmcp_server_run_stdio(srv, in_fd, out_fd), CMCP_ECLOSED);
+  out = slurp(out_fd);
+  assert_null(strstr(out, "yyyy"));
+  free(out);
+  close(in_fd);
+  close(out_fd);
+  cmcp_server_free(srv);
+}
+
+static void pipe_flags_are_restored(void **state) {
+  static const char in[] = INIT_LINES;
+  cmcp_server_t *srv = new_server();
+  int p_in[2], p_out[2], flags_in, flags_out;
+  char *out;
+  (void)state;
+  assert_int_equal(pipe(p_in), 0);
+  assert_int_equal(pipe(p_out), 0);
+  flags_in = fcntl(p_in[0], F_GETFL);
+  flags_out = fcntl(p_out[1], F_GETFL);
+  assert_int_equal(write(p_in[1], in, sizeof in - 1), (ssize_t)(sizeof in - 1));
+  close(p_in[1]);
+  assert_int_equal(cmcp_server_run_stdio(srv, p_in[0], p_out[1]), 0);
+  assert_int_equal(fcntl(p_in[0], F_GETFL), flags_in);
+  assert_int_equal(fcntl(p_out[1], F_GETFL), flags_out);
+  /* the descriptors stay open and usable */
+  close(p_out[1]);
+  out = calloc(1, 4096);
+  assert_true(read(p_out[0], out, 4095) > 0);
+  assert_non_null(strstr(out, "\"id\":0,\"result\""));
+  free(out);
+  close(p_in[0]);
+  close(p_out[0]);
+  cmcp_server_free(srv);
+}
+
+/* Fails the Nth allocation for N = 1, 2, ... until a run needs no more:
+ * each run must end cleanly with 0 or CMCP_ENOMEM (ASan checks for leaks
+ * and bad frees in the sanitizer build). */
+static long g_allocs, g_fail_at;
+static void *t_malloc(size_t n) {
+  return ++g_allocs == g_fail_at ? NULL : malloc(n);
+}
+static void *t_realloc(void *p, size_t n) {
+  return ++g_allocs == g_fail_at ? NULL : realloc(p, n);
+}
+static void *t_calloc(size_t c, size_t n) {
+  return ++g_allocs == g_fail_at ? NULL : calloc(c, n);
+}
+
+static void allocation_failures_end_cleanly(void **state) {
+  cmcp_server_t *srv = new_server();
+  int null_in = open("/dev/null", O_RDONLY), null_out = open("/dev/null",
+                                                             O_WRONLY);
+  int rc, clean = 0;
+  (void)state;
+  assert_true(null_in >= 0 && null_out >= 0);
+  for (g_fail_at = 1; g_fail_at < 200 && !clean; g_fail_at++) {
+    g_allocs = 0;
+    assert_int_equal(cmcp_set_allocator(t_malloc, t_realloc, t_calloc, free),
+                     0);
+    rc = cmcp_server_run_stdio(srv, null_in, null_out);
+    assert_int_equal(cmcp_set_allocator(malloc, realloc, calloc, free), 0);
+    if (g_allocs < g_fail_at) {
+      assert_int_equal(rc, 0);
+      clean = 1;
+    } else if (rc != 0 && rc != CMCP_ENOMEM) {
+      fail_msg("allocation %ld failed: %s", g_fail_at, cmcp_err_name(rc));
+    }
+  }
+  assert_true(clean);
+  close(null_in);
+  close(null_out);
+  cmcp_server_free(srv);
+}
+
+static void main_refuses_listen_and_bad_options(void **state) {
+  cmcp_server_t *srv = new_server();
+  char *listen[] = {"prog", "--listen", "127.0.0.1:0", NULL};
+  char *bad[] = {"prog", "--queue", "0", NULL};
+  char *extra[] = {"prog", "--stdio", "oops", NULL};
+  (void)state;
+  assert_int_equal(cmcp_server_main(srv, 3, listen), 2);
+  assert_int_equal(cmcp_server_main(srv, 3, bad), 2);
+  assert_int_equal(cmcp_server_main(srv, 3, extra), 2);
+  cmcp_server_free(srv);
+}
+
+static void main_applies_limit_options(void **state) {
+  cmcp_server_t *srv = new_server();
+  char *argv[] = {"prog",        "--version", NULL};
+  char *limits[] = {"prog", "--workers", "3", "--queue", "7",
+                    "--max-message-bytes", "2048", "--max-inflight", "5",
+                    "--listen", "127.0.0.1:0", NULL};
+  (void)state;
+  assert_int_equal(cmcp_server_main(srv, 2, argv), 0);
+  /* limits are applied before the transport is chosen */
+  assert_int_equal(cmcp_server_main(srv, 11, limits), 2);
+  assert_int_equal(cmcp_server_limit(srv, CMCP_LIMIT_WORKERS), 3);
+  assert_int_equal(cmcp_server_limit(srv, CMCP_LIMIT_WORKER_QUEUE), 7);
+  assert_int_equal(cmcp_server_limit(srv, CMCP_LIMIT_MESSAGE_BYTES), 2048);
+  assert_int_equal(cmcp_server_limit(srv, CMCP_LIMIT_INFLIGHT_TOTAL), 5);
+  assert_int_equal(cmcp_server_limit(srv, CMCP_LIMIT_INFLIGHT_PER_PEER), 5);
+  cmcp_server_free(srv);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(bad_arguments),
+      cmocka_unit_test(serves_a_file_into_a_file),
+      cmocka_unit_test(oversize_line_is_answered_and_skipped),
+      cmocka_unit_test(eof_waits_for_an_async_handler),
+      cmocka_unit_test(slow_consumer_is_dropped),
+      cmocka_unit_test(pipe_flags_are_restored),
+      cmocka_unit_test(allocation_failures_end_cleanly),
+      cmocka_unit_test(main_refuses_listen_and_bad_options),
+      cmocka_unit_test(main_applies_limit_options),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
