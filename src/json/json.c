@@ -478,12 +478,13 @@ static int build_tree(const char *text, size_t len, int depth,
   return rc;
 }
 
-int cmcp__json_parse(const char *text, size_t len,
-                     const cmcp__json_limits *lim, json_object **out,
-                     char *errbuf, size_t errlen) {
+int cmcp__json_parse(const char *text, size_t len, const cmcp__json_limits *lim,
+                     json_object **out, char *errbuf, size_t errlen) {
   size_t max_bytes = lim ? lim->max_bytes : CMCP__JSON_DEFAULT_MAX_BYTES;
-  int max_depth = lim && lim->max_depth > 0 ? lim->max_depth
-                                            : CMCP__JSON_DEFAULT_MAX_DEPTH;
+  int max_depth =
+      lim && lim->max_depth > 0 ? lim->max_depth : CMCP__JSON_DEFAULT_MAX_DEPTH;
+  if (max_depth > CMCP__JSON_MAX_DEPTH_CAP)
+    max_depth = CMCP__JSON_MAX_DEPTH_CAP;
   scan s;
   int rc;
   *out = NULL;

@@ -20,6 +20,8 @@ typedef struct cmcp__json_limits {
 
 #define CMCP__JSON_DEFAULT_MAX_BYTES ((size_t)4 << 20)
 #define CMCP__JSON_DEFAULT_MAX_DEPTH 128
+/* A larger max_depth is lowered to this: json-c's serializer recurses. */
+#define CMCP__JSON_MAX_DEPTH_CAP 10000
 
 /* 1 if s[0..len) is well-formed UTF-8, else 0. */
 int cmcp__utf8_valid(const char *s, size_t len);
@@ -39,9 +41,8 @@ size_t cmcp__utf8_char_len(const char *s, size_t len);
  * keys holding \u0000 (json-c would cut them at the NUL).
  * Duplicate keys in an object are accepted and the last one wins, as in
  * JavaScript's JSON.parse and Python's json module. */
-int cmcp__json_parse(const char *text, size_t len,
-                     const cmcp__json_limits *lim, json_object **out,
-                     char *errbuf, size_t errlen);
+int cmcp__json_parse(const char *text, size_t len, const cmcp__json_limits *lim,
+                     json_object **out, char *errbuf, size_t errlen);
 
 /* Parses JSON text that must be an object (used for schemas and the JSON
  * pieces of the public API), with the default limits. NULL text or a
@@ -50,7 +51,10 @@ int cmcp__json_parse(const char *text, size_t len,
 int cmcp__json_parse_object(const char *text, json_object **out);
 
 /* Serializes compactly (no spaces, "\/" not escaped). The string lives as
- * long as obj is not modified or freed; *len gets its length. */
+ * long as obj is not modified or freed; *len gets its length. NULL on
+ * ENOMEM. json-c writes the text into obj's own buffer: never serialize
+ * the same root object from two threads at once (this and the encoders
+ * below); objects shared as children of per-thread roots are only read. */
 const char *cmcp__json_text(json_object *obj, size_t *len);
 
 /* Small helpers over json-c that treat a missing key as NULL. */

@@ -12,7 +12,6 @@
 #include "base/base.h"
 #include "json/json.h"
 
-#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -161,8 +160,7 @@ static int decode_error_obj(dec *d, json_object *e, cmcp__msg *msg) {
   msg->kind = CMCP__MSG_ERROR;
   msg->error_code = (int)c;
   msg->error_message = json_object_get_string(message);
-  msg->error_data =
-      json_object_object_get_ex(e, "data", &data) ? data : NULL;
+  msg->error_data = json_object_object_get_ex(e, "data", &data) ? data : NULL;
   return 0;
 }
 
@@ -230,9 +228,9 @@ int cmcp__rpc_decode(const char *text, size_t len, const cmcp__json_limits *lim,
   rc = cmcp__json_parse(text, len, lim, &root, errbuf, errlen);
   if (rc != 0) {
     /* Too long or too deep is JSON we refuse, not JSON we cannot read. */
-    d.rpc_code = rc == CMCP_EPARSE       ? CMCP_JSONRPC_PARSE_ERROR
-                 : rc == CMCP_ELIMIT     ? CMCP_JSONRPC_INVALID_REQUEST
-                                         : CMCP_JSONRPC_INTERNAL_ERROR;
+    d.rpc_code = rc == CMCP_EPARSE   ? CMCP_JSONRPC_PARSE_ERROR
+                 : rc == CMCP_ELIMIT ? CMCP_JSONRPC_INVALID_REQUEST
+                                     : CMCP_JSONRPC_INTERNAL_ERROR;
     goto fail;
   }
   rc = decode_root(&d, root, msg, &id);
@@ -344,7 +342,7 @@ static void put_id(emit *e, json_object *id) {
 
 /* What one message holds; the payload is already serialized text. */
 typedef struct env {
-  int with_id;       /* write "id" (null when id is NULL) */
+  int with_id; /* write "id" (null when id is NULL) */
   json_object *id;
   const char *method; /* requests and notifications */
   const char *member; /* "params" or "result" (body), or NULL */
@@ -370,8 +368,8 @@ static void put_env(emit *e, const env *v) {
   }
   if (v->is_error) {
     PUT_LIT(e, ",\"error\":{\"code\":");
-    put_u64(e, v->code < 0, v->code < 0 ? (uint64_t)(-(int64_t)v->code)
-                                         : (uint64_t)v->code);
+    put_u64(e, v->code < 0,
+            v->code < 0 ? (uint64_t)(-(int64_t)v->code) : (uint64_t)v->code);
     PUT_LIT(e, ",\"message\":");
     put_str(e, v->message, strlen(v->message));
     if (v->data != NULL) {

@@ -105,8 +105,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   int code = 0;
   check_parse(text, size);
   err[0] = '\0';
-  if (cmcp__rpc_decode(text, size, NULL, &m, &code, &bad_id, err,
-                       sizeof err) == 0) {
+  if (cmcp__rpc_decode(text, size, NULL, &m, &code, &bad_id, err, sizeof err) ==
+      0) {
     if (code != 0 || bad_id != NULL || m.root == NULL)
       abort();
     check_round_trip(&m);

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include "base/base.h"
@@ -47,15 +48,15 @@ static void utf8_accepts_well_formed(void **state) {
   (void)state;
   assert_true(cmcp__utf8_valid("", 0));
   assert_true(cmcp__utf8_valid("plain ascii", 11));
-  assert_true(cmcp__utf8_valid("\xC2\x80", 2));         /* U+0080 */
+  assert_true(cmcp__utf8_valid("\xC2\x80", 2));          /* U+0080 */
   assert_true(cmcp__utf8_valid("\xC3\xA9t\xC3\xA9", 5)); /* été */
-  assert_true(cmcp__utf8_valid("\xE0\xA0\x80", 3));     /* U+0800 */
-  assert_true(cmcp__utf8_valid("\xED\x9F\xBF", 3));     /* U+D7FF */
-  assert_true(cmcp__utf8_valid("\xEE\x80\x80", 3));     /* U+E000 */
-  assert_true(cmcp__utf8_valid("\xEF\xBF\xBD", 3));     /* U+FFFD */
-  assert_true(cmcp__utf8_valid("\xF0\x90\x80\x80", 4)); /* U+10000 */
-  assert_true(cmcp__utf8_valid("\xF0\x9F\x98\x80", 4)); /* emoji */
-  assert_true(cmcp__utf8_valid("\xF4\x8F\xBF\xBF", 4)); /* U+10FFFF */
+  assert_true(cmcp__utf8_valid("\xE0\xA0\x80", 3));      /* U+0800 */
+  assert_true(cmcp__utf8_valid("\xED\x9F\xBF", 3));      /* U+D7FF */
+  assert_true(cmcp__utf8_valid("\xEE\x80\x80", 3));      /* U+E000 */
+  assert_true(cmcp__utf8_valid("\xEF\xBF\xBD", 3));      /* U+FFFD */
+  assert_true(cmcp__utf8_valid("\xF0\x90\x80\x80", 4));  /* U+10000 */
+  assert_true(cmcp__utf8_valid("\xF0\x9F\x98\x80", 4));  /* emoji */
+  assert_true(cmcp__utf8_valid("\xF4\x8F\xBF\xBF", 4));  /* U+10FFFF */
   assert_true(cmcp__utf8_valid("a\0b", 3)); /* NUL is a character */
 }
 
@@ -74,12 +75,12 @@ static void utf8_rejects_malformed(void **state) {
   assert_false(cmcp__utf8_valid("\xF8\x88\x80\x80\x80", 5));
   assert_false(cmcp__utf8_valid("\xFE", 1));
   assert_false(cmcp__utf8_valid("\xFF", 1));
-  assert_false(cmcp__utf8_valid("\x80", 1));            /* stray */
-  assert_false(cmcp__utf8_valid("a\xBF", 2));           /* stray */
-  assert_false(cmcp__utf8_valid("\xC3", 1));            /* truncated */
-  assert_false(cmcp__utf8_valid("\xE2\x82", 2));        /* truncated */
-  assert_false(cmcp__utf8_valid("\xF0\x9F\x98", 3));    /* truncated */
-  assert_false(cmcp__utf8_valid("\xE2\x82x", 3));       /* cut by ASCII */
+  assert_false(cmcp__utf8_valid("\x80", 1));         /* stray */
+  assert_false(cmcp__utf8_valid("a\xBF", 2));        /* stray */
+  assert_false(cmcp__utf8_valid("\xC3", 1));         /* truncated */
+  assert_false(cmcp__utf8_valid("\xE2\x82", 2));     /* truncated */
+  assert_false(cmcp__utf8_valid("\xF0\x9F\x98", 3)); /* truncated */
+  assert_false(cmcp__utf8_valid("\xE2\x82x", 3));    /* cut by ASCII */
   assert_false(cmcp__utf8_valid("ok \xC3\xA9 \xC0\xAF", 8));
 }
 
@@ -215,7 +216,8 @@ static void parse_rejects_nan_and_infinity(void **state) {
   expect_fail("Infinity", CMCP_EPARSE, "NaN and Infinity");
   expect_fail("-Infinity", CMCP_EPARSE, "NaN and Infinity");
   expect_fail("-NaN", CMCP_EPARSE, "NaN and Infinity");
-  expect_fail("[1, NaN]", CMCP_EPARSE, "NaN and Infinity are not JSON at byte 4");
+  expect_fail("[1, NaN]", CMCP_EPARSE,
+              "NaN and Infinity are not JSON at byte 4");
   expect_fail("{\"v\":-Infinity}", CMCP_EPARSE, "NaN and Infinity");
   expect_fail("nan", CMCP_EPARSE, "invalid literal");
 }
@@ -295,8 +297,7 @@ static void parse_depth_limit_is_exact(void **state) {
   json_object_put(o);
   expect_fail_n("[[[[[1]]]]]", 11, &lim, CMCP_ELIMIT,
                 "nested deeper than the limit of 4 levels at byte 4");
-  expect_fail_n("{\"a\":[{\"b\":[{}]}]}", 18, &lim, CMCP_ELIMIT,
-                "limit of 4");
+  expect_fail_n("{\"a\":[{\"b\":[{}]}]}", 18, &lim, CMCP_ELIMIT, "limit of 4");
   assert_int_equal(
       cmcp__json_parse("{\"a\":[{\"b\":[]}]}", 16, &lim, &o, NULL, 0), 0);
   json_object_put(o);
@@ -319,6 +320,11 @@ static void parse_depth_limit_grows_thread_tokener(void **state) {
   assert_int_equal(cmcp__json_parse(s, strlen(s), &deep, &o, NULL, 0), 0);
   json_object_put(o);
   expect_fail_n(s, strlen(s), &shallow, CMCP_ELIMIT, "limit of 2");
+  free(s);
+  /* An absurd limit is capped, not trusted. */
+  deep.max_depth = 1 << 30;
+  s = nested(CMCP__JSON_MAX_DEPTH_CAP + 1, '[', ']');
+  expect_fail_n(s, strlen(s), &deep, CMCP_ELIMIT, "limit of 10000 levels");
   free(s);
 }
 

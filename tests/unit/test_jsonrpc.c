@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include "base/base.h"
@@ -36,8 +37,8 @@ static json_object *decode_bad(const char *text, int rc, int rpc,
   json_object *bad_id = NULL;
   char err[256] = "";
   int code = 0;
-  int got = cmcp__rpc_decode(text, strlen(text), NULL, &m, &code, &bad_id,
-                             err, sizeof err);
+  int got = cmcp__rpc_decode(text, strlen(text), NULL, &m, &code, &bad_id, err,
+                             sizeof err);
   if (got != rc || code != rpc || strstr(err, want) == NULL)
     fail_msg("decode of %s: got %d/%d \"%s\", want %d/%d \"%s\"", text, got,
              code, err, rc, rpc, want);
@@ -58,8 +59,9 @@ static void expect_bad(const char *text, int rc, int rpc, const char *want) {
 static void decodes_request(void **state) {
   cmcp__msg m;
   (void)state;
-  decode_ok(REQ("\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"a\"}"),
-            CMCP__MSG_REQUEST, &m);
+  decode_ok(
+      REQ("\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"a\"}"),
+      CMCP__MSG_REQUEST, &m);
   assert_string_equal(m.method, "tools/call");
   assert_int_equal(json_object_get_int64(m.id), 1);
   assert_string_equal(cmcp__json_get_string(m.params, "name"), "a");
@@ -153,8 +155,8 @@ static void ids_round_trip_exactly(void **state) {
 }
 
 static void ids_of_other_types_are_invalid(void **state) {
-  const char *ids[] = {"1.0", "1e3", "-0.5", "true", "false", "{}",
-                       "[]",  "[1]", "{\"a\":1}"};
+  const char *ids[] = {"1.0", "1e3", "-0.5", "true",     "false",
+                       "{}",  "[]",  "[1]",  "{\"a\":1}"};
   char text[128];
   size_t i;
   (void)state;
@@ -217,8 +219,8 @@ static void not_json_is_parse_error(void **state) {
              CMCP_EPARSE, -32700, "NaN and Infinity");
   expect_bad(REQ("\"id\":1,\"method\":\"x\",\"params\":{\"v\":1e999}"),
              CMCP_EPARSE, -32700, "overflows a double");
-  expect_bad(REQ("\"id\":\"\xC0\xAF\",\"method\":\"x\""), CMCP_EPARSE,
-             -32700, "invalid UTF-8");
+  expect_bad(REQ("\"id\":\"\xC0\xAF\",\"method\":\"x\""), CMCP_EPARSE, -32700,
+             "invalid UTF-8");
   expect_bad(REQ("\"id\":1,\"method\":\"x\"") " x", CMCP_EPARSE, -32700,
              "after the JSON value");
 }
@@ -240,8 +242,8 @@ static void limits_are_invalid_request(void **state) {
   assert_null(bad_id);
   lim.max_bytes = 32;
   lim.max_depth = 8;
-  assert_int_equal(cmcp__rpc_decode(big, strlen(big), &lim, &m, &code,
-                                    &bad_id, err, sizeof err),
+  assert_int_equal(cmcp__rpc_decode(big, strlen(big), &lim, &m, &code, &bad_id,
+                                    err, sizeof err),
                    CMCP_ELIMIT);
   assert_int_equal(code, -32600);
   assert_non_null(strstr(err, "exceeds the limit of 32"));
@@ -268,8 +270,8 @@ static void version_is_checked(void **state) {
              "\"jsonrpc\" must be \"2.0\"");
   expect_bad("{\"jsonrpc\":2.0,\"method\":\"ping\"}", CMCP_EPROTO, -32600,
              "\"jsonrpc\" must be \"2.0\"");
-  expect_bad("{\"jsonrpc\":\"2.00\",\"method\":\"ping\"}", CMCP_EPROTO,
-             -32600, "must be \"2.0\"");
+  expect_bad("{\"jsonrpc\":\"2.00\",\"method\":\"ping\"}", CMCP_EPROTO, -32600,
+             "must be \"2.0\"");
 }
 
 static void calls_are_checked(void **state) {
@@ -293,15 +295,16 @@ static void calls_are_checked(void **state) {
 static void params_must_be_an_object(void **state) {
   json_object *id;
   (void)state;
-  id = decode_bad(REQ("\"id\":9,\"method\":\"tools/call\",\"params\":[1]"),
-                  CMCP_EPROTO, -32602, "params must be an object, not an array");
+  id =
+      decode_bad(REQ("\"id\":9,\"method\":\"tools/call\",\"params\":[1]"),
+                 CMCP_EPROTO, -32602, "params must be an object, not an array");
   assert_int_equal(json_object_get_int64(id), 9);
   json_object_put(id);
   id = decode_bad(REQ("\"id\":9,\"method\":\"x\",\"params\":\"s\""),
                   CMCP_EPROTO, -32600, "params must be an object");
   json_object_put(id);
-  id = decode_bad(REQ("\"id\":9,\"method\":\"x\",\"params\":null"),
-                  CMCP_EPROTO, -32600, "params must be an object");
+  id = decode_bad(REQ("\"id\":9,\"method\":\"x\",\"params\":null"), CMCP_EPROTO,
+                  -32600, "params must be an object");
   json_object_put(id);
   expect_bad(REQ("\"method\":\"n\",\"params\":3"), CMCP_EPROTO, -32600,
              "params must be an object");
@@ -340,8 +343,10 @@ static void error_objects_are_checked(void **state) {
       {"\"boom\"", "error must be an object"},
       {"null", "error must be an object"},
       {"{\"message\":\"m\"}", "error.code must be an integer"},
-      {"{\"code\":-32600.0,\"message\":\"m\"}", "error.code must be an integer"},
-      {"{\"code\":\"-32600\",\"message\":\"m\"}", "error.code must be an integer"},
+      {"{\"code\":-32600.0,\"message\":\"m\"}",
+       "error.code must be an integer"},
+      {"{\"code\":\"-32600\",\"message\":\"m\"}",
+       "error.code must be an integer"},
       {"{\"code\":1099511627776,\"message\":\"m\"}", "error.code out of range"},
       {"{\"code\":-2147483649,\"message\":\"m\"}", "error.code out of range"},
       {"{\"code\":1}", "error.message must be a string"},
@@ -368,13 +373,12 @@ static void decode_works_without_optional_outputs(void **state) {
   cmcp__msg m;
   const char *t = REQ("\"id\":1,\"method\":5");
   (void)state;
-  assert_int_equal(cmcp__rpc_decode(t, strlen(t), NULL, &m, NULL, NULL, NULL,
-                                    0),
-                   CMCP_EPROTO);
+  assert_int_equal(
+      cmcp__rpc_decode(t, strlen(t), NULL, &m, NULL, NULL, NULL, 0),
+      CMCP_EPROTO);
   t = REQ("\"id\":1,\"method\":\"ping\"");
-  assert_int_equal(cmcp__rpc_decode(t, strlen(t), NULL, &m, NULL, NULL, NULL,
-                                    0),
-                   0);
+  assert_int_equal(
+      cmcp__rpc_decode(t, strlen(t), NULL, &m, NULL, NULL, NULL, 0), 0);
   cmcp__msg_free(&m);
 }
 
@@ -416,11 +420,11 @@ static void encodes_errors(void **state) {
   size_t len = 0;
   (void)state;
   json_object_array_add(data, json_object_new_string("2026-07-28"));
-  check_out(cmcp__rpc_encode_error(id, -32602, "Invalid params: \"x\"", NULL,
-                                   &len),
-            &len,
-            "{\"jsonrpc\":\"2.0\",\"id\":\"r-1\",\"error\":{\"code\":-32602,"
-            "\"message\":\"Invalid params: \\\"x\\\"\"}}");
+  check_out(
+      cmcp__rpc_encode_error(id, -32602, "Invalid params: \"x\"", NULL, &len),
+      &len,
+      "{\"jsonrpc\":\"2.0\",\"id\":\"r-1\",\"error\":{\"code\":-32602,"
+      "\"message\":\"Invalid params: \\\"x\\\"\"}}");
   check_out(cmcp__rpc_encode_error(id, 42, "m", data, &len), &len,
             "{\"jsonrpc\":\"2.0\",\"id\":\"r-1\",\"error\":{\"code\":42,"
             "\"message\":\"m\",\"data\":[\"2026-07-28\"]}}");
@@ -452,10 +456,9 @@ static void encodes_requests_and_notifications(void **state) {
             &len,
             "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/resources/"
             "updated\",\"params\":{\"uri\":\"test://a/b\"}}");
-  check_out(cmcp__rpc_encode_notification("notifications/initialized", NULL,
-                                          &len),
-            &len,
-            "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}");
+  check_out(
+      cmcp__rpc_encode_notification("notifications/initialized", NULL, &len),
+      &len, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}");
   json_object_put(id), json_object_put(params);
 }
 
