@@ -34,8 +34,8 @@ static void slow_compute(cmcp_call_t *call, void *data) {
     cmcp_call_tool_error(call, "slow_compute was cancelled");
     return;
   }
-  ev_add_textf(call, "slow_compute %s finished after %lld s", label,
-               (long long)seconds);
+  ev_add_textf(call, "slow_compute%s%s finished after %lld s",
+               label[0] ? " " : "", label, (long long)seconds);
   cmcp_call_done(call);
 }
 

@@ -167,12 +167,8 @@ SERVER = "cmcp-everything"
 MIB = 1 << 20
 
 
-class MalformedTestCase(unittest.TestCase):
-    """A fresh, initialized server per test."""
-
-    def setUp(self):
-        self.peer = StdioPeer(SERVER)
-        self.peer.initialize({"sampling": {}, "elicitation": {}})
+class ErrorCase(unittest.TestCase):
+    """Shared checks; each subclass starts its own server per test."""
 
     def tearDown(self):
         status = self.peer.close()
@@ -189,17 +185,25 @@ class MalformedTestCase(unittest.TestCase):
         self.assertIn(part.lower(), msg["error"]["message"].lower(), msg)
         self.assertEqual(msg.get("id"), rid, msg)
 
+    def error_for_line(self, line, timeout=10.0):
+        """Sends one raw line and returns the next message."""
+        self.peer.send_raw(line + b"\n")
+        return self.peer.recv(timeout)
+
+
+class MalformedTestCase(ErrorCase):
+    """A fresh server per test, initialized on the 2025-11-25 wire."""
+
+    def setUp(self):
+        self.peer = StdioPeer(SERVER)
+        self.peer.initialize({"sampling": {}, "elicitation": {}})
+
     def assert_serving(self):
         """A valid request still gets the right answer."""
         resp = self.peer.call("tools/call", {"name": "test_simple_text",
                                              "arguments": {}})
         self.assertEqual(resp["result"]["content"][0]["text"],
                          "This is a simple text response for testing.")
-
-    def error_for_line(self, line, timeout=10.0):
-        """Sends one raw line and returns the next message."""
-        self.peer.send_raw(line + b"\n")
-        return self.peer.recv(timeout)
 
     # -- not JSON: -32700 ------------------------------------------------
 
@@ -350,6 +354,98 @@ class MalformedTestCase(unittest.TestCase):
         # Once answered, the id may be used again.
         msg = self.peer.recv_response(self.peer.request("ping", rid="dup"))
         self.assertEqual(msg.get("result"), {}, msg)
+
+
+MODERN = "2026-07-28"
+
+
+def modern_meta(**over):
+    """The per-request _meta of the 2026-07-28 wire, with overrides
+    (None deletes a field)."""
+    meta = {
+        "io.modelcontextprotocol/protocolVersion": MODERN,
+        "io.modelcontextprotocol/clientInfo": {"name": "t", "version": "1"},
+        "io.modelcontextprotocol/clientCapabilities": {"elicitation": {}},
+    }
+    for key, value in over.items():
+        key = "io.modelcontextprotocol/" + key
+        if value is None:
+            meta.pop(key, None)
+        else:
+            meta[key] = value
+    return meta
+
+
+class ModernMalformedTestCase(ErrorCase):
+    """Bad 2026-07-28 requests (stateless, no initialize)."""
+
+    def setUp(self):
+        self.peer = StdioPeer(SERVER)
+
+    def modern(self, method, params=None, **over):
+        params = dict(params or {})
+        params["_meta"] = modern_meta(**over)
+        return self.peer.call(method, params)
+
+    def assert_modern_serving(self):
+        resp = self.modern("tools/call", {"name": "test_simple_text",
+                                          "arguments": {}})
+        self.assertEqual(resp["result"]["resultType"], "complete", resp)
+        self.assertEqual(resp["result"]["content"][0]["text"],
+                         "This is a simple text response for testing.")
+
+    def test_unsupported_version(self):
+        msg = self.modern("tools/list", protocolVersion="1900-01-01")
+        self.assert_error(msg, -32022, "unsupported protocol version",
+                          self.peer.next_id)
+        self.assertEqual(msg["error"]["data"]["requested"], "1900-01-01")
+        self.assertIn(MODERN, msg["error"]["data"]["supported"])
+        self.assert_modern_serving()
+
+    def test_missing_or_bad_meta_fields(self):
+        msg = self.modern("tools/list", clientCapabilities=None)
+        self.assert_error(msg, -32602, "clientCapabilities", self.peer.next_id)
+        msg = self.modern("tools/list", protocolVersion=5)
+        self.assert_error(msg, -32602, "protocolVersion must be a string",
+                          self.peer.next_id)
+        self.assert_modern_serving()
+
+    def test_removed_methods(self):
+        for method in ("ping", "initialize", "logging/setLevel"):
+            msg = self.modern(method)
+            self.assert_error(msg, -32601, method, self.peer.next_id)
+        self.assert_modern_serving()
+
+    def test_bad_input_responses_and_state(self):
+        name = "test_input_required_result_elicitation"
+        first = self.modern("tools/call", {"name": name, "arguments": {}})
+        state = first["result"]["requestState"]
+        answer = {"action": "accept", "content": {"name": "Alice"}}
+        msg = self.modern("tools/call", {"name": name, "arguments": {},
+                                         "inputResponses": {"user_name": 1}})
+        self.assert_error(msg, -32602, "inputResponses", self.peer.next_id)
+        msg = self.modern("tools/call", {"name": name, "arguments": {},
+                                         "inputResponses": None})
+        self.assert_error(msg, -32602, "inputResponses", self.peer.next_id)
+        msg = self.modern("tools/call", {"name": name, "arguments": {},
+                                         "inputResponses": {"user_name":
+                                                            answer},
+                                         "requestState": state + "x"})
+        self.assert_error(msg, -32602, "tampered", self.peer.next_id)
+        # The intact state still completes the call.
+        msg = self.modern("tools/call", {"name": name, "arguments": {},
+                                         "inputResponses": {"user_name":
+                                                            answer},
+                                         "requestState": state})
+        self.assertEqual(msg["result"]["content"][0]["text"], "Hello, Alice!")
+
+    def test_undeclared_capability(self):
+        msg = self.modern("tools/call", {"name": "test_sampling",
+                                         "arguments": {"prompt": "x"}})
+        self.assert_error(msg, -32021, "sampling", self.peer.next_id)
+        self.assertEqual(msg["error"]["data"],
+                         {"requiredCapabilities": {"sampling": {}}})
+        self.assert_modern_serving()
 
 
 class BeforeInitializeTestCase(unittest.TestCase):
