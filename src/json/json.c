@@ -202,6 +202,10 @@ static int scan_string(scan *s) {
   s->nul_escape = 0;
   while (s->p < s->end) {
     unsigned char c = *s->p;
+    if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+      s->p++; /* the common case first: plain printable ASCII */
+      continue;
+    }
     if (c == '"') {
       s->p++;
       return s->nul_escape ? check_key(s, start) : 0;
@@ -212,8 +216,6 @@ static int scan_string(scan *s) {
         return -1;
     } else if (c < 0x20) {
       return scan_fail(s, CMCP_EPARSE, "unescaped control character in string");
-    } else if (c < 0x80) {
-      s->p++;
     } else {
       n = utf8_seq(s->p, s->end);
       if (n == 0)
