@@ -94,7 +94,11 @@ typedef struct cmcp__msg {
  * -32600), CMCP_EPROTO (not a valid message: -32600, or -32602 for params
  * given as an array, which JSON-RPC allows but no MCP method takes),
  * CMCP_ENOMEM (-32603). An error response may come without an id (or with
- * a null one): msg->id is then NULL. */
+ * a null one): msg->id is then NULL.
+ * On failure msg->root is NULL and msg->kind says what the message looked
+ * like when that could be told (0 when not): a receiver answers a failed
+ * REQUEST (or 0), but never a failed NOTIFICATION ("The receiver MUST NOT
+ * send a response"), RESULT or ERROR. */
 int cmcp__rpc_decode(const char *text, size_t len, const cmcp__json_limits *lim,
                      cmcp__msg *msg, int *rpc_code, json_object **bad_id,
                      char *errbuf, size_t errlen);

@@ -89,6 +89,7 @@ static void read_fields(json_object *root, fields *f) {
 /* Decoding state: where the reason and the JSON-RPC code go. */
 typedef struct dec {
   int rpc_code;
+  cmcp__msg_kind seen; /* what the message looks like, once known */
   char *errbuf;
   size_t errlen;
 } dec;
@@ -208,6 +209,10 @@ static int decode_root(dec *d, json_object *root, cmcp__msg *msg,
   read_fields(root, &f);
   if (f.has_id && id_valid(f.id) && bad_id != NULL)
     *bad_id = f.id; /* reference taken by the caller on failure */
+  if (f.has_method)
+    d->seen = f.has_id ? CMCP__MSG_REQUEST : CMCP__MSG_NOTIFICATION;
+  else if (f.has_error || f.has_result)
+    d->seen = f.has_error ? CMCP__MSG_ERROR : CMCP__MSG_RESULT;
   rc = check_version(d, &f);
   if (rc == 0 && f.has_method)
     rc = decode_call(d, &f, msg);
@@ -220,7 +225,7 @@ int cmcp__rpc_decode(const char *text, size_t len, const cmcp__json_limits *lim,
                      cmcp__msg *msg, int *rpc_code, json_object **bad_id,
                      char *errbuf, size_t errlen) {
   json_object *root = NULL, *id = NULL;
-  dec d = {0, errbuf, errlen};
+  dec d = {0, 0, errbuf, errlen};
   int rc;
   memset(msg, 0, sizeof *msg);
   if (bad_id != NULL)
@@ -245,6 +250,7 @@ fail:
     *bad_id = json_object_get(id);
   json_object_put(root);
   memset(msg, 0, sizeof *msg);
+  msg->kind = d.seen;
   if (rpc_code != NULL)
     *rpc_code = d.rpc_code;
   return rc;

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define REQ(rest) "{\"jsonrpc\":\"2.0\"," rest "}"
+
 /* Decodes text that must succeed as the given kind. */
 static void decode_ok(const char *text, cmcp__msg_kind kind, cmcp__msg *m) {
   json_object *bad_id = (json_object *)1;
@@ -47,12 +49,38 @@ static json_object *decode_bad(const char *text, int rc, int rpc,
   return bad_id;
 }
 
+/* Decodes text that must fail; returns the kind it was recognized as. */
+static int failed_kind(const char *text) {
+  cmcp__msg m;
+  int code = 0;
+  if (cmcp__rpc_decode(text, strlen(text), NULL, &m, &code, NULL, NULL, 0) == 0)
+    fail_msg("decode of %s succeeded", text);
+  assert_null(m.root);
+  return (int)m.kind;
+}
+
+/* A failed notification or response must not be answered: the decoder
+ * says what the message looked like. */
+static void failures_tell_what_was_seen(void **state) {
+  (void)state;
+  assert_int_equal(failed_kind(REQ("\"method\":\"n\",\"params\":[1]")),
+                   CMCP__MSG_NOTIFICATION);
+  assert_int_equal(failed_kind(REQ("\"id\":true,\"method\":\"x\"")),
+                   CMCP__MSG_REQUEST);
+  assert_int_equal(failed_kind(REQ("\"id\":1,\"result\":7")), CMCP__MSG_RESULT);
+  assert_int_equal(failed_kind(REQ("\"id\":1,\"error\":{}")), CMCP__MSG_ERROR);
+  assert_int_equal(
+      failed_kind("{\"jsonrpc\":\"1.0\",\"method\":\"notifications/x\"}"),
+      CMCP__MSG_NOTIFICATION);
+  assert_int_equal(failed_kind(REQ("\"id\":1")), 0);
+  assert_int_equal(failed_kind("[]"), 0);
+  assert_int_equal(failed_kind("{"), 0);
+}
+
 static void expect_bad(const char *text, int rc, int rpc, const char *want) {
   json_object *id = decode_bad(text, rc, rpc, want);
   assert_null(id);
 }
-
-#define REQ(rest) "{\"jsonrpc\":\"2.0\"," rest "}"
 
 /* ---- decoding valid messages -------------------------------------------- */
 
@@ -574,6 +602,7 @@ int main(void) {
       cmocka_unit_test(responses_are_checked),
       cmocka_unit_test(error_objects_are_checked),
       cmocka_unit_test(decode_works_without_optional_outputs),
+      cmocka_unit_test(failures_tell_what_was_seen),
       cmocka_unit_test(encodes_results),
       cmocka_unit_test(encodes_errors),
       cmocka_unit_test(encodes_requests_and_notifications),
