@@ -46,6 +46,7 @@ class StdioPeer:
         self.inbox = queue.Queue()
         self.next_id = 1000
         self.notes = []  # notifications met while waiting for a response
+        self.pending = {}  # responses that arrived before they were awaited
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
 
@@ -94,18 +95,21 @@ class StdioPeer:
         return msg
 
     def recv_response(self, rid, timeout=10.0):
-        """The response with this id; notifications met on the way are
-        kept in self.notes."""
+        """The response with this id. Responses to other ids met on the way
+        wait in self.pending, notifications and requests in self.notes."""
         deadline = time.monotonic() + timeout
         while True:
+            if self.pending.get(rid):
+                return self.pending[rid].pop(0)
             left = deadline - time.monotonic()
             if left <= 0:
                 raise TimeoutError(f"no response to id {rid!r}")
             msg = self.recv(left)
             if isinstance(msg, dict) and "method" not in msg and \
-                    msg.get("id") == rid:
-                return msg
-            self.notes.append(msg)
+                    isinstance(msg.get("id"), (str, int)):
+                self.pending.setdefault(msg["id"], []).append(msg)
+            else:
+                self.notes.append(msg)
 
     def call(self, method, params=None, timeout=10.0):
         """Sends a request and returns its response."""
