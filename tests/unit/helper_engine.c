@@ -119,7 +119,8 @@ static void tp_close(void *ctx, const char *reason) {
   tp->close_calls++;
 }
 
-tpeer *tp_new(cmcp_server_t *srv, unsigned flags) {
+/* A tpeer with its ops set and no peer yet. */
+static tpeer *tp_alloc(cmcp_server_t *srv, unsigned flags) {
   tpeer *tp = calloc(1, sizeof(*tp));
   assert_non_null(tp);
   tp->srv = srv;
@@ -131,8 +132,23 @@ tpeer *tp_new(cmcp_server_t *srv, unsigned flags) {
                          : (flags & TP_BLOCKING) ? tp_run_blocking
                                                  : NULL;
   tp->ops.close = tp_close;
+  return tp;
+}
+
+tpeer *tp_new(cmcp_server_t *srv, unsigned flags) {
+  tpeer *tp = tp_alloc(srv, flags);
   tp->peer = cmcp__peer_new(srv, &tp->ops, tp);
   assert_non_null(tp->peer);
+  return tp;
+}
+
+tpeer *tp_new_or_null(cmcp_server_t *srv) {
+  tpeer *tp = tp_alloc(srv, 0);
+  tp->peer = cmcp__peer_new(srv, &tp->ops, tp);
+  if (tp->peer == NULL) {
+    tp_free(tp);
+    return NULL;
+  }
   return tp;
 }
 

@@ -42,6 +42,9 @@ typedef struct tpeer {
 } tpeer;
 
 tpeer *tp_new(cmcp_server_t *srv, unsigned flags);
+/* As tp_new with no flags, but NULL when the peer cannot be made (ENOMEM
+ * tests). */
+tpeer *tp_new_or_null(cmcp_server_t *srv);
 /* Closes the peer (if still open), drains posted jobs, frees. */
 void tp_free(tpeer *tp);
 /* Feeds one message text; asserts the feed returned 0. */
