@@ -8,8 +8,10 @@
  * Supported keywords: type (a name or an array of names; "integer" accepts
  * 1.0), enum, const, properties, required, additionalProperties (boolean or
  * schema), patternProperties, propertyNames, minProperties, maxProperties,
- * dependentRequired, items (schema; draft-07 array form too), prefixItems,
- * minItems, maxItems, uniqueItems, minimum, maximum, exclusiveMinimum,
+ * dependentRequired, dependentSchemas, dependencies (draft-07), items
+ * (schema; draft-07 array form with additionalItems too), prefixItems,
+ * minItems, maxItems, uniqueItems, contains, minContains, maxContains,
+ * minimum, maximum, exclusiveMinimum,
  * exclusiveMaximum (number, and draft-04 boolean form), multipleOf,
  * minLength, maxLength (in code points), pattern, allOf, anyOf, oneOf, not,
  * if/then/else, $ref ("#", "#/$defs/<name>", "#/definitions/<name>" and
@@ -18,18 +20,19 @@
  * description, default, examples, ...) are accepted and not checked;
  * unknown keywords are ignored.
  *
- * "pattern" is ECMA-262; it is translated to POSIX extended syntax and
- * compiled with regcomp() once, when the schema is compiled. Translated:
- * \d \D \w \W \s \S (also inside brackets, except the negated ones), the
- * escapes \t \n \r \f \v \/ \- and \uXXXX (as a UTF-8 literal), "(?:" as
- * a plain group. Not supported (the schema is then refused at compile
- * time): lookaround (?= (?! (?<= (?<!, named groups, backreferences \1..\9,
- * \b \B, lazy quantifiers (*? +? ?? {n,m}?) and Unicode property escapes
- * \p{..}. Matching is byte-oriented: "." matches one byte, not one code
- * point.
+ * "pattern" and "patternProperties" are ECMA-262 regular expressions run
+ * through POSIX regcomp() (see schema_re.h for what is translated and what
+ * is refused); they are compiled once, with the schema.
+ *
+ * Not supported, and ignored like any unknown keyword (so more instances
+ * pass than a full implementation would accept): unevaluatedProperties,
+ * unevaluatedItems, $dynamicRef/$dynamicAnchor, $anchor and references to
+ * other documents or by "$id" (a "$ref" other than "#..." is refused).
  *
  * A compiled schema is immutable: several threads may validate with it at
- * once. Validation does not allocate unless a message must be built.
+ * once. Validation allocates nothing through the cmcp allocator (messages
+ * go straight into the caller's buffer); only propertyNames makes a json-c
+ * string per name checked, and glibc's regexec allocates internally.
  */
 #ifndef CMCP_SCHEMA_H
 #define CMCP_SCHEMA_H
