@@ -483,18 +483,21 @@ static int build_tree(const char *text, size_t len, int depth,
 int cmcp__json_parse(const char *text, size_t len, const cmcp__json_limits *lim,
                      json_object **out, char *errbuf, size_t errlen) {
   size_t max_bytes = lim ? lim->max_bytes : CMCP__JSON_DEFAULT_MAX_BYTES;
+  size_t limit = (size_t)INT_MAX - 1; /* json-c takes an int length */
   int max_depth =
       lim && lim->max_depth > 0 ? lim->max_depth : CMCP__JSON_DEFAULT_MAX_DEPTH;
-  if (max_depth > CMCP__JSON_MAX_DEPTH_CAP)
-    max_depth = CMCP__JSON_MAX_DEPTH_CAP;
   scan s;
   int rc;
   *out = NULL;
+  if (max_depth > CMCP__JSON_MAX_DEPTH_CAP)
+    max_depth = CMCP__JSON_MAX_DEPTH_CAP;
+  if (max_bytes > 0 && max_bytes < limit)
+    limit = max_bytes;
   if (text == NULL)
     len = 0;
-  if ((max_bytes > 0 && len > max_bytes) || len >= (size_t)INT_MAX) {
+  if (len > limit) {
     set_err(errbuf, errlen, "JSON text of %zu bytes exceeds the limit of %zu",
-            len, max_bytes > 0 ? max_bytes : (size_t)INT_MAX - 1);
+            len, limit);
     return CMCP_ELIMIT;
   }
   memset(&s, 0, sizeof s);
