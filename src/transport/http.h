@@ -31,17 +31,17 @@
 
 /* ---- configuration ----------------------------------------------------- */
 typedef struct cmcp__http_config {
-  size_t max_header_bytes;     /* request line + headers; 16 KiB -> 431 */
-  unsigned max_header_count;   /* 100 -> 431 */
-  size_t max_body_bytes;       /* 4 MiB -> 413 */
-  size_t max_url_bytes;        /* request target; 8 KiB -> 414 */
-  uint32_t header_timeout_ms;  /* first byte to end of headers; 10 s -> 408 */
-  uint32_t body_timeout_ms;    /* end of headers to end of body; 30 s -> 408 */
-  uint32_t idle_timeout_ms;    /* keep-alive idle; 60 s -> silent close */
-  uint32_t drain_timeout_ms;   /* cmcp__http_server_close deadline; 10 s */
-  unsigned max_connections;    /* 10,000; beyond: 503 + Retry-After, close */
-  unsigned max_pipelined;      /* requests waiting for an answer per conn; 16 */
-  size_t max_outbound_bytes;   /* unwritten response bytes per conn; 1 MiB */
+  size_t max_header_bytes;    /* request line + headers; 16 KiB -> 431 */
+  unsigned max_header_count;  /* 100 -> 431 */
+  size_t max_body_bytes;      /* 4 MiB -> 413 */
+  size_t max_url_bytes;       /* request target; 8 KiB -> 414 */
+  uint32_t header_timeout_ms; /* first byte to end of headers; 10 s -> 408 */
+  uint32_t body_timeout_ms;   /* end of headers to end of body; 30 s -> 408 */
+  uint32_t idle_timeout_ms;   /* keep-alive idle; 60 s -> silent close */
+  uint32_t drain_timeout_ms;  /* cmcp__http_server_close deadline; 10 s */
+  unsigned max_connections;   /* 10,000; beyond: 503 + Retry-After, close */
+  unsigned max_pipelined;     /* requests waiting for an answer per conn; 16 */
+  size_t max_outbound_bytes;  /* unwritten response bytes per conn; 1 MiB */
 } cmcp__http_config;
 
 /* Fills cfg with the defaults above. */
@@ -79,8 +79,7 @@ int cmcp__http_request_header_at(const cmcp__http_request *req, size_t i,
                                  const char **name, const char **value);
 /* The body (chunked bodies already decoded); *len gets its length. The
  * bytes are followed by a NUL that is not counted. Never NULL. */
-const char *cmcp__http_request_body(const cmcp__http_request *req,
-                                    size_t *len);
+const char *cmcp__http_request_body(const cmcp__http_request *req, size_t *len);
 /* Sets the callback run if the connection closes before req is answered. */
 void cmcp__http_request_on_abort(cmcp__http_request *req,
                                  cmcp__http_abort_fn fn, void *data);
@@ -108,8 +107,7 @@ int cmcp__http_respond(cmcp__http_request *req, int status,
  * HTTP/1.0 the body runs to the connection's close. Same header rules and
  * errors as cmcp__http_respond. */
 int cmcp__http_stream_begin(cmcp__http_request *req, int status,
-                            const cmcp__http_header *headers,
-                            size_t nheaders);
+                            const cmcp__http_header *headers, size_t nheaders);
 /* Queues len bytes of a started stream (len 0 does nothing). Writes made in
  * one loop turn leave in one writev. Returns CMCP_ELIMIT when the
  * connection's unwritten bytes would pass max_outbound_bytes (nothing is
@@ -130,11 +128,11 @@ void cmcp__http_request_abort(cmcp__http_request *req);
 typedef struct cmcp__http_server cmcp__http_server;
 
 typedef struct cmcp__http_stats {
-  uint64_t open_connections;  /* now */
-  uint64_t total_accepted;    /* ever, refused ones excluded */
-  uint64_t refused;           /* refused at max_connections */
-  uint64_t requests;          /* handed to the handler */
-  uint64_t bad_requests;      /* answered 400/408/413/414/431/417 */
+  uint64_t open_connections; /* now */
+  uint64_t total_accepted;   /* ever, refused ones excluded */
+  uint64_t refused;          /* refused at max_connections */
+  uint64_t requests;         /* handed to the handler */
+  uint64_t bad_requests;     /* answered 400/408/413/414/431/417 */
 } cmcp__http_stats;
 
 /* A server on loop; cfg NULL means the defaults (it is copied). on_request
@@ -148,8 +146,8 @@ cmcp__http_server *cmcp__http_server_new(uv_loop_t *loop,
  * with cmcp__http_server_port) and listens. reuseport sets SO_REUSEPORT so
  * several loops can each listen on the same port. CMCP_EINVAL (bad host),
  * CMCP_ESTATE (already listening), CMCP_EIO (bind/listen failed). */
-int cmcp__http_server_listen(cmcp__http_server *srv, const char *host,
-                             int port, int reuseport);
+int cmcp__http_server_listen(cmcp__http_server *srv, const char *host, int port,
+                             int reuseport);
 /* Adopts an already bound (listening or not) TCP socket fd; the server owns
  * it from then on, even on failure. Same errors as listen. */
 int cmcp__http_server_adopt(cmcp__http_server *srv, int fd);

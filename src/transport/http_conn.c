@@ -154,6 +154,20 @@ static void conn_send_continue(cmcp__http_conn *c) {
   c->ctx->ops->want_write(c);
 }
 
+/* 1 when no more requests should be read for now: too many wait for an
+ * answer, or the peer is not reading the answers it already has. */
+static int conn_backlogged(const cmcp__http_conn *c) {
+  return c->nqueued >= c->ctx->cfg.max_pipelined ||
+         c->out_bytes + c->held_bytes >= c->ctx->cfg.max_outbound_bytes;
+}
+
+static void conn_maybe_resume(cmcp__http_conn *c) {
+  if (c->paused && !c->closing && !c->closed && !conn_backlogged(c)) {
+    c->paused = 0;
+    c->ctx->ops->set_reading(c, 1);
+  }
+}
+
 void cmcp__http_conn_advance(cmcp__http_conn *c) {
   struct cmcp__http_request *req;
   if (c->closed)
@@ -172,11 +186,7 @@ void cmcp__http_conn_advance(cmcp__http_conn *c) {
     cmcp__http_request_free(req);
     conn_release_held(c);
   }
-  if (c->paused && !c->closing &&
-      c->nqueued < c->ctx->cfg.max_pipelined) {
-    c->paused = 0;
-    c->ctx->ops->set_reading(c, 1);
-  }
+  conn_maybe_resume(c);
   if (c->first == NULL && c->cur != NULL && c->cur->want_continue &&
       !c->closing)
     conn_send_continue(c);
@@ -291,8 +301,8 @@ static int on_header_value_complete(llhttp_t *p) {
   cmcp__buf *h = &c->cur->head;
   if (c->phase == PH_TRAILERS)
     return 0;
-  while (h->len > 0 && (h->data[h->len - 1] == ' ' ||
-                        h->data[h->len - 1] == '\t'))
+  while (h->len > 0 &&
+         (h->data[h->len - 1] == ' ' || h->data[h->len - 1] == '\t'))
     h->len--;
   c->cur->need_value = 0;
   return head_add(c, "", 1);
@@ -453,7 +463,7 @@ static int ev_message(cmcp__http_conn *c) {
   conn_timer(c, CMCP__HTTP_T_NONE);
   if (!req->keep_alive)
     conn_stop_reading(c);
-  else if (c->nqueued >= c->ctx->cfg.max_pipelined) {
+  else if (conn_backlogged(c)) {
     c->paused = 1;
     c->ctx->ops->set_reading(c, 0);
   }
@@ -651,9 +661,9 @@ static void conn_fail(cmcp__http_conn *c, int status) {
     c->first = req;
   c->last = req;
   c->nqueued++;
-  rc = cmcp__http_respond(req, status, &text_plain, 1,
-                          cmcp__http_reason(status),
-                          strlen(cmcp__http_reason(status)));
+  rc =
+      cmcp__http_respond(req, status, &text_plain, 1, cmcp__http_reason(status),
+                         strlen(cmcp__http_reason(status)));
   if (rc != 0)
     goto fail;
   return;
@@ -702,6 +712,7 @@ void cmcp__http_conn_written(cmcp__http_conn *c, size_t n) {
   if (c->closed)
     return;
   c->out_bytes = n < c->out_bytes ? c->out_bytes - n : 0;
+  conn_maybe_resume(c);
   if (c->out_bytes == 0)
     conn_check_done(c);
 }

@@ -67,22 +67,22 @@ struct cmcp__http_conn {
   struct cmcp__http_request *last;
   cmcp__http_chunk *out_first; /* ready for the sink */
   cmcp__http_chunk *out_last;
-  cmcp__buf *unparsed; /* bytes held while reading is paused */
-  size_t out_bytes;    /* unwritten: ready + taken by the sink */
-  size_t head_bytes;   /* raw bytes of the head (or trailers) so far */
-  uint16_t nqueued;    /* dispatched requests not yet popped */
-  uint8_t phase;       /* between messages, head, body, trailers */
-  uint8_t event;       /* what made llhttp pause */
-  uint16_t error;      /* HTTP status of a parse error, 0 if none */
-  uint8_t prev;        /* scanner: last head byte was CR (1) or LF (2) */
-  uint8_t timer;       /* CMCP__HTTP_T_* last asked of the sink */
-  size_t held_bytes;   /* bytes held by requests not yet at the front */
-  unsigned paused : 1;  /* reading stopped: too many queued requests */
-  unsigned closing : 1; /* no more requests: close once output is out */
-  unsigned eof : 1;     /* the peer finished sending */
-  unsigned closed : 1;  /* torn down */
-  unsigned finishing : 1; /* finish() was called */
-  unsigned draining : 1;  /* server shutdown: last response says close */
+  cmcp__buf *unparsed;      /* bytes held while reading is paused */
+  size_t out_bytes;         /* unwritten: ready + taken by the sink */
+  size_t head_bytes;        /* raw bytes of the head (or trailers) so far */
+  uint16_t nqueued;         /* dispatched requests not yet popped */
+  uint8_t phase;            /* between messages, head, body, trailers */
+  uint8_t event;            /* what made llhttp pause */
+  uint16_t error;           /* HTTP status of a parse error, 0 if none */
+  uint8_t prev;             /* scanner: last head byte was CR (1) or LF (2) */
+  uint8_t timer;            /* CMCP__HTTP_T_* last asked of the sink */
+  size_t held_bytes;        /* bytes held by requests not yet at the front */
+  unsigned paused : 1;      /* reading stopped: too many queued requests */
+  unsigned closing : 1;     /* no more requests: close once output is out */
+  unsigned eof : 1;         /* the peer finished sending */
+  unsigned closed : 1;      /* torn down */
+  unsigned finishing : 1;   /* finish() was called */
+  unsigned draining : 1;    /* server shutdown: last response says close */
   unsigned stop_output : 1; /* a response closed the connection */
 };
 

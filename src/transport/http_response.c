@@ -90,35 +90,64 @@ void cmcp__http_request_abort(cmcp__http_request *req) {
 
 const char *cmcp__http_reason(int status) {
   switch (status) {
-  case 100: return "Continue";
-  case 200: return "OK";
-  case 201: return "Created";
-  case 202: return "Accepted";
-  case 204: return "No Content";
-  case 301: return "Moved Permanently";
-  case 302: return "Found";
-  case 304: return "Not Modified";
-  case 400: return "Bad Request";
-  case 401: return "Unauthorized";
-  case 403: return "Forbidden";
-  case 404: return "Not Found";
-  case 405: return "Method Not Allowed";
-  case 406: return "Not Acceptable";
-  case 408: return "Request Timeout";
-  case 409: return "Conflict";
-  case 413: return "Content Too Large";
-  case 414: return "URI Too Long";
-  case 415: return "Unsupported Media Type";
-  case 417: return "Expectation Failed";
-  case 422: return "Unprocessable Content";
-  case 429: return "Too Many Requests";
-  case 431: return "Request Header Fields Too Large";
-  case 500: return "Internal Server Error";
-  case 501: return "Not Implemented";
-  case 502: return "Bad Gateway";
-  case 503: return "Service Unavailable";
-  case 504: return "Gateway Timeout";
-  default: return "Unknown";
+  case 100:
+    return "Continue";
+  case 200:
+    return "OK";
+  case 201:
+    return "Created";
+  case 202:
+    return "Accepted";
+  case 204:
+    return "No Content";
+  case 301:
+    return "Moved Permanently";
+  case 302:
+    return "Found";
+  case 304:
+    return "Not Modified";
+  case 400:
+    return "Bad Request";
+  case 401:
+    return "Unauthorized";
+  case 403:
+    return "Forbidden";
+  case 404:
+    return "Not Found";
+  case 405:
+    return "Method Not Allowed";
+  case 406:
+    return "Not Acceptable";
+  case 408:
+    return "Request Timeout";
+  case 409:
+    return "Conflict";
+  case 413:
+    return "Content Too Large";
+  case 414:
+    return "URI Too Long";
+  case 415:
+    return "Unsupported Media Type";
+  case 417:
+    return "Expectation Failed";
+  case 422:
+    return "Unprocessable Content";
+  case 429:
+    return "Too Many Requests";
+  case 431:
+    return "Request Header Fields Too Large";
+  case 500:
+    return "Internal Server Error";
+  case 501:
+    return "Not Implemented";
+  case 502:
+    return "Bad Gateway";
+  case 503:
+    return "Service Unavailable";
+  case 504:
+    return "Gateway Timeout";
+  default:
+    return "Unknown";
   }
 }
 
@@ -153,7 +182,9 @@ static void put(writer *w, const char *s, size_t n) {
   w->n += n;
 }
 
-static void puts_(writer *w, const char *s) { put(w, s, strlen(s)); }
+static void puts_(writer *w, const char *s) {
+  put(w, s, strlen(s));
+}
 
 static int is_tchar(unsigned char ch) {
   if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
@@ -190,10 +221,10 @@ typedef struct head_spec {
   int status;
   const cmcp__http_header *headers;
   size_t nheaders;
-  int stream;     /* chunked (1.1) or close-delimited (1.0) */
-  size_t length;  /* Content-Length of a full response */
-  int no_length;  /* 204 / 304: no Content-Length */
-  int close;      /* Connection: close */
+  int stream;    /* chunked (1.1) or close-delimited (1.0) */
+  size_t length; /* Content-Length of a full response */
+  int no_length; /* 204 / 304: no Content-Length */
+  int close;     /* Connection: close */
 } head_spec;
 
 /* The status line, Date, the owner's headers and the framing headers. */
@@ -284,8 +315,7 @@ int cmcp__http_respond(cmcp__http_request *req, int status,
 }
 
 int cmcp__http_stream_begin(cmcp__http_request *req, int status,
-                            const cmcp__http_header *headers,
-                            size_t nheaders) {
+                            const cmcp__http_header *headers, size_t nheaders) {
   head_spec hs = {status, headers, nheaders, 1, 0, 0, 0};
   cmcp__http_chunk *ch;
   size_t off;

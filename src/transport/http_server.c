@@ -54,9 +54,9 @@ typedef struct http_write {
 struct cmcp__http_server {
   uv_loop_t *loop;
   uv_tcp_t listener;
-  uv_timer_t timer;  /* the earliest connection deadline */
-  uv_timer_t drain;  /* close()'s deadline */
-  uv_idle_t flush;   /* writes and resumes, once per loop turn */
+  uv_timer_t timer; /* the earliest connection deadline */
+  uv_timer_t drain; /* close()'s deadline */
+  uv_idle_t flush;  /* writes and resumes, once per loop turn */
   cmcp__http_ctx ctx;
   sconn_list deadlines[CMCP__HTTP_T_COUNT];
   sconn *dirty;
@@ -67,9 +67,9 @@ struct cmcp__http_server {
   int port;
   unsigned listening : 1;
   unsigned closing : 1;
-  unsigned hard : 1;       /* drain deadline passed: no more lingering */
+  unsigned hard : 1; /* drain deadline passed: no more lingering */
   unsigned closing_handles : 1;
-  unsigned handles;        /* own handles not yet closed */
+  unsigned handles; /* own handles not yet closed */
   cmcp__http_close_fn close_cb;
   void *close_data;
 };
@@ -95,7 +95,9 @@ void cmcp__http_config_init(cmcp__http_config *cfg) {
   cfg->max_outbound_bytes = 1024u * 1024u;
 }
 
-size_t cmcp__http_idle_conn_bytes(void) { return sizeof(sconn); }
+size_t cmcp__http_idle_conn_bytes(void) {
+  return sizeof(sconn);
+}
 
 /* ---- read buffer pool -------------------------------------------------- */
 
@@ -355,7 +357,9 @@ fail:
 
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
 
-static void ops_want_write(cmcp__http_conn *c) { dirty_add(sc_of(c)); }
+static void ops_want_write(cmcp__http_conn *c) {
+  dirty_add(sc_of(c));
+}
 
 static void ops_set_reading(cmcp__http_conn *c, int on) {
   sconn *sc = sc_of(c);
@@ -410,7 +414,9 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
 
 /* ---- accepting --------------------------------------------------------- */
 
-static void on_refused_closed(uv_handle_t *h) { cmcp__free(h); }
+static void on_refused_closed(uv_handle_t *h) {
+  cmcp__free(h);
+}
 
 /* Over max_connections: a static 503 with Retry-After, then close. It costs
  * one non-blocking send on a fresh socket (its send buffer is empty) and no
@@ -522,8 +528,8 @@ int cmcp__http_server_adopt(cmcp__http_server *srv, int fd) {
     close(fd);
     return CMCP_EIO;
   }
-  if (uv_listen((uv_stream_t *)&srv->listener, HTTP_BACKLOG,
-                on_connection) != 0)
+  if (uv_listen((uv_stream_t *)&srv->listener, HTTP_BACKLOG, on_connection) !=
+      0)
     return CMCP_EIO;
   srv->listening = 1;
   if (uv_tcp_getsockname(&srv->listener, (struct sockaddr *)&ss, &len) == 0)
@@ -553,16 +559,15 @@ static int bind_socket(const char *host, int port, int reuseport) {
       (reuseport &&
        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) ||
       bind(fd, (struct sockaddr *)&ss, len) != 0) {
-    cmcp__log(CMCP_LOG_ERROR, "http: bind %s:%d: errno %d", host, port,
-              errno);
+    cmcp__log(CMCP_LOG_ERROR, "http: bind %s:%d: errno %d", host, port, errno);
     close(fd);
     return CMCP_EIO;
   }
   return fd;
 }
 
-int cmcp__http_server_listen(cmcp__http_server *srv, const char *host,
-                             int port, int reuseport) {
+int cmcp__http_server_listen(cmcp__http_server *srv, const char *host, int port,
+                             int reuseport) {
   int fd;
   if (srv->listening || srv->closing)
     return CMCP_ESTATE;

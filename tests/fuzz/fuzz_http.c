@@ -33,7 +33,9 @@ static void on_abort(cmcp__http_request *req, void *data) {
   drop_kept(data, req);
 }
 
-static void fz_want_write(cmcp__http_conn *c) { (void)c; }
+static void fz_want_write(cmcp__http_conn *c) {
+  (void)c;
+}
 static void fz_set_reading(cmcp__http_conn *c, int on) {
   (void)c;
   (void)on;

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include "transport/http_conn.h"
@@ -52,13 +53,15 @@ struct harness {
     if (!(cond)) {                                                             \
       if ((h)->fail_line == 0) {                                               \
         (h)->fail_line = __LINE__;                                             \
-        snprintf((h)->fail_msg, sizeof((h)->fail_msg), "%s", #cond);          \
+        snprintf((h)->fail_msg, sizeof((h)->fail_msg), "%s", #cond);           \
       }                                                                        \
       return;                                                                  \
     }                                                                          \
   } while (0)
 
-static uint64_t now_ms(void) { return cmcp__now_ms(); }
+static uint64_t now_ms(void) {
+  return cmcp__now_ms();
+}
 
 static void sleep_ms(unsigned ms) {
   struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
@@ -74,7 +77,9 @@ typedef struct delayed {
   unsigned writes;
 } delayed;
 
-static void on_delayed_closed(uv_handle_t *t) { free(t->data); }
+static void on_delayed_closed(uv_handle_t *t) {
+  free(t->data);
+}
 
 static void delayed_abort(cmcp__http_request *req, void *data) {
   delayed *d = data;
@@ -195,6 +200,10 @@ static void handler(cmcp__http_request *req, void *data) {
     answer_later(h, req, 1, on_slow_write, 2);
   } else if (strcmp(path, "/bad-header") == 0) {
     answer_bad_header(h, req);
+  } else if (strcmp(path, "/big") == 0) {
+    static char big[256 * 1024];
+    memset(big, 'x', sizeof(big));
+    cmcp__http_respond(req, 200, NULL, 0, big, sizeof(big));
   } else if (strcmp(path, "/nobody") == 0) {
     cmcp__http_respond(req, 204, NULL, 0, NULL, 0);
   } else if (strcmp(path, "/close") == 0) {
@@ -223,7 +232,9 @@ static void finish_loop(harness *h) {
   }
 }
 
-static void on_done(uv_async_t *a) { finish_loop(a->data); }
+static void on_done(uv_async_t *a) {
+  finish_loop(a->data);
+}
 
 static void on_drain_now(uv_async_t *a) {
   harness *h = a->data;
@@ -417,8 +428,7 @@ static int cli_response(cli *c, resp *r) {
   chunked = resp_header(r, "Transfer-Encoding", v, sizeof(v)) != NULL;
   if (resp_header(r, "Content-Length", v, sizeof(v)) != NULL)
     cl = atol(v);
-  if (r->status == 100 || r->status == 204 || r->status == 304 ||
-      c->head_only)
+  if (r->status == 100 || r->status == 204 || r->status == 304 || c->head_only)
     cl = 0;
   c->head_only = 0;
   if (chunked) {
@@ -564,7 +574,8 @@ static void c_body_too_large(harness *h) {
   expect_error(h, "POST /echo HTTP/1.1\r\nContent-Length: 2000\r\n\r\n", 413);
   snprintf(raw, sizeof(raw),
            "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
-           "5dc\r\n%s\r\n0\r\n\r\n", big);
+           "5dc\r\n%s\r\n0\r\n\r\n",
+           big);
   expect_error(h, raw, 413);
 }
 
@@ -609,8 +620,10 @@ static void c_smuggling(harness *h) {
                400);
   expect_error(h, "GARBAGE\r\n\r\n", 400);
   expect_error(h, "CONNECT x:443 HTTP/1.1\r\n\r\n", 501);
-  expect_error(h, "POST /echo HTTP/1.1\r\nExpect: magic\r\n"
-                  "Content-Length: 1\r\n\r\nx", 417);
+  expect_error(h,
+               "POST /echo HTTP/1.1\r\nExpect: magic\r\n"
+               "Content-Length: 1\r\n\r\nx",
+               417);
 }
 
 static void c_stream(harness *h) {
@@ -847,8 +860,9 @@ static void c_body_timeout(harness *h) {
   resp r;
   uint64_t t0 = now_ms();
   CHECK(h, cli_open(&c, h->port, 0) == 0);
-  CHECK(h, cli_send(&c, "POST /echo HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc") ==
-               0);
+  CHECK(h,
+        cli_send(&c, "POST /echo HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc") ==
+            0);
   CHECK(h, cli_response(&c, &r) == 0 && r.status == 408);
   CHECK(h, now_ms() - t0 >= 150 && now_ms() - t0 < 1500);
   CHECK(h, cli_closed(&c));
@@ -869,6 +883,40 @@ static void c_drain_deadline(harness *h) {
   for (i = 0; i < 100 && h->aborts == 0; i++)
     sleep_ms(10);
   CHECK(h, h->aborts == 1);
+  close(c.fd);
+}
+
+/* A client that pipelines and does not read: the server stops reading
+ * requests once the unread answers pass the outbound bound. */
+static void c_unread_answers(harness *h) {
+  static char all[100 * 32];
+  char buf[65536 + 16];
+  size_t carry = 0, total = 0, k;
+  int i, seen = 0, handled;
+  cli c;
+  all[0] = '\0';
+  for (i = 0; i < 99; i++)
+    strcat(all, "GET /big HTTP/1.1\r\n\r\n");
+  strcat(all, "GET /big HTTP/1.1\r\nConnection: close\r\n\r\n");
+  CHECK(h, cli_open(&c, h->port, 4096) == 0);
+  CHECK(h, cli_send(&c, all) == 0);
+  sleep_ms(300);
+  handled = h->requests;
+  CHECK(h, handled > 0 && handled < 40);
+  for (i = 0; i < 20000; i++) {
+    ssize_t n = recv(c.fd, buf + carry, sizeof(buf) - 16 - carry, 0);
+    if (n <= 0)
+      break;
+    total += (size_t)n;
+    n += (ssize_t)carry;
+    for (k = 0; k + 15 <= (size_t)n; k++)
+      if (buf[k] == 'H' && memcmp(buf + k, "HTTP/1.1 200 OK", 15) == 0)
+        seen++;
+    carry = n >= 14 ? 14 : (size_t)n;
+    memmove(buf, buf + n - carry, carry);
+  }
+  CHECK(h, seen == 100);
+  CHECK(h, total >= 100u * 256u * 1024u);
   close(c.fd);
 }
 
@@ -905,6 +953,7 @@ CASE(response_headers_validated, c_bad_response_headers, (void)0)
 CASE(idle_keep_alive_times_out, c_idle_timeout, (void)0)
 CASE(close_drains_in_flight, c_drain, (void)0)
 CASE(body_timeout_is_408, c_body_timeout, (void)0)
+CASE(unread_answers_pause_reading, c_unread_answers, (void)0)
 CASE(drain_deadline_aborts_the_rest, c_drain_deadline,
      cfg.drain_timeout_ms = 300)
 
@@ -1016,7 +1065,9 @@ typedef struct fake_sink {
   int reading;
 } fake_sink;
 
-static void fk_want_write(cmcp__http_conn *c) { (void)c; }
+static void fk_want_write(cmcp__http_conn *c) {
+  (void)c;
+}
 static void fk_set_reading(cmcp__http_conn *c, int on) {
   ((fake_sink *)(void *)c)->reading = on;
 }
@@ -1103,9 +1154,8 @@ static void core_survives_each_failed_allocation(void **state) {
   (void)state;
   assert_true(core_round(&full));
   assert_true(full > 0);
-  assert_int_equal(cmcp_set_allocator(fail_malloc, fail_realloc, fail_calloc,
-                                      free),
-                   0);
+  assert_int_equal(
+      cmcp_set_allocator(fail_malloc, fail_realloc, fail_calloc, free), 0);
   for (n = 0; n < 200; n++) {
     fail_after = n;
     if (core_round(&got) && fail_after > 0)
@@ -1140,6 +1190,7 @@ int main(void) {
       cmocka_unit_test(idle_keep_alive_times_out),
       cmocka_unit_test(close_drains_in_flight),
       cmocka_unit_test(body_timeout_is_408),
+      cmocka_unit_test(unread_answers_pause_reading),
       cmocka_unit_test(drain_deadline_aborts_the_rest),
       cmocka_unit_test(stats_count_what_happened),
       cmocka_unit_test(bad_response_calls_are_refused),
