@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -287,9 +288,9 @@ static void flush_plain(stdio_rt *rt) {
   size_t off = 0;
   while (off < rt->pending.len) {
     ssize_t n = write(rt->out_fd, rt->pending.data + off, rt->pending.len - off);
-    if (n >= 0) {
+    if (n > 0) {
       off += (size_t)n;
-    } else if (errno == EAGAIN) {
+    } else if (n == 0 || errno == EAGAIN) {
       kick(rt); /* try again next turn */
       break;
     } else if (errno != EINTR) {
@@ -687,12 +688,6 @@ static int open_stream(stdio_rt *rt, int fd, fd_kind kind, int readable,
 
 static int open_ends(stdio_rt *rt, int *extra_in, int *extra_out) {
   int rc;
-  if (classify(rt->in_fd, &rt->in_kind) != 0 ||
-      classify(rt->out_fd, &rt->out_kind) != 0) {
-    cmcp__log(CMCP_LOG_ERROR, "stdio: descriptor %d or %d is not open",
-              rt->in_fd, rt->out_fd);
-    return CMCP_EIO;
-  }
   if (rt->in_kind != FD_PLAIN) {
     rc = open_stream(rt, rt->in_fd, rt->in_kind, 1, &rt->in, &rt->in_open,
                      extra_in);
@@ -750,9 +745,14 @@ static int setup(stdio_rt *rt, cmcp_server_t *srv, int *extra_in,
   int rc;
   init_handles(rt);
   rt->high_water = cfg->outbound_bytes > 0 ? cfg->outbound_bytes : 1;
+  if (rt->high_water > (size_t)1 << 30)
+    rt->high_water = (size_t)1 << 30;
+  /* Room for one more message of the largest size past the threshold. */
   rt->hard_limit = 2 * rt->high_water;
   if (rt->hard_limit < rt->high_water + cfg->max_message_bytes + 1)
     rt->hard_limit = rt->high_water + cfg->max_message_bytes + 1;
+  if (rt->hard_limit > UINT_MAX) /* one uv_buf_t holds the whole queue */
+    rt->hard_limit = UINT_MAX;
   cmcp__buf_init(&rt->pending, rt->hard_limit);
   cmcp__buf_init(&rt->writing, rt->hard_limit);
   cmcp__framer_init(&rt->framer, cfg->max_message_bytes);
@@ -812,10 +812,12 @@ static void restore_process_state(stdio_rt *rt) {
 }
 
 static stdio_rt *rt_new(const cmcp__stdio_config *cfg, int in_fd,
-                        int out_fd) {
+                        int out_fd, const fd_kind kinds[2]) {
   stdio_rt *rt = cmcp__calloc(1, sizeof *rt);
   if (rt == NULL)
     return NULL;
+  rt->in_kind = kinds[0];
+  rt->out_kind = kinds[1];
   rt->rbuf = cmcp__malloc(READ_CHUNK);
   if (rt->rbuf == NULL || uv_loop_init(&rt->loop) != 0) {
     cmcp__free(rt->rbuf);
@@ -841,10 +843,18 @@ static void rt_free(stdio_rt *rt) {
 int cmcp__stdio_serve(cmcp_server_t *srv, int in_fd, int out_fd,
                       const cmcp__stdio_config *cfg) {
   int extra_in = -1, extra_out = -1, rc;
+  fd_kind kinds[2];
   stdio_rt *rt;
   if (srv == NULL || cfg == NULL || in_fd < 0 || out_fd < 0)
     return CMCP_EINVAL;
-  rt = rt_new(cfg, in_fd, out_fd);
+  /* Before anything opens descriptors of its own. */
+  if (classify(in_fd, &kinds[0]) != 0 || classify(out_fd, &kinds[1]) != 0) {
+    cmcp__log(CMCP_LOG_ERROR, "stdio: %s descriptor %d is not open",
+              fcntl(in_fd, F_GETFD) < 0 ? "input" : "output",
+              fcntl(in_fd, F_GETFD) < 0 ? in_fd : out_fd);
+    return CMCP_EIO;
+  }
+  rt = rt_new(cfg, in_fd, out_fd, kinds);
   if (rt == NULL)
     return CMCP_ENOMEM;
   save_process_state(rt);
