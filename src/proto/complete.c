@@ -175,6 +175,9 @@ static int deliver(cmcp_call_t *call) {
 void cmcp__call_complete(cmcp_call_t *call) {
   cmcp__peer_t *peer = call->peer;
   int keep = 0;
+  if (call->task != NULL && call->srv->tasks != NULL &&
+      call->srv->tasks->finished != NULL && call->srv->tasks->finished(call))
+    return;
   call->completing = 1;
   /* "Receivers of a cancellation notification SHOULD ... Not send a
    * response for the cancelled request" (cancellation) */

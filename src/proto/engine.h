@@ -120,8 +120,8 @@ typedef struct cmcp__ext_ops {
   /* Handles tasks/get, tasks/result, tasks/list, tasks/cancel,
    * tasks/update; answers exactly once. */
   void (*request)(cmcp__peer_t *peer, cmcp__req *req);
-  /* tools/call whose params carry "task": returns 1 if it took the call
-   * (and answers it), 0 to let the engine run it normally. */
+  /* Every admitted tools/call, after argument validation: returns 1 if it
+   * took the call (and answers it), 0 to let the engine run it normally. */
   int (*call)(cmcp__peer_t *peer, cmcp__req *req, cmcp_call_t *call);
   /* Expires tasks; returns ms to its next deadline or -1. */
   int64_t (*tick)(cmcp__peer_t *peer, uint64_t now_ms);
@@ -129,7 +129,16 @@ typedef struct cmcp__ext_ops {
   void (*peer_closed)(cmcp__peer_t *peer);
   /* Adds the extension's capability to a ServerCapabilities object. */
   void (*capabilities)(cmcp_server_t *srv, int version, json_object *caps);
+  /* A call that runs a task (call->task set) finished a round, on its
+   * loop thread: returns 1 if it took the outcome (the call is then kept
+   * or retired by the extension), 0 to let the engine deliver it. */
+  int (*finished)(cmcp_call_t *call);
+  /* The server is being freed: release the extension's state. */
+  void (*server_free)(cmcp_server_t *srv);
 } cmcp__ext_ops;
+
+/* The tasks extension (tasks.c), installed by cmcp_server_new. */
+extern const cmcp__ext_ops cmcp__tasks_ops;
 
 struct cmcp_server {
   pthread_mutex_t lock;            /* features writers, peer list */
@@ -146,6 +155,7 @@ struct cmcp_server {
   atomic_long inflight_total;      /* admitted requests, every peer */
   cmcp__peer_t *peers;             /* live peers (under lock) */
   const cmcp__ext_ops *tasks;      /* tasks extension, or NULL */
+  void *tasks_state;               /* its server-wide state (tasks.c) */
   void *data;
 };
 
@@ -256,6 +266,7 @@ struct cmcp_call {
   atomic_int claimed;         /* a finishing function was called */
   size_t values_dropped;      /* completion values past the cap */
   int completing;             /* inside cmcp__call_complete */
+  void *task;                 /* the task this call runs (tasks.c) */
 };
 
 /* Creates a call for req on peer, holding reg (a reference is taken) and

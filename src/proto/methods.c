@@ -614,7 +614,6 @@ void cmcp__m_feature_call(cmcp__peer_t *peer, cmcp__req *req) {
     if (!tool_args_valid(call))
       return;
     if (peer->srv->tasks != NULL && peer->srv->tasks->call != NULL &&
-        json_object_object_get_ex(req->msg->params, "task", NULL) &&
         peer->srv->tasks->call(peer, req, call))
       return;
   }

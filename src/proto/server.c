@@ -70,6 +70,7 @@ cmcp_server_t *cmcp_server_new(const char *name, const char *version) {
   }
   memcpy(srv->limits, limit_defaults, sizeof(srv->limits));
   srv->cache_scope = "private";
+  srv->tasks = &cmcp__tasks_ops;
   atomic_init(&srv->reg, cmcp__registry_empty());
   srv->info = info_new(name, version != NULL ? version : "0.0.0");
   srv->sealer = cmcp__sealer_new(NULL, 0);
@@ -84,6 +85,8 @@ cmcp_server_t *cmcp_server_new(const char *name, const char *version) {
 void cmcp_server_free(cmcp_server_t *srv) {
   if (srv == NULL)
     return;
+  if (srv->tasks != NULL && srv->tasks->server_free != NULL)
+    srv->tasks->server_free(srv);
   cmcp__registry_unref(atomic_load(&srv->reg));
   if (srv->info != NULL)
     json_object_put(srv->info);
