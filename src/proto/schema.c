@@ -471,6 +471,77 @@ void cmcp__schema_free(cmcp__schema_t *s) {
   cmcp__free(s);
 }
 
+/* ---- "$ref" resolution ------------------------------------------------- */
+
+static int hexval(char ch) {
+  return ch >= '0' && ch <= '9'   ? ch - '0'
+         : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+         : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
+                                  : -1;
+}
+
+/* Percent-decodes the URI fragment after '#' into buf. -1 if it is too
+ * long or malformed. */
+static int ref_decode(const char *frag, char *buf, size_t cap) {
+  size_t n = 0;
+  for (; *frag; frag++) {
+    char ch = *frag;
+    if (ch == '%') {
+      if (hexval(frag[1]) < 0 || hexval(frag[2]) < 0)
+        return -1;
+      ch = (char)(hexval(frag[1]) * 16 + hexval(frag[2]));
+      frag += 2;
+    }
+    if (ch == '\0' || n + 1 >= cap)
+      return -1;
+    buf[n++] = ch;
+  }
+  buf[n] = '\0';
+  return 0;
+}
+
+/* Steps from cur into the child named by one unescaped pointer token. */
+static int ref_step(json_object *cur, const char *tok, json_object **next) {
+  char *end;
+  unsigned long idx;
+  if (json_object_is_type(cur, json_type_object))
+    return json_object_object_get_ex(cur, tok, next) ? 0 : -1;
+  if (!json_object_is_type(cur, json_type_array) || tok[0] < '0' ||
+      tok[0] > '9' || (tok[0] == '0' && tok[1] != '\0'))
+    return -1;
+  idx = strtoul(tok, &end, 10);
+  if (*end != '\0' || idx >= json_object_array_length(cur))
+    return -1;
+  *next = json_object_array_get_idx(cur, idx);
+  return 0;
+}
+
+/* Finds what a "#..." reference points to in doc (RFC 6901 pointer after
+ * percent-decoding). 0 with *out set, or -1 if it names nothing. */
+static int ref_resolve(json_object *doc, const char *ref, json_object **out) {
+  char buf[SCHEMA_MAX_REF], tok[SCHEMA_MAX_REF];
+  const char *s = buf;
+  size_t n;
+  json_object *cur = doc;
+  if (ref_decode(ref + 1, buf, sizeof buf) != 0)
+    return -1;
+  while (*s == '/') {
+    for (s++, n = 0; *s && *s != '/'; s++) {
+      if (*s == '~' && (s[1] == '0' || s[1] == '1'))
+        tok[n++] = *++s == '0' ? '~' : '/';
+      else if (*s == '~')
+        return -1;
+      else
+        tok[n++] = *s;
+    }
+    tok[n] = '\0';
+    if (ref_step(cur, tok, &cur) != 0)
+      return -1;
+  }
+  *out = cur;
+  return *s == '\0' ? 0 : -1;
+}
+
 /* ---- compiling --------------------------------------------------------- */
 
 typedef struct cctx {
@@ -481,17 +552,21 @@ typedef struct cctx {
   snode *pending; /* nodes whose "$ref" is not resolved yet */
 } cctx;
 
-/* Records why compiling failed: "schema <pointer>: <reason>", or just
- * "out of memory" for CMCP_ENOMEM. Returns rc. */
+/* Records that memory ran out; returns CMCP_ENOMEM. */
+static int c_nomem(cctx *c) {
+  outbuf o = {c->err, c->errlen, 0};
+  ob_printf(&o, "out of memory");
+  return CMCP_ENOMEM;
+}
+
+/* Records why compiling failed: "schema <pointer>: <reason>". Returns rc. */
 static int cfail(cctx *c, const spath *p, int rc, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 static int cfail(cctx *c, const spath *p, int rc, const char *fmt, ...) {
   outbuf o = {c->err, c->errlen, 0};
   va_list ap;
-  if (rc == CMCP_ENOMEM) {
-    ob_printf(&o, "out of memory");
-    return rc;
-  }
+  if (rc == CMCP_ENOMEM)
+    return c_nomem(c);
   ob_printf(&o, "schema ");
   path_render(p, &o);
   ob_printf(&o, ": ");
@@ -520,7 +595,7 @@ static int c_list(cctx *c, json_object *val, const spath *p, slist *l) {
   n = json_object_array_length(val);
   l->v = cmcp__calloc(n, sizeof *l->v);
   if (l->v == NULL)
-    return cfail(c, p, CMCP_ENOMEM, "-");
+    return c_nomem(c);
   l->n = n;
   for (i = 0; i < n; i++) {
     rc = c_sub(c, json_object_array_get_idx(val, i), p, NULL, i, &l->v[i]);
@@ -530,13 +605,13 @@ static int c_list(cctx *c, json_object *val, const spath *p, slist *l) {
   return 0;
 }
 
-/* Reads a non-negative integer keyword (2020-12 also allows 2.0). */
+/* Reads a non-negative integer keyword (2020-12 also allows 2.0); counts
+ * past INT64_MAX, which no instance can reach, are clamped to it. */
 static int c_count(cctx *c, json_object *val, const spath *p, int64_t *out) {
   snum n = num_of(val);
-  if (!is_integral(val) || num_cmp(n, (snum){1, 0, 0.0}) < 0 ||
-      (!n.is_int && n.d >= 9.2e18))
+  if (!is_integral(val) || num_cmp(n, (snum){1, 0, 0.0}) < 0)
     return cfail(c, p, CMCP_EINVAL, "must be a non-negative integer");
-  *out = n.is_int ? n.i : (int64_t)n.d;
+  *out = n.is_int ? n.i : n.d >= 9.2e18 ? INT64_MAX : (int64_t)n.d;
   return 0;
 }
 
@@ -666,7 +741,7 @@ static int kw_pattern(cctx *c, snode *n, json_object *val, const spath *p) {
     return cfail(c, p, CMCP_EINVAL, "must be a string");
   n->pattern = cmcp__malloc(sizeof *n->pattern);
   if (n->pattern == NULL)
-    return cfail(c, p, CMCP_ENOMEM, "-");
+    return c_nomem(c);
   rc = c_regex(c, json_object_get_string(val), p, n->pattern);
   if (rc != 0) {
     cmcp__free(n->pattern);
@@ -744,7 +819,7 @@ static int c_named(cctx *c, json_object *val, const spath *p, sprop **out,
   n = (size_t)json_object_object_length(val);
   *out = cmcp__calloc(n ? n : 1, sizeof **out);
   if (*out == NULL)
-    return cfail(c, p, CMCP_ENOMEM, "-");
+    return c_nomem(c);
   json_object_object_foreach(val, key, sub) {
     (*out)[i].name = key;
     rc = c_sub(c, sub, p, key, 0, &(*out)[i].sub);
@@ -773,7 +848,7 @@ static int kw_pattern_props(cctx *c, snode *n, json_object *val,
   len = (size_t)json_object_object_length(val);
   n->pats = cmcp__calloc(len ? len : 1, sizeof *n->pats);
   if (n->pats == NULL)
-    return cfail(c, p, CMCP_ENOMEM, "-");
+    return c_nomem(c);
   json_object_object_foreach(val, key, sub) {
     spath q = {p, key, 0, 0};
     rc = c_regex(c, key, &q, &n->pats[n->npats].re);
@@ -875,6 +950,7 @@ static int kw_else(cctx *c, snode *n, json_object *val, const spath *p) {
 /* $ref: only references inside the document ("#" and "#/..." pointers)
  * are resolved; they are queued and resolved once the walk is over. */
 static int kw_ref(cctx *c, snode *n, json_object *val, const spath *p) {
+  json_object *target;
   const char *ref;
   if (!json_object_is_type(val, json_type_string))
     return cfail(c, p, CMCP_EINVAL, "must be a string");
@@ -883,6 +959,9 @@ static int kw_ref(cctx *c, snode *n, json_object *val, const spath *p) {
     return cfail(c, p, CMCP_EINVAL,
                  "unsupported reference \"%s\" (only \"#\" and \"#/...\" "
                  "pointers into the same document are resolved)",
+                 ref);
+  if (ref_resolve(c->s->doc, ref, &target) != 0)
+    return cfail(c, p, CMCP_EINVAL, "\"%s\" names nothing in the document",
                  ref);
   n->ref_str = ref;
   n->next_pending = c->pending;
@@ -985,7 +1064,7 @@ static int c_schema(cctx *c, json_object *js, const spath *p, snode **out) {
                  SCHEMA_MAX_COMPILE_DEPTH);
   n = cmcp__calloc(1, sizeof *n);
   if (n == NULL)
-    return cfail(c, p, CMCP_ENOMEM, "-");
+    return c_nomem(c);
   n->src = js;
   n->boolean = json_object_is_type(js, json_type_boolean)
                    ? json_object_get_boolean(js) != 0
@@ -994,7 +1073,7 @@ static int c_schema(cctx *c, json_object *js, const spath *p, snode **out) {
   n->min_contains = n->max_contains = n->min_props = n->max_props = -1;
   if (tab_put(c->s, n) != 0) {
     cmcp__free(n);
-    return cfail(c, p, CMCP_ENOMEM, "-");
+    return c_nomem(c);
   }
   *out = n;
   if (n->boolean >= 0)
@@ -1003,77 +1082,6 @@ static int c_schema(cctx *c, json_object *js, const spath *p, snode **out) {
   rc = c_keywords(c, n, p);
   c->depth--;
   return rc;
-}
-
-/* ---- "$ref" resolution ------------------------------------------------- */
-
-static int hexval(char ch) {
-  return ch >= '0' && ch <= '9'   ? ch - '0'
-         : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
-         : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
-                                  : -1;
-}
-
-/* Percent-decodes the URI fragment after '#' into buf. -1 if it is too
- * long or malformed. */
-static int ref_decode(const char *frag, char *buf, size_t cap) {
-  size_t n = 0;
-  for (; *frag; frag++) {
-    char ch = *frag;
-    if (ch == '%') {
-      if (hexval(frag[1]) < 0 || hexval(frag[2]) < 0)
-        return -1;
-      ch = (char)(hexval(frag[1]) * 16 + hexval(frag[2]));
-      frag += 2;
-    }
-    if (ch == '\0' || n + 1 >= cap)
-      return -1;
-    buf[n++] = ch;
-  }
-  buf[n] = '\0';
-  return 0;
-}
-
-/* Steps from cur into the child named by one unescaped pointer token. */
-static int ref_step(json_object *cur, const char *tok, json_object **next) {
-  char *end;
-  unsigned long idx;
-  if (json_object_is_type(cur, json_type_object))
-    return json_object_object_get_ex(cur, tok, next) ? 0 : -1;
-  if (!json_object_is_type(cur, json_type_array) || tok[0] < '0' ||
-      tok[0] > '9' || (tok[0] == '0' && tok[1] != '\0'))
-    return -1;
-  idx = strtoul(tok, &end, 10);
-  if (*end != '\0' || idx >= json_object_array_length(cur))
-    return -1;
-  *next = json_object_array_get_idx(cur, idx);
-  return 0;
-}
-
-/* Finds what a "#..." reference points to in doc (RFC 6901 pointer after
- * percent-decoding). 0 with *out set, or -1 if it names nothing. */
-static int ref_resolve(json_object *doc, const char *ref, json_object **out) {
-  char buf[SCHEMA_MAX_REF], tok[SCHEMA_MAX_REF];
-  const char *s = buf;
-  size_t n;
-  json_object *cur = doc;
-  if (ref_decode(ref + 1, buf, sizeof buf) != 0)
-    return -1;
-  while (*s == '/') {
-    for (s++, n = 0; *s && *s != '/'; s++) {
-      if (*s == '~' && (s[1] == '0' || s[1] == '1'))
-        tok[n++] = *++s == '0' ? '~' : '/';
-      else if (*s == '~')
-        return -1;
-      else
-        tok[n++] = *s;
-    }
-    tok[n] = '\0';
-    if (ref_step(cur, tok, &cur) != 0)
-      return -1;
-  }
-  *out = cur;
-  return *s == '\0' ? 0 : -1;
 }
 
 /* Resolves every queued "$ref"; compiling a target may queue more. */
@@ -1085,10 +1093,7 @@ static int c_resolve(cctx *c) {
     spath at = {NULL, n->ref_str + 1, 0, 1};
     c->pending = n->next_pending;
     if (ref_resolve(c->s->doc, n->ref_str, &target) != 0)
-      return cfail(c, NULL, CMCP_EINVAL,
-                   "$ref \"%s\" names nothing in the "
-                   "document",
-                   n->ref_str);
+      return cfail(c, &at, CMCP_EINVAL, "names nothing"); /* checked before */
     if ((rc = c_schema(c, target, &at, &n->ref)) != 0)
       return rc;
   }
@@ -1103,7 +1108,7 @@ cmcp__schema_t *cmcp__schema_compile(json_object *schema, char *err,
     err[0] = '\0';
   s = cmcp__calloc(1, sizeof *s);
   if (s == NULL) {
-    cfail(&c, NULL, CMCP_ENOMEM, "-");
+    c_nomem(&c);
     return NULL;
   }
   s->doc = json_object_get(schema);
