@@ -78,6 +78,7 @@ static void conn_stop_reading(cmcp__http_conn *c) {
   }
   if (!c->closed)
     c->ctx->ops->set_reading(c, 0);
+  conn_timer(c, CMCP__HTTP_T_NONE);
 }
 
 int cmcp__http_conn_idle(const cmcp__http_conn *c) {
