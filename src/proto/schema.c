@@ -1129,6 +1129,7 @@ typedef struct vctx {
   int quiet;  /* inside anyOf/oneOf/not/if: failures are expected */
   int nopath; /* leave the location out of the message */
   int depth;
+  int explaining;      /* nested v_explain calls */
   unsigned long score; /* checks passed so far: ranks failed branches */
 } vctx;
 
@@ -1491,6 +1492,10 @@ static int v_object(vctx *c, const snode *n, json_object *v, const spath *p) {
   return 0;
 }
 
+/* How many anyOf/oneOf failures inside one another are explained; past
+ * it, re-running every branch would cost branches^levels. */
+#define SCHEMA_MAX_EXPLAIN 3
+
 /* Explains why no branch of anyOf/oneOf matched: every branch is run
  * again with messages on, and the one that got furthest (passed the most
  * checks) is quoted. Only runs on the failure path. */
@@ -1501,7 +1506,10 @@ static int v_explain(vctx *c, const slist *l, json_object *v, const spath *p,
   size_t i, errlen = c->errlen, besti = 0;
   unsigned long s0, gain, best_gain = 0;
   int rc = CMCP_EINVAL;
+  if (c->explaining >= SCHEMA_MAX_EXPLAIN)
+    return vfail(c, p, rc, "matches none of the %zu %s alternatives", l->n, kw);
   best[0] = '\0';
+  c->explaining++;
   for (i = 0; i < l->n; i++) {
     tmp[0] = '\0';
     c->err = tmp;
@@ -1519,8 +1527,12 @@ static int v_explain(vctx *c, const slist *l, json_object *v, const spath *p,
   }
   c->err = err;
   c->errlen = errlen;
-  if (rc != CMCP_EINVAL)
+  c->explaining--;
+  if (rc != CMCP_EINVAL) { /* e.g. ENOMEM: its message is in tmp */
+    outbuf o = {err, errlen, 0};
+    ob_printf(&o, "%s", tmp);
     return rc;
+  }
   return vfail(c, p, rc,
                "matches none of the %zu %s alternatives; closest "
                "(#%zu): %s",
@@ -1666,7 +1678,7 @@ static const snode *find_def(const cmcp__schema_t *s, const char *def) {
 
 int cmcp__schema_validate(const cmcp__schema_t *s, const char *def,
                           json_object *instance, char *err, size_t errlen) {
-  vctx c = {s, err, errlen, 0, 0, 0, 0};
+  vctx c = {s, err, errlen, 0, 0, 0, 0, 0};
   const snode *n;
   if (err && errlen)
     err[0] = '\0';

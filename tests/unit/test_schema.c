@@ -609,6 +609,38 @@ static void any_of_quotes_closest_alternative(void **state) {
   RUN(cases);
 }
 
+/* Failures of anyOf inside anyOf are explained three levels deep, then
+ * summed up, so a failing instance costs no more than branches^3 reruns. */
+static void nested_any_of_explanations_are_bounded(void **state) {
+  char err[1024];
+  json_object *inst = parse("7");
+  json_object *doc = json_object_new_object(), *cur = doc;
+  cmcp__schema_t *s;
+  int i;
+  (void)state;
+  for (i = 0; i < 40; i++) { /* anyOf:[{anyOf:[...]},{type:string}] x40 */
+    json_object *list = json_object_new_array(), *next;
+    next = json_object_new_object();
+    json_object_array_add(list, next);
+    json_object_array_add(list, parse("{\"type\":\"string\"}"));
+    json_object_object_add(cur, "anyOf", list);
+    cur = next;
+  }
+  json_object_object_add(cur, "type", json_object_new_string("null"));
+  s = cmcp__schema_compile(doc, err, sizeof err);
+  assert_non_null(s);
+  assert_int_equal(cmcp__schema_validate(s, NULL, inst, err, sizeof err),
+                   CMCP_EINVAL);
+  assert_string_equal(
+      err, "/: matches none of the 2 anyOf alternatives; closest (#0): /: "
+           "matches none of the 2 anyOf alternatives; closest (#0): /: "
+           "matches none of the 2 anyOf alternatives; closest (#0): /: "
+           "matches none of the 2 anyOf alternatives");
+  cmcp__schema_free(s);
+  json_object_put(doc);
+  json_object_put(inst);
+}
+
 /* ---- $ref -------------------------------------------------------------- */
 
 static void refs(void **state) {
@@ -1218,6 +1250,7 @@ int main(void) {
       cmocka_unit_test(object_keywords),
       cmocka_unit_test(combinators),
       cmocka_unit_test(any_of_quotes_closest_alternative),
+      cmocka_unit_test(nested_any_of_explanations_are_bounded),
       cmocka_unit_test(refs),
       cmocka_unit_test(ref_loops_hit_the_depth_limit),
       cmocka_unit_test(deep_instance_is_an_error),
