@@ -426,6 +426,16 @@ static int on_expect(cmcp__http_conn *c, const char *v, int has_body) {
   return 0;
 }
 
+/* RFC 9112 3.2: "A server MUST respond with a 400 (Bad Request) status
+ * code to any HTTP/1.1 request message that lacks a Host header field and
+ * to any request message that contains more than one Host header field
+ * line". */
+static int host_ok(const struct cmcp__http_request *req) {
+  int n = (cmcp__http_request_header_nth(req, "host", 0) != NULL) +
+          (cmcp__http_request_header_nth(req, "host", 1) != NULL);
+  return n == 1 || (n == 0 && req->minor == 0);
+}
+
 static int ev_headers(cmcp__http_conn *c) {
   struct cmcp__http_request *req = c->cur;
   llhttp_t *p = &c->parser;
@@ -438,6 +448,10 @@ static int ev_headers(cmcp__http_conn *c) {
   request_split_target(req);
   c->phase = PH_BODY;
   c->head_bytes = 0;
+  if (!host_ok(req)) {
+    conn_fail(c, 400);
+    return -1;
+  }
   expect = cmcp__http_request_header(req, "expect");
   if (expect != NULL && on_expect(c, expect, has_body) != 0)
     return -1;

@@ -480,7 +480,7 @@ static void c_simple_get(harness *h) {
   resp r;
   char v[64];
   CHECK(h, cli_open(&c, h->port, 0) == 0);
-  CHECK(h, cli_send(&c, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n") == 0);
+  CHECK(h, cli_send(&c, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n") == 0);
   CHECK(h, cli_response(&c, &r) == 0);
   CHECK(h, r.status == 200);
   CHECK(h, body_is(&r, "hello"));
@@ -496,7 +496,7 @@ static void c_keep_alive(harness *h) {
   int i;
   CHECK(h, cli_open(&c, h->port, 0) == 0);
   for (i = 0; i < 3; i++) {
-    CHECK(h, cli_send(&c, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n") == 0);
+    CHECK(h, cli_send(&c, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n") == 0);
     CHECK(h, cli_response(&c, &r) == 0);
     CHECK(h, r.status == 200 && body_is(&r, "hello"));
   }
@@ -507,9 +507,9 @@ static void c_pipelined_out_of_order(harness *h) {
   cli c;
   resp r;
   CHECK(h, cli_open(&c, h->port, 0) == 0);
-  CHECK(h, cli_send(&c, "GET /delay?ms=150 HTTP/1.1\r\nHost: x\r\n\r\n"
-                        "GET /delay?ms=50 HTTP/1.1\r\nHost: x\r\n\r\n"
-                        "GET /delay?ms=0 HTTP/1.1\r\nHost: x\r\n\r\n") == 0);
+  CHECK(h, cli_send(&c, "GET /delay?ms=150 HTTP/1.1\r\nHost: t\r\n\r\n"
+                        "GET /delay?ms=50 HTTP/1.1\r\nHost: t\r\n\r\n"
+                        "GET /delay?ms=0 HTTP/1.1\r\nHost: t\r\n\r\n") == 0);
   CHECK(h, cli_response(&c, &r) == 0 && body_is(&r, "ms=150"));
   CHECK(h, cli_response(&c, &r) == 0 && body_is(&r, "ms=50"));
   CHECK(h, cli_response(&c, &r) == 0 && body_is(&r, "ms=0"));
@@ -522,7 +522,8 @@ static void c_pipeline_bound(harness *h) {
   char all[1024] = "", one[64];
   int i;
   for (i = 0; i < 6; i++) {
-    snprintf(one, sizeof(one), "GET /delay?ms=%d HTTP/1.1\r\n\r\n", 30 - i);
+    snprintf(one, sizeof(one), "GET /delay?ms=%d HTTP/1.1\r\nHost: t\r\n\r\n",
+             30 - i);
     strcat(all, one);
   }
   CHECK(h, cli_open(&c, h->port, 0) == 0);
@@ -538,14 +539,14 @@ static void c_chunked_body(harness *h) {
   cli c;
   resp r;
   CHECK(h, cli_open(&c, h->port, 0) == 0);
-  CHECK(h, cli_send(&c, "POST /echo HTTP/1.1\r\nHost: x\r\n"
+  CHECK(h, cli_send(&c, "POST /echo HTTP/1.1\r\nHost: t\r\n"
                         "Transfer-Encoding: chunked\r\n\r\n"
                         "5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\n"
                         "X-Trailer: t\r\n\r\n") == 0);
   CHECK(h, cli_response(&c, &r) == 0);
   CHECK(h, r.status == 200 && body_is(&r, "hello world"));
   /* the connection lives on */
-  CHECK(h, cli_send(&c, "GET /hello HTTP/1.1\r\n\r\n") == 0);
+  CHECK(h, cli_send(&c, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n") == 0);
   CHECK(h, cli_response(&c, &r) == 0 && r.status == 200);
   close(c.fd);
 }
@@ -571,19 +572,22 @@ static void c_body_too_large(harness *h) {
   char raw[2048];
   memset(big, 'b', sizeof(big) - 1);
   big[sizeof(big) - 1] = '\0';
-  expect_error(h, "POST /echo HTTP/1.1\r\nContent-Length: 2000\r\n\r\n", 413);
-  snprintf(raw, sizeof(raw),
-           "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
-           "5dc\r\n%s\r\n0\r\n\r\n",
-           big);
+  expect_error(
+      h, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 2000\r\n\r\n", 413);
+  snprintf(
+      raw, sizeof(raw),
+      "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "5dc\r\n%s\r\n0\r\n\r\n",
+      big);
   expect_error(h, raw, 413);
   /* the body arrives anyway: it is read and dropped (lingering close), so
    * the client gets its 413 instead of a reset */
   {
     static char huge[200 * 1024 + 64];
-    int n = snprintf(huge, sizeof(huge),
-                     "POST /echo HTTP/1.1\r\nContent-Length: %d\r\n\r\n",
-                     200 * 1024);
+    int n =
+        snprintf(huge, sizeof(huge),
+                 "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n",
+                 200 * 1024);
     memset(huge + n, 'z', 200 * 1024);
     huge[n + 200 * 1024] = '\0';
     expect_error(h, huge, 413);
@@ -591,7 +595,7 @@ static void c_body_too_large(harness *h) {
 }
 
 static void c_too_many_headers(harness *h) {
-  char raw[4096] = "GET /hello HTTP/1.1\r\n", line[32];
+  char raw[4096] = "GET /hello HTTP/1.1\r\nHost: t\r\n", line[32];
   int i;
   for (i = 0; i < 200; i++) {
     snprintf(line, sizeof(line), "X-%d: v\r\n", i);
@@ -604,13 +608,13 @@ static void c_too_many_headers(harness *h) {
 static void c_headers_too_big(harness *h) {
   static char raw[8192];
   memset(raw, 0, sizeof(raw));
-  strcpy(raw, "GET /hello HTTP/1.1\r\nX-Big: ");
+  strcpy(raw, "GET /hello HTTP/1.1\r\nHost: t\r\nX-Big: ");
   memset(raw + strlen(raw), 'a', 5000);
   strcat(raw, "\r\n\r\n");
   expect_error(h, raw, 431);
   /* whitespace padding counts too, even though it is never stored */
   memset(raw, 0, sizeof(raw));
-  strcpy(raw, "GET /hello HTTP/1.1\r\nX-Pad:");
+  strcpy(raw, "GET /hello HTTP/1.1\r\nHost: t\r\nX-Pad:");
   memset(raw + strlen(raw), ' ', 5000);
   strcat(raw, "v\r\n\r\n");
   expect_error(h, raw, 431);
@@ -618,21 +622,23 @@ static void c_headers_too_big(harness *h) {
 
 static void c_smuggling(harness *h) {
   expect_error(h,
-               "POST /echo HTTP/1.1\r\nContent-Length: 5\r\n"
+               "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n"
                "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
                400);
   expect_error(h, "GET /hello HTTP/1.1\nHost: x\n\n", 400);
-  expect_error(h, "GET /hello HTTP/1.1\r\nHost: x\r\n\n", 400);
-  expect_error(h, "GET /hello HTTP/1.1\r\nHost : x\r\n\r\n", 400);
-  expect_error(h, "GET /hello HTTP/1.1\r\nX: a\r\n b\r\n\r\n", 400);
+  expect_error(h, "GET /hello HTTP/1.1\r\nHost: t\r\n\n", 400);
+  expect_error(h, "GET /hello HTTP/1.1\r\nHost: t\r\nHost : x\r\n\r\n", 400);
+  expect_error(h, "GET /hello HTTP/1.1\r\nHost: t\r\nX: a\r\n b\r\n\r\n", 400);
   expect_error(h,
-               "POST /echo HTTP/1.1\r\nContent-Length: 1\r\n"
+               "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\n"
                "Content-Length: 2\r\n\r\nab",
                400);
   expect_error(h, "GARBAGE\r\n\r\n", 400);
-  expect_error(h, "CONNECT x:443 HTTP/1.1\r\n\r\n", 501);
+  expect_error(h, "GET /hello HTTP/1.1\r\n\r\n", 400); /* no Host */
+  expect_error(h, "GET /hello HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n", 400);
+  expect_error(h, "CONNECT x:443 HTTP/1.1\r\nHost: t\r\n\r\n", 501);
   expect_error(h,
-               "POST /echo HTTP/1.1\r\nExpect: magic\r\n"
+               "POST /echo HTTP/1.1\r\nHost: t\r\nExpect: magic\r\n"
                "Content-Length: 1\r\n\r\nx",
                417);
 }
@@ -642,7 +648,7 @@ static void c_stream(harness *h) {
   resp r;
   char v[64];
   CHECK(h, cli_open(&c, h->port, 0) == 0);
-  CHECK(h, cli_send(&c, "GET /stream HTTP/1.1\r\n\r\n") == 0);
+  CHECK(h, cli_send(&c, "GET /stream HTTP/1.1\r\nHost: t\r\n\r\n") == 0);
   CHECK(h, cli_response(&c, &r) == 0);
   CHECK(h, r.status == 200);
   CHECK(h, resp_header(&r, "Transfer-Encoding", v, sizeof(v)) &&
@@ -663,14 +669,14 @@ static void c_async(harness *h) {
   resp r;
   uint64_t t0 = now_ms();
   CHECK(h, cli_open(&c, h->port, 0) == 0);
-  CHECK(h, cli_send(&c, "GET /delay?ms=100 HTTP/1.1\r\n\r\n") == 0);
+  CHECK(h, cli_send(&c, "GET /delay?ms=100 HTTP/1.1\r\nHost: t\r\n\r\n") == 0);
   CHECK(h, cli_response(&c, &r) == 0);
   CHECK(h, r.status == 200 && body_is(&r, "ms=100"));
   CHECK(h, now_ms() - t0 >= 90);
   close(c.fd);
   /* a client that leaves before the answer: the owner hears of it */
   CHECK(h, cli_open(&c, h->port, 0) == 0);
-  CHECK(h, cli_send(&c, "GET /delay?ms=2000 HTTP/1.1\r\n\r\n") == 0);
+  CHECK(h, cli_send(&c, "GET /delay?ms=2000 HTTP/1.1\r\nHost: t\r\n\r\n") == 0);
   sleep_ms(50);
   close(c.fd);
   for (int i = 0; i < 100 && h->aborts == 0; i++)
@@ -682,7 +688,7 @@ static void c_slow_consumer(harness *h) {
   cli c;
   int i;
   CHECK(h, cli_open(&c, h->port, 4096) == 0);
-  CHECK(h, cli_send(&c, "GET /slow HTTP/1.1\r\n\r\n") == 0);
+  CHECK(h, cli_send(&c, "GET /slow HTTP/1.1\r\nHost: t\r\n\r\n") == 0);
   for (i = 0; i < 500 && h->elimit == 0; i++)
     sleep_ms(10);
   CHECK(h, h->elimit == 1);
@@ -691,9 +697,10 @@ static void c_slow_consumer(harness *h) {
 }
 
 static void c_slowloris(harness *h) {
-  const char *req = "GET /hello HTTP/1.1\r\nX-Trickle: aaaaaaaaaaaaaaaaaaaaaaa"
-                    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-                    "\r\n\r\n";
+  const char *req =
+      "GET /hello HTTP/1.1\r\nHost: t\r\nX-Trickle: aaaaaaaaaaaaaaaaaaaaaaa"
+      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+      "\r\n\r\n";
   cli c;
   resp r;
   uint64_t t0 = now_ms();
@@ -731,10 +738,10 @@ static void c_max_connections(harness *h) {
   resp r;
   char v[64];
   CHECK(h, cli_open(&a, h->port, 0) == 0);
-  CHECK(h, cli_send(&a, "GET /hello HTTP/1.1\r\n\r\n") == 0);
+  CHECK(h, cli_send(&a, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n") == 0);
   CHECK(h, cli_response(&a, &r) == 0 && r.status == 200);
   CHECK(h, cli_open(&b, h->port, 0) == 0);
-  CHECK(h, cli_send(&b, "GET /hello HTTP/1.1\r\n\r\n") == 0);
+  CHECK(h, cli_send(&b, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n") == 0);
   CHECK(h, cli_response(&b, &r) == 0 && r.status == 200);
   CHECK(h, cli_open(&x, h->port, 0) == 0);
   CHECK(h, cli_response(&x, &r) == 0);
@@ -746,7 +753,7 @@ static void c_max_connections(harness *h) {
   close(a.fd);
   sleep_ms(100);
   CHECK(h, cli_open(&x, h->port, 0) == 0);
-  CHECK(h, cli_send(&x, "GET /hello HTTP/1.1\r\n\r\n") == 0);
+  CHECK(h, cli_send(&x, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n") == 0);
   CHECK(h, cli_response(&x, &r) == 0 && r.status == 200);
   close(x.fd);
   close(b.fd);
@@ -763,9 +770,11 @@ static void c_versions_and_close(harness *h) {
   CHECK(h, cli_closed(&c));
   close(c.fd);
   CHECK(h, cli_open(&c, h->port, 0) == 0);
-  CHECK(h, cli_send(&c, "GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n"
-                        "\r\nGET /hello HTTP/1.1\r\nConnection: close\r\n\r\n"
-                        "GET /hello HTTP/1.1\r\n\r\n") == 0);
+  CHECK(h, cli_send(
+               &c,
+               "GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n"
+               "\r\nGET /hello HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+               "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n") == 0);
   CHECK(h, cli_response(&c, &r) == 0 && r.status == 200);
   CHECK(h, resp_header(&r, "Connection", v, sizeof(v)) &&
                !strcmp(v, "keep-alive"));
@@ -775,7 +784,7 @@ static void c_versions_and_close(harness *h) {
   close(c.fd);
   /* the handler can close too */
   CHECK(h, cli_open(&c, h->port, 0) == 0);
-  CHECK(h, cli_send(&c, "GET /close HTTP/1.1\r\n\r\n") == 0);
+  CHECK(h, cli_send(&c, "GET /close HTTP/1.1\r\nHost: t\r\n\r\n") == 0);
   CHECK(h, cli_response(&c, &r) == 0 && body_is(&r, "bye"));
   CHECK(h, resp_header(&r, "Connection", v, sizeof(v)) && !strcmp(v, "close"));
   CHECK(h, cli_closed(&c));
@@ -786,8 +795,9 @@ static void c_expect_continue(harness *h) {
   cli c;
   resp r;
   CHECK(h, cli_open(&c, h->port, 0) == 0);
-  CHECK(h, cli_send(&c, "POST /echo HTTP/1.1\r\nExpect: 100-continue\r\n"
-                        "Content-Length: 5\r\n\r\n") == 0);
+  CHECK(h, cli_send(&c,
+                    "POST /echo HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n"
+                    "Content-Length: 5\r\n\r\n") == 0);
   CHECK(h, cli_response(&c, &r) == 0 && r.status == 100);
   CHECK(h, cli_send(&c, "hello") == 0);
   CHECK(h, cli_response(&c, &r) == 0 && r.status == 200);
@@ -800,12 +810,14 @@ static void c_headers_and_query(harness *h) {
   resp r;
   char v[64];
   CHECK(h, cli_open(&c, h->port, 0) == 0);
-  CHECK(h, cli_send(&c, "PUT /echo?a=1&b=2 HTTP/1.1\r\nX-Rep: one  \r\n"
-                        "x-rep:two\r\nX-Empty:\r\nContent-Length: 0\r\n\r\n"
-                        "GET http://example.org/echo?abs=1 HTTP/1.1\r\n\r\n"
-                        "HEAD /hello HTTP/1.1\r\n\r\n"
-                        "GET /nobody HTTP/1.1\r\n\r\n"
-                        "GET /missing HTTP/1.1\r\n\r\n") == 0);
+  CHECK(h,
+        cli_send(&c,
+                 "PUT /echo?a=1&b=2 HTTP/1.1\r\nHost: t\r\nX-Rep: one  \r\n"
+                 "x-rep:two\r\nX-Empty:\r\nContent-Length: 0\r\n\r\n"
+                 "GET http://example.org/echo?abs=1 HTTP/1.1\r\nHost: t\r\n\r\n"
+                 "HEAD /hello HTTP/1.1\r\nHost: t\r\n\r\n"
+                 "GET /nobody HTTP/1.1\r\nHost: t\r\n\r\n"
+                 "GET /missing HTTP/1.1\r\nHost: t\r\n\r\n") == 0);
   CHECK(h, cli_response(&c, &r) == 0 && r.status == 200);
   CHECK(h, resp_header(&r, "X-Rep-Count", v, sizeof(v)) && !strcmp(v, "2"));
   CHECK(h, resp_header(&r, "X-Rep-1", v, sizeof(v)) && !strcmp(v, "two"));
@@ -828,7 +840,7 @@ static void c_bad_response_headers(harness *h) {
   cli c;
   resp r;
   CHECK(h, cli_open(&c, h->port, 0) == 0);
-  CHECK(h, cli_send(&c, "GET /bad-header HTTP/1.1\r\n\r\n") == 0);
+  CHECK(h, cli_send(&c, "GET /bad-header HTTP/1.1\r\nHost: t\r\n\r\n") == 0);
   CHECK(h, cli_response(&c, &r) == 0 && r.status == 500);
   CHECK(h, body_is(&r, "refused"));
   CHECK(h, strstr(r.head, "Injected") == NULL);
@@ -840,7 +852,7 @@ static void c_idle_timeout(harness *h) {
   resp r;
   uint64_t t0;
   CHECK(h, cli_open(&c, h->port, 0) == 0);
-  CHECK(h, cli_send(&c, "GET /hello HTTP/1.1\r\n\r\n") == 0);
+  CHECK(h, cli_send(&c, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n") == 0);
   CHECK(h, cli_response(&c, &r) == 0 && r.status == 200);
   t0 = now_ms();
   CHECK(h, cli_closed(&c));
@@ -854,7 +866,7 @@ static void c_drain(harness *h) {
   char v[64];
   CHECK(h, cli_open(&idle, h->port, 0) == 0);
   CHECK(h, cli_open(&c, h->port, 0) == 0);
-  CHECK(h, cli_send(&c, "GET /delay?ms=200 HTTP/1.1\r\n\r\n") == 0);
+  CHECK(h, cli_send(&c, "GET /delay?ms=200 HTTP/1.1\r\nHost: t\r\n\r\n") == 0);
   sleep_ms(50);
   uv_async_send(&h->drain);
   CHECK(h, cli_closed(&idle));
@@ -871,9 +883,12 @@ static void c_body_timeout(harness *h) {
   resp r;
   uint64_t t0 = now_ms();
   CHECK(h, cli_open(&c, h->port, 0) == 0);
-  CHECK(h,
-        cli_send(&c, "POST /echo HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc") ==
-            0);
+  CHECK(
+      h,
+      cli_send(
+          &c,
+          "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc") ==
+          0);
   CHECK(h, cli_response(&c, &r) == 0 && r.status == 408);
   CHECK(h, now_ms() - t0 >= 150 && now_ms() - t0 < 1500);
   CHECK(h, cli_closed(&c));
@@ -885,7 +900,7 @@ static void c_drain_deadline(harness *h) {
   uint64_t t0;
   int i;
   CHECK(h, cli_open(&c, h->port, 0) == 0);
-  CHECK(h, cli_send(&c, "GET /delay?ms=5000 HTTP/1.1\r\n\r\n") == 0);
+  CHECK(h, cli_send(&c, "GET /delay?ms=5000 HTTP/1.1\r\nHost: t\r\n\r\n") == 0);
   sleep_ms(50);
   t0 = now_ms();
   uv_async_send(&h->drain);
@@ -907,8 +922,8 @@ static void c_unread_answers(harness *h) {
   cli c;
   all[0] = '\0';
   for (i = 0; i < 99; i++)
-    strcat(all, "GET /big HTTP/1.1\r\n\r\n");
-  strcat(all, "GET /big HTTP/1.1\r\nConnection: close\r\n\r\n");
+    strcat(all, "GET /big HTTP/1.1\r\nHost: t\r\n\r\n");
+  strcat(all, "GET /big HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
   CHECK(h, cli_open(&c, h->port, 4096) == 0);
   CHECK(h, cli_send(&c, all) == 0);
   sleep_ms(300);
@@ -1134,9 +1149,9 @@ static void streaming_handler(cmcp__http_request *req, void *data) {
 /* Feeds one pipelined batch; 1 if every response came out. */
 static int core_round(size_t *out) {
   static const char in[] =
-      "POST /a HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
-      "3\r\nabc\r\n0\r\n\r\nGET /s HTTP/1.1\r\nX: y\r\n\r\n"
-      "GET /b HTTP/1.1\r\n\r\n";
+      "POST /a HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "3\r\nabc\r\n0\r\n\r\nGET /s HTTP/1.1\r\nHost: t\r\nX: y\r\n\r\n"
+      "GET /b HTTP/1.1\r\nHost: t\r\n\r\n";
   cmcp__http_ctx ctx;
   fake_sink fs;
   cmcp__http_chunk *list, *ch;
