@@ -82,24 +82,30 @@ static const opt_def *find_opt(const char *arg, size_t name_len) {
   return NULL;
 }
 
-/* Splits "HOST:PORT" (or "[v6]:PORT") into o->host and o->port. */
+/* Splits "HOST:PORT" (or "[v6]:PORT") into o->host and o->port. "PORT"
+ * and ":PORT" mean the loopback address: a server binds to 127.0.0.1
+ * unless told otherwise. */
 static int parse_listen(cmcp__options *o, const char *v, char *err,
                         size_t errlen) {
-  const char *colon = strrchr(v, ':'), *h = v;
-  size_t hlen;
+  const char *colon = strrchr(v, ':'), *h = "127.0.0.1", *port_text = v;
+  size_t hlen = strlen(h);
   int64_t port;
-  if (colon == NULL)
-    goto bad;
-  hlen = (size_t)(colon - v);
-  if (hlen >= 2 && v[0] == '[' && v[hlen - 1] == ']') {
-    h = v + 1;
-    hlen -= 2;
-  } else if (memchr(v, ':', hlen) != NULL) {
-    goto bad; /* an IPv6 host needs brackets */
+  if (colon != NULL) {
+    port_text = colon + 1;
+    if (colon != v) { /* a host is given */
+      h = v;
+      hlen = (size_t)(colon - v);
+      if (hlen >= 2 && v[0] == '[' && v[hlen - 1] == ']') {
+        h = v + 1;
+        hlen -= 2;
+      } else if (memchr(v, ':', hlen) != NULL) {
+        goto bad; /* an IPv6 host needs brackets */
+      }
+    }
   }
   if (hlen == 0 || hlen >= sizeof o->host)
     goto bad;
-  if (cmcp__parse_int64(colon + 1, 0, 65535, &port) != 0)
+  if (cmcp__parse_int64(port_text, 0, 65535, &port) != 0)
     goto bad;
   memcpy(o->host, h, hlen);
   o->host[hlen] = '\0';
@@ -108,8 +114,8 @@ static int parse_listen(cmcp__options *o, const char *v, char *err,
   return 0;
 bad:
   snprintf(err, errlen,
-           "--listen: expected HOST:PORT (e.g. 127.0.0.1:8080 or "
-           "[::1]:8080, port 0..65535), got '%s'",
+           "--listen: expected HOST:PORT or PORT (e.g. 127.0.0.1:8080, "
+           "[::1]:8080 or 8080; port 0..65535), got '%s'",
            v);
   return CMCP_EINVAL;
 }
@@ -235,7 +241,9 @@ void cmcp__options_usage(FILE *f, const char *prog) {
           "Transport (default: --stdio):\n"
           "  --stdio                  newline-delimited JSON-RPC on stdin and "
           "stdout\n"
-          "  --listen HOST:PORT       Streamable HTTP at /mcp on HOST:PORT\n"
+          "  --listen HOST:PORT       Streamable HTTP at /mcp on HOST:PORT "
+          "(PORT alone:\n"
+          "                           127.0.0.1)\n"
           "\n"
           "HTTP:\n"
           "  --threads N              event-loop threads (1-1024; default: one "

@@ -3,7 +3,8 @@
  * HTTP transport reads the same struct.
  *
  *   --stdio                     serve on stdin/stdout (the default)
- *   --listen HOST:PORT          serve Streamable HTTP on HOST:PORT
+ *   --listen HOST:PORT          serve Streamable HTTP on HOST:PORT (PORT
+ *                               or :PORT alone: 127.0.0.1)
  *   --threads N                 loop threads for HTTP
  *   --max-connections N         open HTTP connections at most
  *   --allowed-origin ORIGIN     an Origin accepted by HTTP (repeatable)

@@ -79,7 +79,16 @@ static void listen_forms(void **state) {
   cmcp__options o;
   const char *v6[] = {"prog", "--listen=[::1]:0"};
   const char *name[] = {"prog", "--listen", "localhost:65535"};
+  const char *port_only[] = {"prog", "--listen", "8080"};
+  const char *colon_port[] = {"prog", "--listen=:9"};
   (void)state;
+  /* no host: the loopback address */
+  assert_int_equal(parse(&o, ARGC(port_only), port_only), 0);
+  assert_string_equal(o.host, "127.0.0.1");
+  assert_int_equal(o.port, 8080);
+  assert_int_equal(parse(&o, ARGC(colon_port), colon_port), 0);
+  assert_string_equal(o.host, "127.0.0.1");
+  assert_int_equal(o.port, 9);
   assert_int_equal(parse(&o, ARGC(v6), v6), 0);
   assert_string_equal(o.host, "::1");
   assert_int_equal(o.port, 0);
@@ -113,8 +122,9 @@ static void usage_errors_are_explained(void **state) {
       {{"stray"}, "unexpected argument 'stray'"},
       {{"--stdio=yes"}, "--stdio takes no value"},
       {{"--stdio", "--listen", "127.0.0.1:1"}, "exclude each other"},
-      {{"--listen", "8080"}, "--listen: expected HOST:PORT"},
-      {{"--listen", ":8080"}, "got ':8080'"},
+      {{"--listen", "80x"}, "--listen: expected HOST:PORT"},
+      {{"--listen", "[]:8080"}, "got '[]:8080'"},
+      {{"--listen", "h:"}, "got 'h:'"},
       {{"--listen", "::1:8080"}, "got '::1:8080'"},
       {{"--listen", "h:70000"}, "port 0..65535"},
       {{"--listen", "a:1", "--listen=b:2"}, "given more than once"},
