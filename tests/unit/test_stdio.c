@@ -6,8 +6,11 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "transport/stdio.h"
 #include <cmcp.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -258,6 +261,73 @@ static void allocation_failures_end_cleanly(void **state) {
   cmcp_server_free(srv);
 }
 
+/* stubborn: a blocking tool that ignores cancellation for 3 s. */
+static void stubborn_tool(cmcp_call_t *call, void *data) {
+  struct timespec ts = {3, 0};
+  (void)data;
+  nanosleep(&ts, NULL);
+  cmcp_call_done(call);
+}
+
+static void send_sigterm_soon(void *arg) {
+  struct timespec ts = {0, 300 * 1000000L};
+  (void)arg;
+  nanosleep(&ts, NULL);
+  kill(getpid(), SIGTERM);
+}
+
+/* The child of drain_timeout_leaves_stubborn_handlers: returns its exit
+ * status (0 when serve gave up in time with CMCP_ETIMEDOUT after writing
+ * the responses it had). */
+static int stubborn_child(void) {
+  static const char in[] = INIT_LINES CALL(6, "stubborn", "{}");
+  cmcp__stdio_config cfg;
+  cmcp_server_t *srv = cmcp_server_new("stubborn", "1.0");
+  int p_in[2], p_out[2], rc;
+  uv_thread_t killer;
+  uint64_t t0;
+  char out[4096] = {0};
+  if (srv == NULL || pipe(p_in) != 0 || pipe(p_out) != 0 ||
+      cmcp_server_add_tool_json(srv,
+                                "{\"name\":\"stubborn\",\"inputSchema\":"
+                                "{\"type\":\"object\"}}",
+                                CMCP_FEATURE_BLOCKING, stubborn_tool,
+                                NULL) != 0 ||
+      write(p_in[1], in, sizeof in - 1) != (ssize_t)(sizeof in - 1))
+    return 10;
+  cmcp__stdio_config_from(&cfg, srv);
+  cfg.handle_signals = 1;
+  cfg.drain_timeout_ms = 50;
+  t0 = uv_hrtime();
+  uv_thread_create(&killer, send_sigterm_soon, NULL);
+  rc = cmcp__stdio_serve(srv, p_in[0], p_out[1], &cfg);
+  if (rc != CMCP_ETIMEDOUT)
+    return 11;
+  if (uv_hrtime() - t0 > (uint64_t)2000000000) /* not the handler's 3 s */
+    return 12;
+  if (read(p_out[0], out, sizeof out - 1) <= 0 ||
+      strstr(out, "\"id\":0,\"result\"") == NULL)
+    return 13;
+  return 0;
+}
+
+/* A drain timeout with a blocking handler that does not stop: serve gives
+ * up with CMCP_ETIMEDOUT (the process must end: the thread still runs).
+ * Run in a child process, which ends with _exit as cmcp_server_main does. */
+static void drain_timeout_leaves_stubborn_handlers(void **state) {
+  int status = -1;
+  pid_t pid;
+  (void)state;
+  fflush(NULL);
+  pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0)
+    _exit(stubborn_child());
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  assert_true(WIFEXITED(status));
+  assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 static void main_refuses_listen_and_bad_options(void **state) {
   cmcp_server_t *srv = new_server();
   char *listen[] = {"prog", "--listen", "127.0.0.1:0", NULL};
@@ -297,6 +367,7 @@ int main(void) {
       cmocka_unit_test(slow_consumer_is_dropped),
       cmocka_unit_test(pipe_flags_are_restored),
       cmocka_unit_test(allocation_failures_end_cleanly),
+      cmocka_unit_test(drain_timeout_leaves_stubborn_handlers),
       cmocka_unit_test(main_refuses_listen_and_bad_options),
       cmocka_unit_test(main_applies_limit_options),
   };
