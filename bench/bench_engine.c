@@ -40,7 +40,8 @@
 #include <string.h>
 #include <time.h>
 
-/* ---- counting allocators --------------------------------------------------- */
+/* ---- counting allocators ---------------------------------------------------
+ */
 
 /* glibc's own entry points, which the replacements below forward to. */
 extern void *__libc_malloc(size_t size);
@@ -76,7 +77,9 @@ void *realloc(void *ptr, size_t size) {
   return __libc_realloc(ptr, size);
 }
 
-void free(void *ptr) { __libc_free(ptr); }
+void free(void *ptr) {
+  __libc_free(ptr);
+}
 
 static void *hook_malloc(size_t size) {
   g_cmcp.calls++;
@@ -96,7 +99,9 @@ static void *hook_realloc(void *ptr, size_t size) {
   return realloc(ptr, size);
 }
 
-static void hook_free(void *ptr) { free(ptr); }
+static void hook_free(void *ptr) {
+  free(ptr);
+}
 
 /* ---- options ------------------------------------------------------------ */
 
@@ -149,7 +154,7 @@ static int parse_options(int argc, char **argv, options *o) {
   int i, rc = 0;
 
   *o = (options){5000, 21, 3, 1, 1, "hello"};
-  for (i = 1; i < argc && rc == 0; i++) {
+  for (i = 1; i < argc && rc == 0; i += 2) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (strcmp(a, "--help") == 0)
       return 1;
@@ -167,12 +172,12 @@ static int parse_options(int argc, char **argv, options *o) {
       rc = plain_text(v) && strlen(v) < 4096 ? (o->text = v, 0) : -1;
     else
       rc = -1;
-    i++;
   }
   return rc;
 }
 
-/* ---- the server and its peers --------------------------------------------- */
+/* ---- the server and its peers ---------------------------------------------
+ */
 
 static const char ECHO_TOOL[] =
     "{\"name\":\"echo\",\"title\":\"Echo\",\"description\":\"Returns the "
@@ -231,13 +236,13 @@ static const cmcp__peer_ops SINK_OPS = {sink_send, NULL, NULL, sink_close};
 /* ---- request texts ------------------------------------------------------ */
 
 #define LEGACY_FMT                                                             \
-  "{\"jsonrpc\":\"2.0\",\"id\":%llu,\"method\":\"tools/call\",\"params\":{"   \
+  "{\"jsonrpc\":\"2.0\",\"id\":%llu,\"method\":\"tools/call\",\"params\":{"    \
   "\"name\":\"echo\",\"arguments\":{\"text\":\"%s\"}}}"
 #define MODERN_FMT                                                             \
-  "{\"jsonrpc\":\"2.0\",\"id\":%llu,\"method\":\"tools/call\",\"params\":{"   \
+  "{\"jsonrpc\":\"2.0\",\"id\":%llu,\"method\":\"tools/call\",\"params\":{"    \
   "\"_meta\":{\"io.modelcontextprotocol/protocolVersion\":\"2026-07-28\","     \
   "\"io.modelcontextprotocol/clientCapabilities\":{},"                         \
-  "\"io.modelcontextprotocol/clientInfo\":{\"name\":\"bench_engine\","        \
+  "\"io.modelcontextprotocol/clientInfo\":{\"name\":\"bench_engine\","         \
   "\"version\":\"1\"}},\"name\":\"echo\",\"arguments\":{\"text\":\"%s\"}}}"
 
 /* N request texts back to back in one block; off[i] is where the i-th
@@ -325,9 +330,9 @@ typedef struct era {
   cmcp__peer_t *peer;
   sink out;
   batch b;
-  double *ns;       /* CPU ns per request of each timed repetition */
-  double *wall;     /* wall-clock ns per request, likewise */
-  alloc_count all;  /* totals over the timed repetitions */
+  double *ns;      /* CPU ns per request of each timed repetition */
+  double *wall;    /* wall-clock ns per request, likewise */
+  alloc_count all; /* totals over the timed repetitions */
   alloc_count cmcp;
   unsigned long long out_bytes;
 } era;
@@ -446,8 +451,8 @@ static void report(era *e, const options *o) {
   hi = percentile(e->ns, o->reps, 90);
   spread = med > 0 ? (hi - lo) / med * 100 : 0;
   wall = median(e->wall, o->reps);
-  printf("%-7s %7.0f %7.0f %7.1f%% %8.0f %11.2f %10.2f %8.0f %7.0f\n",
-         e->name, med, e->ns[0], spread, wall, (double)e->cmcp.calls / n,
+  printf("%-7s %7.0f %7.0f %7.1f%% %8.0f %11.2f %10.2f %8.0f %7.0f\n", e->name,
+         med, e->ns[0], spread, wall, (double)e->cmcp.calls / n,
          (double)e->all.calls / n, (double)e->all.bytes / n,
          (double)e->out_bytes / n);
   printf("RESULT engine era=%s median_ns=%.0f min_ns=%.0f spread_pct=%.1f "
@@ -502,10 +507,11 @@ static int run_all(era **eras, size_t neras, const options *o) {
 }
 
 int main(int argc, char **argv) {
-  era legacy = {.name = "legacy", .fmt = LEGACY_FMT, .legacy = 1,
+  era legacy = {.name = "legacy",
+                .fmt = LEGACY_FMT,
+                .legacy = 1,
                 .feed = feed_batch_legacy};
-  era modern = {.name = "modern", .fmt = MODERN_FMT,
-                .feed = feed_batch_modern};
+  era modern = {.name = "modern", .fmt = MODERN_FMT, .feed = feed_batch_modern};
   era *eras[2];
   size_t neras = 0, i;
   cmcp_server_t *srv = NULL;
@@ -536,9 +542,9 @@ int main(int argc, char **argv) {
          o.requests, o.reps, o.warmup, o.text);
   if (run_all(eras, neras, &o) != 0)
     goto out;
-  printf("%-7s %7s %7s %8s %8s %11s %10s %8s %7s\n", "era", "cpu_ns",
-         "min_ns", "spread", "wall_ns", "allocs_cmcp", "allocs_all",
-         "alloc_B", "reply_B");
+  printf("%-7s %7s %7s %8s %8s %11s %10s %8s %7s\n", "era", "cpu_ns", "min_ns",
+         "spread", "wall_ns", "allocs_cmcp", "allocs_all", "alloc_B",
+         "reply_B");
   for (i = 0; i < neras; i++)
     report(eras[i], &o);
   printf("(per request. cpu_ns: median over the repetitions of this "

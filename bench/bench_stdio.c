@@ -21,8 +21,8 @@
  * the CPU time used per measured request by the server (all its threads,
  * read from /proc/PID/stat before and after the measured phase; from
  * wait4, start-up and warm-up included, where /proc is missing) and by
- * this client, then a "RESULT" line for scripts/bench.sh. Exits 1 if a check failed or the run did not finish
- * within --max-seconds.
+ * this client, then a "RESULT" line for scripts/bench.sh. Exits 1 if a check
+ * failed or the run did not finish within --max-seconds.
  */
 #define _GNU_SOURCE /* pipe2, memmem */
 
@@ -42,7 +42,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_LINE ((size_t)1 << 20)   /* longest reply accepted */
+#define MAX_LINE ((size_t)1 << 20) /* longest reply accepted */
 #define READ_CHUNK ((size_t)256 << 10)
 #define MAX_TEXT 256
 #define STALL_MS 10000 /* no reply for this long: the server is stuck */
@@ -58,14 +58,13 @@ typedef struct options {
 } options;
 
 static void usage(FILE *f) {
-  fprintf(f,
-          "usage: bench_stdio --server CMD [--window W] [--count N]\n"
-          "                   [--warmup M] [--max-seconds S] [--modern]\n"
-          "                   [--text TEXT]\n"
-          "defaults: --window 64 --count 200000 --warmup 5000 "
-          "--max-seconds 60 --text hello\n"
-          "CMD runs under /bin/sh -c, e.g. \"build/bin/cmcpd --stdio\" or "
-          "\"node bench/ts/echo-server.mjs\"\n");
+  fprintf(f, "usage: bench_stdio --server CMD [--window W] [--count N]\n"
+             "                   [--warmup M] [--max-seconds S] [--modern]\n"
+             "                   [--text TEXT]\n"
+             "defaults: --window 64 --count 200000 --warmup 5000 "
+             "--max-seconds 60 --text hello\n"
+             "CMD runs under /bin/sh -c, e.g. \"build/bin/cmcpd --stdio\" or "
+             "\"node bench/ts/echo-server.mjs\"\n");
 }
 
 static int parse_size(const char *s, size_t min, size_t max, size_t *out) {
@@ -112,12 +111,13 @@ static int parse_options(int argc, char **argv, options *o) {
   int i, rc = 0;
 
   *o = (options){NULL, 64, 200000, 5000, 60.0, 0, "hello"};
-  for (i = 1; i < argc && rc == 0; i++) {
+  for (i = 1; i < argc && rc == 0; i += 2) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (strcmp(a, "--help") == 0)
       return 1;
     if (strcmp(a, "--modern") == 0) {
       o->modern = 1;
+      i--; /* a flag: no value to skip */
       continue;
     }
     if (v == NULL)
@@ -136,7 +136,6 @@ static int parse_options(int argc, char **argv, options *o) {
       rc = plain_text(v) == 0 ? (o->text = v, 0) : -1;
     else
       rc = -1;
-    i++;
   }
   return rc == 0 && o->server != NULL && o->server[0] != '\0' ? 0 : -1;
 }
@@ -249,13 +248,16 @@ static double proc_cpu_us(pid_t pid) {
   p = strrchr(buf, ')'); /* the command name may hold spaces */
   /* after ") ": state ppid pgrp session tty tpgid flags minflt cminflt
    * majflt cmajflt utime stime (fields 3..15) */
-  if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u "
-                                 "%*u %llu %llu", &ut, &st) != 2)
+  if (p == NULL || sscanf(p + 2,
+                          "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u "
+                          "%*u %llu %llu",
+                          &ut, &st) != 2)
     return -1;
   return (double)(ut + st) * 1e6 / (double)sysconf(_SC_CLK_TCK);
 }
 
-/* ---- a tiny JSON scanner for replies -------------------------------------- */
+/* ---- a tiny JSON scanner for replies --------------------------------------
+ */
 
 /* The top-level members of a reply that matter here, as value spans. */
 typedef struct reply {
@@ -408,23 +410,23 @@ typedef struct bench {
    * UINT64_MAX once answered */
   uint64_t *sent;
   size_t total, next_id, answered, inflight;
-  uint64_t *lat;   /* latencies of measured requests */
+  uint64_t *lat;             /* latencies of measured requests */
   size_t nlat, measure_from; /* ids >= measure_from are measured */
   size_t text_len;
   /* failures */
   size_t bad_id, dup, wrong, errors, others;
-  int got_init; /* the initialize reply (id 0) arrived */
+  int got_init;              /* the initialize reply (id 0) arrived */
   double srv_cpu0, srv_cpu1; /* server CPU us around the measured phase */
 } bench;
 
 #define LEGACY_FMT                                                             \
-  "{\"jsonrpc\":\"2.0\",\"id\":%zu,\"method\":\"tools/call\",\"params\":{"    \
+  "{\"jsonrpc\":\"2.0\",\"id\":%zu,\"method\":\"tools/call\",\"params\":{"     \
   "\"name\":\"echo\",\"arguments\":{\"text\":\"%s\"}}}\n"
 #define MODERN_FMT                                                             \
-  "{\"jsonrpc\":\"2.0\",\"id\":%zu,\"method\":\"tools/call\",\"params\":{"    \
+  "{\"jsonrpc\":\"2.0\",\"id\":%zu,\"method\":\"tools/call\",\"params\":{"     \
   "\"_meta\":{\"io.modelcontextprotocol/protocolVersion\":\"2026-07-28\","     \
   "\"io.modelcontextprotocol/clientCapabilities\":{},"                         \
-  "\"io.modelcontextprotocol/clientInfo\":{\"name\":\"bench_stdio\","         \
+  "\"io.modelcontextprotocol/clientInfo\":{\"name\":\"bench_stdio\","          \
   "\"version\":\"1\"}},\"name\":\"echo\",\"arguments\":{\"text\":\"%s\"}}}\n"
 #define REQ_ROOM (sizeof(MODERN_FMT) + MAX_TEXT + 24)
 
@@ -601,8 +603,8 @@ static int handshake(bench *b) {
 }
 
 /* Sends requests up to id limit with the window kept full and waits for
- * the replies to all of them (ids 1 .. limit), or until deadline. Returns 0, or -1 when the server
- * died, stalled or the deadline passed. */
+ * the replies to all of them (ids 1 .. limit), or until deadline. Returns 0, or
+ * -1 when the server died, stalled or the deadline passed. */
 static int run_phase(bench *b, size_t limit, uint64_t deadline) {
   uint64_t last = now_ns();
   size_t seen = b->answered;
@@ -679,8 +681,8 @@ static int report(bench *b, double seconds, int complete,
          "rps=%.0f p50_us=%.1f p99_us=%.1f max_us=%.1f server_cpu_us=%.2f "
          "server_cpu_total_us=%.2f client_cpu_us=%.2f failures=%zu "
          "complete=%d\n",
-         b->o->modern ? "modern" : "legacy", b->o->window, b->o->count,
-         b->nlat, seconds, rps, p50, p99, pmax, srv_us, srv_total, cli_us, bad,
+         b->o->modern ? "modern" : "legacy", b->o->window, b->o->count, b->nlat,
+         seconds, rps, p50, p99, pmax, srv_us, srv_total, cli_us, bad,
          complete);
   return complete && bad == 0 ? 0 : 1;
 }

@@ -273,7 +273,9 @@ def stdio_line(label, rows):
             and r.get("failures") == "0"]
     rps = [num(r, "rps") for r in good]
     if not good:
-        return f"| {label} | all {len(rows)} runs failed | | | | | | |", None
+        what = "not run" if all(r is None for r in rows) else \
+            f"no good run of {len(rows)}"
+        return f"| {label} | {what} | | | | | | |", None
     cpu = med([num(r, "server_cpu_us") for r in good])
     return (f"| {label} | {len(good)}/{len(rows)} | {fmt_int(med(rps))} | "
             f"{fmt_int(min(rps))}–{fmt_int(max(rps))} | "
