@@ -35,19 +35,25 @@
 #include <cmcp.h>
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-/* ---- counting allocators ---------------------------------------------------
- */
+/* ---- counting allocators ------------------------------------------------ */
 
-/* glibc's own entry points, which the replacements below forward to. */
-extern void *__libc_malloc(size_t size);
-extern void *__libc_calloc(size_t count, size_t size);
-extern void *__libc_realloc(void *ptr, size_t size);
-extern void __libc_free(void *ptr);
+/* Under a sanitizer, which replaces malloc itself, only the hooks count. */
+#if defined(__SANITIZE_ADDRESS__)
+#define COUNT_ALL 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(memory_sanitizer)
+#define COUNT_ALL 0
+#endif
+#endif
+#ifndef COUNT_ALL
+#define COUNT_ALL 1
+#endif
 
 typedef struct alloc_count {
   unsigned long long calls; /* malloc + calloc + realloc */
@@ -56,6 +62,13 @@ typedef struct alloc_count {
 
 static alloc_count g_all;  /* every allocation of the process */
 static alloc_count g_cmcp; /* those made through the library's hooks */
+
+#if COUNT_ALL
+/* glibc's own entry points, which the replacements below forward to. */
+extern void *__libc_malloc(size_t size);
+extern void *__libc_calloc(size_t count, size_t size);
+extern void *__libc_realloc(void *ptr, size_t size);
+extern void __libc_free(void *ptr);
 
 /* The process-wide replacements. The benchmark is single-threaded, so plain
  * counters are enough. */
@@ -80,6 +93,7 @@ void *realloc(void *ptr, size_t size) {
 void free(void *ptr) {
   __libc_free(ptr);
 }
+#endif /* COUNT_ALL */
 
 static void *hook_malloc(size_t size) {
   g_cmcp.calls++;
@@ -176,8 +190,7 @@ static int parse_options(int argc, char **argv, options *o) {
   return rc;
 }
 
-/* ---- the server and its peers ---------------------------------------------
- */
+/* ---- the server and its peers ------------------------------------------- */
 
 static const char ECHO_TOOL[] =
     "{\"name\":\"echo\",\"title\":\"Echo\",\"description\":\"Returns the "
@@ -443,6 +456,9 @@ static double median(const double *v, size_t n) {
 /* Prints the era's row and its RESULT line. */
 static void report(era *e, const options *o) {
   double n = (double)(o->requests * o->reps), med, lo, hi, spread, wall;
+  /* without the process-wide counters the totals are unknown */
+  double all_calls = COUNT_ALL ? (double)e->all.calls / n : NAN;
+  double all_bytes = COUNT_ALL ? (double)e->all.bytes / n : NAN;
 
   qsort(e->ns, o->reps, sizeof(*e->ns), cmp_double);
   qsort(e->wall, o->reps, sizeof(*e->wall), cmp_double);
@@ -452,17 +468,15 @@ static void report(era *e, const options *o) {
   spread = med > 0 ? (hi - lo) / med * 100 : 0;
   wall = median(e->wall, o->reps);
   printf("%-7s %7.0f %7.0f %7.1f%% %8.0f %11.2f %10.2f %8.0f %7.0f\n", e->name,
-         med, e->ns[0], spread, wall, (double)e->cmcp.calls / n,
-         (double)e->all.calls / n, (double)e->all.bytes / n,
-         (double)e->out_bytes / n);
+         med, e->ns[0], spread, wall, (double)e->cmcp.calls / n, all_calls,
+         all_bytes, (double)e->out_bytes / n);
   printf("RESULT engine era=%s median_ns=%.0f min_ns=%.0f spread_pct=%.1f "
          "wall_median_ns=%.0f wall_min_ns=%.0f cmcp_allocs=%.2f "
          "all_allocs=%.2f all_alloc_bytes=%.0f reply_bytes=%.0f "
          "requests=%zu reps=%zu\n",
          e->name, med, e->ns[0], spread, wall, e->wall[0],
-         (double)e->cmcp.calls / n, (double)e->all.calls / n,
-         (double)e->all.bytes / n, (double)e->out_bytes / n, o->requests,
-         o->reps);
+         (double)e->cmcp.calls / n, all_calls, all_bytes,
+         (double)e->out_bytes / n, o->requests, o->reps);
 }
 
 /* ---- main --------------------------------------------------------------- */

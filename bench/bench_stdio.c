@@ -256,8 +256,7 @@ static double proc_cpu_us(pid_t pid) {
   return (double)(ut + st) * 1e6 / (double)sysconf(_SC_CLK_TCK);
 }
 
-/* ---- a tiny JSON scanner for replies --------------------------------------
- */
+/* ---- a tiny JSON scanner for replies ------------------------------------ */
 
 /* The top-level members of a reply that matter here, as value spans. */
 typedef struct reply {

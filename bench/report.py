@@ -362,8 +362,12 @@ def cg_stdio_lines(d, meta):
 
 
 def machine_lines(meta):
+    dirty = meta.get("DIRTY", "0").strip()
+    tree = "" if dirty in ("", "0") else \
+        f" with {dirty} modified files under src/ and tools/"
     return [f"Run of {meta.get('DATE', '?')} at commit `{meta.get('COMMIT', '?')}`"
-            f" by `scripts/bench.sh` ({meta.get('SECONDS_TOTAL', '?')} s).", "",
+            f"{tree} by `scripts/bench.sh` ({meta.get('SECONDS_TOTAL', '?')} s).",
+            "",
             f"- machine: {meta.get('NPROC', '?')} cores, "
             f"{meta.get('CPU', '?')}, Linux {meta.get('KERNEL', '?')}",
             f"- load average before / after: {meta.get('LOAD_BEFORE', '?')} / "

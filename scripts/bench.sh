@@ -132,6 +132,7 @@ quote() {
   echo "CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
   echo "KERNEL=$(uname -r)"
   echo "COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  echo "DIRTY=$(git status --porcelain --untracked-files=no -- src tools 2>/dev/null | wc -l)"
   echo "NODE=$(node --version 2>/dev/null || echo none)"
   echo "SDK=$(node -p "require('./tests/interop/node_modules/@modelcontextprotocol/sdk/package.json').version" 2>/dev/null || echo none)"
   echo "LOAD_BEFORE=$LOAD_BEFORE"
