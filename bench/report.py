@@ -57,6 +57,10 @@ def num(row, key):
         return float("nan")
 
 
+def plural(n, word):
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
 def fmt_int(x):
     return "n/a" if x != x else f"{x:,.0f}"
 
@@ -295,7 +299,7 @@ def stdio_section(d, meta):
            meta.get("CMD_STDIO_LEGACY", "?"),
            meta.get("CMD_STDIO_TS", "?"),
            meta.get("CMD_STDIO_MODERN", "?"), "```", "",
-           f"Interleaved: cmcpd legacy, TS, cmcpd modern, {runs} rounds. "
+           f"Interleaved: cmcpd legacy, TS, cmcpd modern, {plural(runs, 'round')}. "
            "Each run is a fresh server process: handshake (legacy), 5,000 "
            "warm-up requests, then the measured ones with the window kept "
            "full; every reply's id and text are checked.", "",
@@ -322,7 +326,38 @@ def stdio_section(d, meta):
                        f"round trips/s against ≥ {STDIO_TARGET_RPS:,}/s "
                        f"({STDIO_TARGET_RPS / rps:.1f}× short).")
     out.append("")
+    out += sweep_lines(d, meta)
     out += cg_stdio_lines(d, meta)
+    return out
+
+
+def sweep_lines(d, meta):
+    windows = meta.get("SWEEP_WINDOWS", "").split()
+    runs = int(meta.get("SWEEP_RUNS", "0") or 0)
+    if not windows or runs <= 0:
+        return []
+    out = ["#### Window sweep (cmcpd legacy)", "", "```",
+           meta.get("CMD_SWEEP", "?") + "    # W = " + ", ".join(windows),
+           "```", "",
+           f"Windows interleaved, {plural(runs, 'round')}; medians.", "",
+           "| window | good runs | round trips/s | latency p50 / p99 µs | "
+           "server CPU µs/request | CPU-bound rate/s |",
+           "|---|---|---|---|---|---|"]
+    for w in windows:
+        rows = stdio_rows(d, f"stdio_sweep_w{w}", runs)
+        good = [r for r in rows if r is not None and r.get("complete") == "1"
+                and r.get("failures") == "0"]
+        if not good:
+            out.append(f"| {w} | 0/{runs} | | | | |")
+            continue
+        cpu = med([num(r, "server_cpu_us") for r in good])
+        out.append(
+            f"| {w} | {len(good)}/{runs} | "
+            f"{fmt_int(med([num(r, 'rps') for r in good]))} | "
+            f"{fmt_f(med([num(r, 'p50_us') for r in good]))} / "
+            f"{fmt_f(med([num(r, 'p99_us') for r in good]))} | "
+            f"{fmt_f(cpu, 2)} | {fmt_int(1e6 / cpu if cpu > 0 else cpu)} |")
+    out.append("")
     return out
 
 

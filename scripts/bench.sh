@@ -7,12 +7,14 @@
 #      hot functions of each era.
 #   2. bench_stdio: echo round trips/s through cmcpd --stdio (legacy and
 #      modern) and through the TypeScript SDK server bench/ts/echo-server.mjs,
-#      interleaved (cmcpd legacy, TS, cmcpd modern; RUNS rounds), and cmcpd
-#      under callgrind for the instructions per round trip.
+#      interleaved (cmcpd legacy, TS, cmcpd modern; RUNS rounds), a sweep
+#      of window sizes on cmcpd legacy, and cmcpd under callgrind for the
+#      instructions per round trip.
 #
 # Raw outputs go to BUILD/bench-results/. Environment knobs (defaults keep
 # a full run under ~5 minutes on 2 cores): RUNS (5), STDIO_COUNT (200000),
-# TS_COUNT (50000), WINDOW (64), MAX_SECONDS (60), NO_CALLGRIND=1 to skip
+# TS_COUNT (50000), WINDOW (64), MAX_SECONDS (60), SWEEP_WINDOWS ("1 8 64
+# 512"), SWEEP_COUNT (50000), SWEEP_RUNS (3), NO_CALLGRIND=1 to skip
 # callgrind, NO_DOC=1 to leave docs/BENCHMARKS.md alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,6 +26,9 @@ STDIO_COUNT=${STDIO_COUNT:-200000}
 TS_COUNT=${TS_COUNT:-50000}
 WINDOW=${WINDOW:-64}
 MAX_SECONDS=${MAX_SECONDS:-60}
+SWEEP_WINDOWS=${SWEEP_WINDOWS:-1 8 64 512}
+SWEEP_COUNT=${SWEEP_COUNT:-50000}
+SWEEP_RUNS=${SWEEP_RUNS:-3}
 JOBS=${JOBS:-2}
 OUT=$BUILD/bench-results
 
@@ -102,6 +107,15 @@ for i in $(seq 1 "$RUNS"); do
   stdio_run "stdio_cmcpd_modern_$i" "${C_MODERN[@]}"
 done
 
+# Window sweep: how batching changes the rate and the CPU per round trip
+# (cmcpd legacy; windows interleaved, SWEEP_RUNS rounds).
+for i in $(seq 1 "$SWEEP_RUNS"); do
+  for w in $SWEEP_WINDOWS; do
+    stdio_run "stdio_sweep_w${w}_$i" "$BIN/bench_stdio" --server "$CMCPD" \
+      --count "$SWEEP_COUNT" --window "$w" --max-seconds "$MAX_SECONDS"
+  done
+done
+
 CG_STDIO_COUNT=5000
 CG_STDIO_WARMUP=500
 if [ "$HAVE_CG" = 1 ]; then
@@ -139,6 +153,9 @@ quote() {
   echo "LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)"
   echo "SECONDS_TOTAL=$(($(date +%s) - STARTED))"
   echo "RUNS=$RUNS"
+  echo "SWEEP_WINDOWS=$SWEEP_WINDOWS"
+  echo "SWEEP_RUNS=$SWEEP_RUNS"
+  echo "CMD_SWEEP=$BIN/bench_stdio --server \"$CMCPD\" --count $SWEEP_COUNT --window W --max-seconds $MAX_SECONDS"
   echo "HAVE_CG=$HAVE_CG"
   echo "CG_FED=$CG_FED"
   echo "CG_STDIO_FED=$((CG_STDIO_COUNT + CG_STDIO_WARMUP + 1))"
