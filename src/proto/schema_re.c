@@ -29,11 +29,15 @@ typedef struct cset {
 #define RE_UTF8_SEQ "[\xc0-\xff][\x80-\xbf]*"
 
 /* glibc's regcomp copies a subexpression once per allowed repetition, so
- * "(a{1,100}){1,100}" builds 10,000 copies: the translation keeps a count
- * of atoms after repetition and refuses patterns past RE_MAX_COST. */
+ * "(a{1,100}){1,100}" builds 10,000 copies, and both regcomp and regexec
+ * then slow down with the square of the copies (^a{0,1000}$ costs about
+ * half a second). The translation keeps a count of atoms after repetition
+ * (an atom that must also match whole UTF-8 sequences, like '.', counts
+ * twice) and refuses patterns past RE_MAX_COST: ^.{1,256}$ and
+ * ^[a-z]{0,512}$ are the largest of their kind. */
 #define RE_MAX_GROUPS 32
 #define RE_MAX_REPEAT 1000
-#define RE_MAX_COST 4096
+#define RE_MAX_COST 512
 
 typedef struct retr { /* translation state */
   const char *s;
@@ -44,6 +48,7 @@ typedef struct retr { /* translation state */
   size_t last;                    /* atoms a quantifier here would repeat */
   int level;                      /* open groups */
   int can_repeat;                 /* an atom or group just ended */
+  size_t weight;                  /* cost of the atom being emitted */
 } retr;
 
 static void cset_add(cset *c, unsigned lo, unsigned hi) {
@@ -151,6 +156,7 @@ static int emit_cset(retr *r, const cset *c) {
   }
   if (!c->nonascii)
     return n > 64 ? emit_bracket(r->o, &inv, 1) : emit_bracket(r->o, c, 0);
+  r->weight = 2; /* an alternation with a UTF-8 sequence */
   rc = cmcp__buf_adds(r->o, "(");
   if (rc == 0 && n > 0) {
     rc = n > 64 ? emit_bracket(r->o, &inv, 1) : emit_bracket(r->o, c, 0);
@@ -393,9 +399,10 @@ static void re_skip_lazy(retr *r) {
 
 /* Counts one atom just emitted. */
 static int re_atom_done(retr *r) {
-  r->last = 1;
+  r->last = r->weight;
   r->can_repeat = 1;
-  if (++r->cost[r->level] <= RE_MAX_COST)
+  r->cost[r->level] += r->weight;
+  if (r->cost[r->level] <= RE_MAX_COST)
     return 0;
   r->why = "pattern is too complex";
   return CMCP_EINVAL;
@@ -443,6 +450,7 @@ static int re_brace(retr *r) {
   }
   if (lo < 0 || s[j] != '}') {
     r->i++;
+    r->weight = 1;
     rc = cmcp__buf_adds(r->o, "\\{");
     return rc ? rc : re_atom_done(r);
   }
@@ -515,6 +523,7 @@ static int re_atom(retr *r) {
   unsigned char ch = (unsigned char)r->s[r->i];
   cset c;
   int rc;
+  r->weight = 1;
   if (ch == '\\') {
     rc = re_atom_escape(r);
   } else if (ch == '[') {

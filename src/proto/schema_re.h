@@ -16,9 +16,17 @@
  * property escapes \p{..} \P{..}, \cX, \0, other letter escapes, non-ASCII
  * characters inside [...], a class matching nothing ([]), "nothing to
  * repeat" (a**, *a), unmatched ')', groups nested deeper than 32, {n,m}
- * counts above 1000, and patterns whose repetitions expand past 4096 atoms
- * (regcomp copies a subexpression once per allowed repetition, so nested
- * counted quantifiers would otherwise cost unbounded time and memory).
+ * counts above 1000, and patterns whose repetitions expand past 512 atoms
+ * ('.' and negated classes count twice): regcomp copies a subexpression
+ * once per allowed repetition and both it and regexec slow down with the
+ * square of the copies, so "^.{1,256}$" is accepted and "^.{0,1000}$" is
+ * refused as too complex.
+ *
+ * Matching time: glibc's regexec is not linear in the subject for every
+ * pattern; an unanchored pattern with nested quantifiers such as
+ * "([a-z]+)*x" grows with the square of the subject length (about ten
+ * seconds for 50,000 bytes). The subject is bounded only by the size limit
+ * of the message it came in.
  *
  * Differences that remain: \s and \S know only the ASCII spaces (not
  * U+00A0, U+FEFF, U+2028...); the pattern is compiled in the current

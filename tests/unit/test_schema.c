@@ -268,6 +268,8 @@ static void pattern_matching(void **state) {
       {"^\\(\\)\\*\\+\\?\\{\\}\\|$", "()*+?{}|", 1},
       {"", "anything", 1},
       {"^[\\b]$", "\b", 1},
+      {"^.{1,256}$", "abc", 1}, /* the largest accepted of their kind */
+      {"^[a-z]{0,512}$", "abc", 1},
   };
   char err[256];
   size_t i;
@@ -334,6 +336,9 @@ static void pattern_unsupported_is_refused(void **state) {
       {"(ab", NULL}, /* regcomp's own complaint */
       {"a{3,1}", "numbers out of order in {} quantifier"},
       {"a{1001}", "repetition count above 1000"},
+      {"^.{0,300}$", "pattern is too complex"},
+      {"^[a-z]{0,513}$", "pattern is too complex"},
+      {"^(ab|cd){1,300}$", "pattern is too complex"},
       {"a{2,99999999999}", "repetition count above 1000"},
       {"(a{1,100}){1,100}", "pattern is too complex"},
       {"((a{1,20}){1,20}){1,20}", "pattern is too complex"},
