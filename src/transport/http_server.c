@@ -54,9 +54,10 @@ typedef struct http_write {
 struct cmcp__http_server {
   uv_loop_t *loop;
   uv_tcp_t listener;
-  uv_timer_t timer; /* the earliest connection deadline */
-  uv_timer_t drain; /* close()'s deadline */
-  uv_idle_t flush;  /* writes and resumes, once per loop turn */
+  uv_timer_t timer;  /* the earliest connection deadline */
+  uv_timer_t drain;  /* close()'s deadline */
+  uv_idle_t flush;   /* writes and resumes, once per loop turn ... */
+  uv_check_t flushc; /* ... before polling or right after it */
   cmcp__http_ctx ctx;
   sconn_list deadlines[CMCP__HTTP_T_COUNT];
   sconn *dirty;
@@ -198,6 +199,7 @@ static void dirty_remove(sconn *sc) {
 }
 
 static void on_flush(uv_idle_t *h);
+static void on_flush_check(uv_check_t *h);
 
 static void dirty_add(sconn *sc) {
   cmcp__http_server *srv = sc->srv;
@@ -210,6 +212,7 @@ static void dirty_add(sconn *sc) {
     srv->dirty->dprev = sc;
   srv->dirty = sc;
   uv_idle_start(&srv->flush, on_flush);
+  uv_check_start(&srv->flushc, on_flush_check);
 }
 
 static void on_write(uv_write_t *req, int status) {
@@ -266,9 +269,11 @@ static void conn_flush(sconn *sc) {
   }
 }
 
-/* Once per loop turn: parse input held while paused, then write. */
-static void on_flush(uv_idle_t *h) {
-  cmcp__http_server *srv = h->data;
+/* Parses input held while paused, then writes, for every connection with
+ * work. Runs once per loop turn: in the idle phase for work made by timers
+ * (the idle handle also keeps the poll from blocking), in the check phase,
+ * right after the poll, for work made by reads and writes. */
+static void flush_all(cmcp__http_server *srv) {
   sconn *sc;
   while ((sc = srv->dirty) != NULL) {
     dirty_remove(sc);
@@ -278,7 +283,16 @@ static void on_flush(uv_idle_t *h) {
     }
     conn_flush(sc);
   }
-  uv_idle_stop(h);
+  uv_idle_stop(&srv->flush);
+  uv_check_stop(&srv->flushc);
+}
+
+static void on_flush(uv_idle_t *h) {
+  flush_all(h->data);
+}
+
+static void on_flush_check(uv_check_t *h) {
+  flush_all(h->data);
 }
 
 /* ---- closing ----------------------------------------------------------- */
@@ -511,9 +525,10 @@ cmcp__http_server *cmcp__http_server_new(uv_loop_t *loop,
   uv_timer_init(loop, &srv->timer);
   uv_timer_init(loop, &srv->drain);
   uv_idle_init(loop, &srv->flush);
+  uv_check_init(loop, &srv->flushc);
   srv->listener.data = srv->timer.data = srv->drain.data = srv;
-  srv->flush.data = srv;
-  srv->handles = 4;
+  srv->flush.data = srv->flushc.data = srv;
+  srv->handles = 5;
   return srv;
 }
 
@@ -605,6 +620,7 @@ static void server_maybe_done(cmcp__http_server *srv) {
   uv_close((uv_handle_t *)&srv->timer, on_server_handle_closed);
   uv_close((uv_handle_t *)&srv->drain, on_server_handle_closed);
   uv_close((uv_handle_t *)&srv->flush, on_server_handle_closed);
+  uv_close((uv_handle_t *)&srv->flushc, on_server_handle_closed);
 }
 
 /* The drain deadline: whatever is still open closes now. */
