@@ -545,6 +545,7 @@ static void settle(task *t, cmcp_call_t *call) {
     set_error(t, code, msg, NULL);
     status = TS_FAILED;
   } else {
+    msg = NULL; /* cmcp__call_result presets it for its error case */
     if (t->modern && set(r, "resultType", json_object_new_string(
                                               "complete")) != 0) {
       json_object_put(r);

@@ -224,6 +224,7 @@ static void test_create_get_result(void **state) {
   assert_status_note(tp_next(tp), "completed");
   r = task_req(tp, 11, "tasks/get", id, "");
   assert_string_equal(jstr(r, "result.status"), "completed");
+  assert_null(jpath(r, "result.statusMessage"));
   assert_string_equal(jstr(r, "result.taskId"), id);
   spec_assert_valid(V1, "GetTaskResult", jpath(r, "result"));
   r = task_req(tp, 12, "tasks/result", id, "");
