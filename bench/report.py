@@ -171,18 +171,33 @@ STAGES = [
 ]
 
 
-def cg_stage_table(incl_rows, total, fed):
-    by_func = {}
+SKIP_OWN = {"cmcp__peer_feed", "cmcp__m_feature_call", "main"}
+
+
+def cg_stage_table(incl_rows, total, fed, min_share=3.0):
+    """The engine's stages, then every other function of cmcp's own code
+    that accounts for at least min_share % of the instructions, inclusive."""
+    by_func, own = {}, set()
     for ir, file, func, obj in incl_rows:
         if "'" in func:  # a recursion level of another entry
             continue
         by_func[func] = max(by_func.get(func, 0), ir)
-    lines = ["| stage (inclusive) | Ir per request | share |", "|---|---|---|"]
+        if OWN_FILE.search(file) and not re.search(r"(^|/)bench/", file):
+            own.add(func)
+    lines = ["| stage or function (inclusive) | Ir per request | share |",
+             "|---|---|---|"]
+    staged = {f for f, _ in STAGES}
     for func, label in STAGES:
         if func in by_func:
             ir = by_func[func]
             lines.append(f"| {label} | {ir / fed:,.0f} | "
                          f"{100.0 * ir / total:.1f}% |")
+    others = sorted((f for f in own if f not in staged and f not in SKIP_OWN
+                     and 100.0 * by_func[f] / total >= min_share),
+                    key=lambda f: -by_func[f])
+    for func in others:
+        lines.append(f"| `{func}` | {by_func[func] / fed:,.0f} | "
+                     f"{100.0 * by_func[func] / total:.1f}% |")
     return lines
 
 
