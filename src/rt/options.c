@@ -130,13 +130,27 @@ static int set_number(cmcp__options *o, const opt_def *d, const char *v,
     return CMCP_EINVAL;
   }
   switch (d->id) {
-  case OPT_THREADS: o->threads = (int)n; break;
-  case OPT_MAX_CONNECTIONS: o->max_connections = n; break;
-  case OPT_WORKERS: o->workers = n; break;
-  case OPT_QUEUE: o->queue = n; break;
-  case OPT_MAX_INFLIGHT: o->max_inflight = n; break;
-  case OPT_MAX_MESSAGE_BYTES: o->max_message_bytes = n; break;
-  default: o->drain_timeout_ms = n; break;
+  case OPT_THREADS:
+    o->threads = (int)n;
+    break;
+  case OPT_MAX_CONNECTIONS:
+    o->max_connections = n;
+    break;
+  case OPT_WORKERS:
+    o->workers = n;
+    break;
+  case OPT_QUEUE:
+    o->queue = n;
+    break;
+  case OPT_MAX_INFLIGHT:
+    o->max_inflight = n;
+    break;
+  case OPT_MAX_MESSAGE_BYTES:
+    o->max_message_bytes = n;
+    break;
+  default:
+    o->drain_timeout_ms = n;
+    break;
   }
   return 0;
 }
@@ -176,8 +190,8 @@ static int set_value(cmcp__options *o, const opt_def *d, const char *v,
 
 /* Handles argv[*i]; may take argv[*i + 1] as its value. Returns 1 when the
  * parse should stop early (--help, --version), 0 to go on, or EINVAL. */
-static int parse_one(cmcp__options *o, int argc, char **argv, int *i,
-                     char *err, size_t errlen) {
+static int parse_one(cmcp__options *o, int argc, char **argv, int *i, char *err,
+                     size_t errlen) {
   const char *arg = argv[*i], *eq = strchr(arg, '='), *v;
   size_t name_len = eq != NULL ? (size_t)(eq - arg) : strlen(arg);
   const opt_def *d = arg[0] == '-' ? find_opt(arg, name_len) : NULL;

@@ -31,13 +31,13 @@
 #define CMCP__DRAIN_TIMEOUT_DEFAULT_MS 5000
 
 typedef struct cmcp__options {
-  int stdio;                        /* 1: serve stdio (also when no transport
-                                       option was given) */
-  int listen;                       /* 1: --listen was given */
-  char host[CMCP__OPT_HOST_MAX];    /* without brackets for IPv6 */
-  int port;                         /* 0..65535 (0: any free port) */
-  int threads;                      /* 0: one per core */
-  int64_t max_connections;          /* 0: the transport's default */
+  int stdio;                     /* 1: serve stdio (also when no transport
+                                    option was given) */
+  int listen;                    /* 1: --listen was given */
+  char host[CMCP__OPT_HOST_MAX]; /* without brackets for IPv6 */
+  int port;                      /* 0..65535 (0: any free port) */
+  int threads;                   /* 0: one per core */
+  int64_t max_connections;       /* 0: the transport's default */
   const char *origins[CMCP__OPT_ORIGINS_MAX]; /* borrowed from argv */
   size_t n_origins;
   int log_level_set;

@@ -211,7 +211,9 @@ int cmcp__workers_submit(cmcp__workers *w, void (*work)(void *),
   return 0;
 }
 
-size_t cmcp__workers_pending(const cmcp__workers *w) { return w->pending; }
+size_t cmcp__workers_pending(const cmcp__workers *w) {
+  return w->pending;
+}
 
 size_t cmcp__workers_queued(cmcp__workers *w) {
   size_t n;

@@ -11,10 +11,10 @@
  */
 #include "transport/stdio.h"
 
-#include "json/json.h"
 #include "proto/peer.h"
 #include "rt/rt.h"
 #include "transport/framing.h"
+#include "json/json.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -54,15 +54,15 @@ typedef struct stdio_rt {
   int in_fd;
   fd_kind in_kind;
   any_stream in;
-  int in_open;         /* in needs uv_close */
-  uv_stream_t *in_s;   /* NULL for plain read() */
-  uv_idle_t in_idle;   /* drives plain read() */
-  char *rbuf;          /* READ_CHUNK bytes */
-  const char *held;    /* unconsumed rest of rbuf while paused */
+  int in_open;       /* in needs uv_close */
+  uv_stream_t *in_s; /* NULL for plain read() */
+  uv_idle_t in_idle; /* drives plain read() */
+  char *rbuf;        /* READ_CHUNK bytes */
+  const char *held;  /* unconsumed rest of rbuf while paused */
   size_t held_len;
-  int in_active;       /* a read is armed */
-  int in_done;         /* no more input will be read */
-  int paused;          /* stopped by back-pressure */
+  int in_active; /* a read is armed */
+  int in_done;   /* no more input will be read */
+  int paused;    /* stopped by back-pressure */
   /* output */
   int out_fd;
   fd_kind out_kind;
@@ -115,7 +115,9 @@ void cmcp__stdio_config_from(cmcp__stdio_config *cfg,
 /* Makes the loop run the check handle without sleeping in poll first, so
  * it sees what a timer, a close callback or the check itself changed. The
  * check stops the idle handle when it runs. */
-static void on_kick(uv_idle_t *h) { (void)h; }
+static void on_kick(uv_idle_t *h) {
+  (void)h;
+}
 static void kick(stdio_rt *rt) {
   if (rt->state != ST_CLOSING) /* the handles may be closing */
     uv_idle_start(&rt->kick, on_kick);
@@ -287,7 +289,8 @@ static void on_written(uv_write_t *req, int status) {
 static void flush_plain(stdio_rt *rt) {
   size_t off = 0;
   while (off < rt->pending.len) {
-    ssize_t n = write(rt->out_fd, rt->pending.data + off, rt->pending.len - off);
+    ssize_t n =
+        write(rt->out_fd, rt->pending.data + off, rt->pending.len - off);
     if (n > 0) {
       off += (size_t)n;
     } else if (n == 0 || errno == EAGAIN) {
@@ -587,15 +590,18 @@ static void drain_expired(stdio_rt *rt) {
     finish_now(rt);
     uv_timer_start(&rt->drain_timer, on_drain_timer, FLUSH_GRACE_MS, 0);
   } else if (rt->state == ST_FLUSHING) {
-    cmcp__log(CMCP_LOG_WARNING, "stdio: stdout not drained in time; "
-                                "dropping %zu queued bytes",
+    cmcp__log(CMCP_LOG_WARNING,
+              "stdio: stdout not drained in time; "
+              "dropping %zu queued bytes",
               out_total(rt));
     rt->out_broken = 1;
   }
   kick(rt);
 }
 
-static void on_drain_timer(uv_timer_t *h) { drain_expired(h->data); }
+static void on_drain_timer(uv_timer_t *h) {
+  drain_expired(h->data);
+}
 
 static void on_signal(uv_signal_t *h, int signum) {
   stdio_rt *rt = h->data;
@@ -685,7 +691,6 @@ static int open_stream(stdio_rt *rt, int fd, fd_kind kind, int readable,
   return 0;
 }
 
-
 static int open_ends(stdio_rt *rt, int *extra_in, int *extra_out) {
   int rc;
   if (rt->in_kind != FD_PLAIN) {
@@ -758,8 +763,7 @@ static int setup(stdio_rt *rt, cmcp_server_t *srv, int *extra_in,
   cmcp__framer_init(&rt->framer, cfg->max_message_bytes);
   rc = cmcp__mailbox_new(&rt->mb, &rt->loop, NULL, NULL);
   if (rc == 0)
-    rc = cmcp__workers_new(&rt->pool, rt->mb, cfg->workers,
-                           cfg->worker_queue);
+    rc = cmcp__workers_new(&rt->pool, rt->mb, cfg->workers, cfg->worker_queue);
   if (rc == 0)
     rc = open_ends(rt, extra_in, extra_out);
   if (rc == 0 && cfg->handle_signals)
@@ -811,8 +815,8 @@ static void restore_process_state(stdio_rt *rt) {
     sigaction(SIGPIPE, &rt->old_sigpipe, NULL);
 }
 
-static stdio_rt *rt_new(const cmcp__stdio_config *cfg, int in_fd,
-                        int out_fd, const fd_kind kinds[2]) {
+static stdio_rt *rt_new(const cmcp__stdio_config *cfg, int in_fd, int out_fd,
+                        const fd_kind kinds[2]) {
   stdio_rt *rt = cmcp__calloc(1, sizeof *rt);
   if (rt == NULL)
     return NULL;

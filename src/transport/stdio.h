@@ -45,8 +45,7 @@ typedef struct cmcp__stdio_config {
 } cmcp__stdio_config;
 
 /* Fills cfg from the server's limits (drain timeout 5000 ms, no signals). */
-void cmcp__stdio_config_from(cmcp__stdio_config *cfg,
-                             const cmcp_server_t *srv);
+void cmcp__stdio_config_from(cmcp__stdio_config *cfg, const cmcp_server_t *srv);
 
 /* Serves srv on in_fd/out_fd until the conversation ends (see above). The
  * descriptors are not closed and their file status flags are restored.

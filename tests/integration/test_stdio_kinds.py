@@ -434,6 +434,38 @@ class StdioKindsTest(unittest.TestCase):
         proc.stdin.close()
         proc.stdout.close()
 
+    def test_eof_with_a_pending_ask_ends_promptly(self):
+        """A call waiting for the client's answer to sampling/createMessage
+        can never finish once stdin is closed: the server ends it at once
+        instead of waiting for the ask's 60 s timeout."""
+        path = os.path.join(BIN_DIR, "cmcp-everything")
+        if not os.access(path, os.X_OK):
+            self.skipTest("cmcp-everything is not built")
+        proc = subprocess.Popen([path, "--stdio"], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+        reader = Reader(proc.stdout.fileno())
+        reader.start()
+        init = json.loads(json.dumps(INIT))
+        init["params"]["capabilities"] = {"sampling": {}}
+        call = {"jsonrpc": "2.0", "id": 9, "method": "tools/call",
+                "params": {"name": "test_sampling",
+                           "arguments": {"prompt": "hi"}}}
+        proc.stdin.write(script(init, INITIALIZED, echo(1, "x"), call))
+        proc.stdin.flush()
+        msgs = reader.wait_for(lambda m: any(
+            x.get("method") == "sampling/createMessage" for x in m))
+        self.assertNotIn(9, by_id(msgs))
+        t0 = time.monotonic()
+        proc.stdin.close()
+        rc, err = wait_exit(self, proc, timeout=10)
+        self.assertEqual(rc, 0, err)
+        self.assertLess(time.monotonic() - t0, 3.0)
+        self.assertIn("wait for the client", err)
+        reader.join(5)
+        parse_output(bytes(reader.data))
+        proc.stdout.close()
+
     # ---- command line -----------------------------------------------------
 
     def run_cli(self, *args):

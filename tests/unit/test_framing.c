@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+/* cmocka.h needs the headers above first */
 #include <cmocka.h>
 
 #include "transport/framing.h"
@@ -55,8 +56,7 @@ static void push_chunks(cmcp__framer *f, sink *s, const char *text,
   size_t len = strlen(text), off = 0;
   while (off < len) {
     size_t n = len - off < step ? len - off : step, used = 0;
-    assert_int_equal(cmcp__framer_push(f, text + off, n, &used, collect, s),
-                     0);
+    assert_int_equal(cmcp__framer_push(f, text + off, n, &used, collect, s), 0);
     assert_int_equal(used, n);
     off += n;
   }
@@ -195,9 +195,8 @@ static void oversize_line_skipped_in_constant_memory(void **state) {
   assert_int_equal(s.kinds[0], CMCP__FRAME_OVERSIZE);
   assert_int_equal(s.lens[0], 4096);
   assert_true(f.skipping);
-  assert_int_equal(cmcp__framer_push(&f, "xx\n{\"ok\":1}\n", 12, &used, collect,
-                                     &s),
-                   0);
+  assert_int_equal(
+      cmcp__framer_push(&f, "xx\n{\"ok\":1}\n", 12, &used, collect, &s), 0);
   assert_int_equal(s.n, 2);
   assert_string_equal(s.texts[1], "{\"ok\":1}");
   assert_int_equal(f.oversized, 1);
@@ -265,7 +264,9 @@ static void callback_failure_is_returned(void **state) {
 /* Allocation failure while carrying a partial line: the push reports
  * CMCP_ENOMEM, the rest of that line is skipped, the next one is fine. */
 static int fail_alloc;
-static void *t_malloc(size_t n) { return fail_alloc ? NULL : malloc(n); }
+static void *t_malloc(size_t n) {
+  return fail_alloc ? NULL : malloc(n);
+}
 static void *t_realloc(void *p, size_t n) {
   return fail_alloc ? NULL : realloc(p, n);
 }

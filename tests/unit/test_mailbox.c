@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+/* cmocka.h needs the headers above first */
 #include <cmocka.h>
 
 #include "rt/rt.h"
@@ -53,7 +54,9 @@ static void producer(void *arg) {
   }
 }
 
-static void wake(uv_timer_t *t) { (void)t; }
+static void wake(uv_timer_t *t) {
+  (void)t;
+}
 
 /* Runs loop turns until *counter reaches want or 20 s pass. */
 static void run_until(uv_loop_t *loop, const uint64_t *counter, uint64_t want) {
@@ -182,7 +185,9 @@ static void after_batch_runs_after_closures(void **state) {
 }
 
 static int fail_alloc;
-static void *t_malloc(size_t n) { return fail_alloc ? NULL : malloc(n); }
+static void *t_malloc(size_t n) {
+  return fail_alloc ? NULL : malloc(n);
+}
 static void *t_realloc(void *p, size_t n) {
   return fail_alloc ? NULL : realloc(p, n);
 }

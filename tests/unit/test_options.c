@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+/* cmocka.h needs the headers above first */
 #include <cmocka.h>
 
 #include "rt/options.h"
@@ -199,11 +200,19 @@ static void parse_int64_is_strict(void **state) {
 }
 
 static void usage_text_lists_every_option(void **state) {
-  static const char *names[] = {
-      "--stdio",          "--listen HOST:PORT", "--threads N",
-      "--max-connections", "--allowed-origin",  "--log-level LEVEL",
-      "--workers N",      "--queue N",          "--max-inflight N",
-      "--max-message-bytes", "--drain-timeout MS", "--help", "--version"};
+  static const char *names[] = {"--stdio",
+                                "--listen HOST:PORT",
+                                "--threads N",
+                                "--max-connections",
+                                "--allowed-origin",
+                                "--log-level LEVEL",
+                                "--workers N",
+                                "--queue N",
+                                "--max-inflight N",
+                                "--max-message-bytes",
+                                "--drain-timeout MS",
+                                "--help",
+                                "--version"};
   char text[4096];
   FILE *f = fmemopen(text, sizeof text, "w");
   size_t i;

@@ -4,16 +4,17 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+/* cmocka.h needs the headers above first */
 #include <cmocka.h>
 
 #include "transport/stdio.h"
 #include <cmcp.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <uv.h>
@@ -85,9 +86,8 @@ static void async_tool(cmcp_call_t *call, void *data) {
 static cmcp_server_t *new_server(void) {
   cmcp_server_t *srv = cmcp_server_new("test-stdio", "1.0");
   assert_non_null(srv);
-  assert_int_equal(cmcp_server_add_tool(srv, "echo", "Echo", NULL, echo_tool,
-                                        NULL),
-                   0);
+  assert_int_equal(
+      cmcp_server_add_tool(srv, "echo", "Echo", NULL, echo_tool, NULL), 0);
   assert_int_equal(
       cmcp_server_add_tool(srv, "big", "Big", NULL, big_tool, NULL), 0);
   assert_int_equal(
@@ -115,9 +115,9 @@ static void serves_a_file_into_a_file(void **state) {
   assert_int_equal(cmcp_server_run_stdio(srv, in_fd, out_fd), 0);
   out = slurp(out_fd);
   assert_non_null(strstr(out, "\"id\":0,\"result\""));
-  assert_non_null(
-      strstr(out, "\"id\":1,\"result\":{\"content\":[{\"type\":\"text\","
-                  "\"text\":\"hello\"}]"));
+  assert_non_null(strstr(out,
+                         "\"id\":1,\"result\":{\"content\":[{\"type\":\"text\","
+                         "\"text\":\"hello\"}]"));
   assert_int_equal(out[strlen(out) - 1], '\n');
   free(out);
   close(in_fd);
@@ -176,8 +176,8 @@ static void eof_waits_for_an_async_handler(void **state) {
 /* A response bigger than the outbound bound allows is refused; the engine
  * drops the consumer and the transport ends with CMCP_ECLOSED. */
 static void slow_consumer_is_dropped(void **state) {
-  static const char in[] = INIT_LINES CALL(4, "big", "{}")
-      CALL(5, "echo", "{\"text\":\"never\"}");
+  static const char in[] =
+      INIT_LINES CALL(4, "big", "{}") CALL(5, "echo", "{\"text\":\"never\"}");
   cmcp_server_t *srv = new_server();
   int in_fd = temp_with(in, sizeof in - 1), out_fd = temp_with("", 0);
   char *out;
@@ -237,8 +237,8 @@ static void *t_calloc(size_t c, size_t n) {
 
 static void allocation_failures_end_cleanly(void **state) {
   cmcp_server_t *srv = new_server();
-  int null_in = open("/dev/null", O_RDONLY), null_out = open("/dev/null",
-                                                             O_WRONLY);
+  int null_in = open("/dev/null", O_RDONLY),
+      null_out = open("/dev/null", O_WRONLY);
   int rc, clean = 0;
   (void)state;
   assert_true(null_in >= 0 && null_out >= 0);
@@ -342,10 +342,13 @@ static void main_refuses_listen_and_bad_options(void **state) {
 
 static void main_applies_limit_options(void **state) {
   cmcp_server_t *srv = new_server();
-  char *argv[] = {"prog",        "--version", NULL};
-  char *limits[] = {"prog", "--workers", "3", "--queue", "7",
-                    "--max-message-bytes", "2048", "--max-inflight", "5",
-                    "--listen", "127.0.0.1:0", NULL};
+  char *argv[] = {"prog", "--version", NULL};
+  char *limits[] = {"prog",        "--workers",
+                    "3",           "--queue",
+                    "7",           "--max-message-bytes",
+                    "2048",        "--max-inflight",
+                    "5",           "--listen",
+                    "127.0.0.1:0", NULL};
   (void)state;
   assert_int_equal(cmcp_server_main(srv, 2, argv), 0);
   /* limits are applied before the transport is chosen */

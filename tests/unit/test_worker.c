@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+/* cmocka.h needs the headers above first */
 #include <cmocka.h>
 
 #include "rt/rt.h"
@@ -34,7 +35,9 @@ static int teardown(void **state) {
   return 0;
 }
 
-static void wake(uv_timer_t *t) { (void)t; }
+static void wake(uv_timer_t *t) {
+  (void)t;
+}
 
 /* Runs loop turns until *flag >= want or 20 s pass. */
 static void run_until(uv_loop_t *loop, const int *flag, int want) {
@@ -234,7 +237,9 @@ static void bad_arguments_are_einval(void **state) {
 }
 
 static int fail_alloc;
-static void *t_malloc(size_t n) { return fail_alloc ? NULL : malloc(n); }
+static void *t_malloc(size_t n) {
+  return fail_alloc ? NULL : malloc(n);
+}
 static void *t_realloc(void *p, size_t n) {
   return fail_alloc ? NULL : realloc(p, n);
 }
