@@ -61,6 +61,8 @@ cmcp_call_t *cmcp__call_new(cmcp__peer_t *peer, const cmcp__req *req,
       !json_object_is_type(call->progress_token, json_type_string) &&
       !json_object_is_type(call->progress_token, json_type_int))
     call->progress_token = NULL;
+  cmcp__buf_init(&call->content, (size_t)cmcp__limit(peer->srv,
+                                                     CMCP_LIMIT_OUTBOUND_BYTES));
   atomic_init(&call->state, 0);
   atomic_init(&call->cancelled, 0);
   atomic_init(&call->claimed, 0);
@@ -74,7 +76,7 @@ static void put(json_object **o) {
 }
 
 void cmcp__call_reset_round(cmcp_call_t *call) {
-  put(&call->content);
+  cmcp__buf_reset(&call->content);
   put(&call->structured);
   put(&call->contents);
   put(&call->messages);
@@ -96,6 +98,7 @@ void cmcp__call_free(cmcp_call_t *call) {
     return;
   peer = call->peer;
   cmcp__call_reset_round(call);
+  cmcp__buf_free(&call->content);
   put(&call->inputs);
   put(&call->listen_uris);
   put(&call->root);
@@ -409,19 +412,20 @@ static json_object *obj3(const char *k1, const char *v1, const char *k2,
 }
 
 int cmcp_call_add_text(cmcp_call_t *call, const char *text) {
+  const char *kv[4] = {"type", "text", "text", text};
   if (call == NULL || text == NULL)
     return CMCP_EINVAL;
-  return append(&call->content, obj3("type", "text", "text", text, NULL, NULL));
+  return cmcp__w_block(&call->content, kv, 4);
 }
 
 /* image/audio content after checking the base64. */
 static int add_media(cmcp_call_t *call, const char *type, const char *b64,
                      const char *mime) {
+  const char *kv[6] = {"type", type, "data", b64, "mimeType", mime};
   if (call == NULL || b64 == NULL || mime == NULL ||
       cmcp__base64_check(b64, strlen(b64), CMCP__B64_STD, NULL) != 0)
     return CMCP_EINVAL;
-  return append(&call->content,
-                obj3("type", type, "data", b64, "mimeType", mime));
+  return cmcp__w_block(&call->content, kv, 6);
 }
 
 int cmcp_call_add_image(cmcp_call_t *call, const char *base64,
@@ -442,10 +446,17 @@ int cmcp_call_add_content_json(cmcp_call_t *call, const char *block_json) {
   if ((rc = cmcp__parse_api_object(block_json, &block)) != 0)
     return rc;
   if (cmcp__json_get_string(block, "type") == NULL) {
-    json_object_put(block);
-    return CMCP_EINVAL;
+    rc = CMCP_EINVAL;
+  } else {
+    size_t mark = call->content.len;
+    rc = cmcp__buf_add(&call->content, mark > 0 ? "," : "", mark > 0);
+    if (rc == 0)
+      rc = cmcp__w_json(&call->content, block);
+    if (rc != 0) /* leave the list as it was */
+      cmcp__w_truncate(&call->content, mark);
   }
-  return append(&call->content, block);
+  json_object_put(block);
+  return rc;
 }
 
 int cmcp_call_set_structured(cmcp_call_t *call, const char *json) {

@@ -133,11 +133,40 @@ static void modern_input(cmcp_call_t *call) {
     json_object_put(data);
 }
 
+/* Sends a tools/call result written as text (no json-c tree). */
+static void send_tool_result(cmcp_call_t *call) {
+  cmcp__out_info info = {CMCP__OUT_RESPONSE, call->id, 0};
+  int code = 0;
+  const char *msg = NULL;
+  cmcp__buf b;
+  cmcp__buf_init(&b, (size_t)cmcp__limit(call->srv, CMCP_LIMIT_OUTBOUND_BYTES));
+  /* one allocation for the usual answer */
+  if (cmcp__w_reserve(&b, call->content.len + 192 +
+                              (call->modern ? strlen(call->srv->info_modern)
+                                            : 0)) != 0 ||
+      cmcp__w_envelope_start(&b, call->id) != 0 ||
+      cmcp__tool_result_text(call, &b, 1, &code, &msg) != 0 ||
+      cmcp__buf_add(&b, "}", 1) != 0) {
+    cmcp__buf_free(&b);
+    cmcp__send_error(call->peer, call->id,
+                     code != 0 ? code : CMCP_JSONRPC_INTERNAL_ERROR,
+                     msg != NULL ? msg : "Out of memory", NULL);
+    return;
+  }
+  cmcp__send_text(call->peer, b.data, b.len, &info);
+  cmcp__buf_free(&b);
+}
+
 /* Sends the result of a DONE / TOOL_ERROR call. */
 static void send_result(cmcp_call_t *call) {
   int code = 0;
   const char *msg = NULL;
-  json_object *r = cmcp__call_result(call, &code, &msg);
+  json_object *r;
+  if (call->method == CMCP__M_TOOLS_CALL) {
+    send_tool_result(call);
+    return;
+  }
+  r = cmcp__call_result(call, &code, &msg);
   if (r == NULL) {
     cmcp__send_error(call->peer, call->id, code, msg, NULL);
     return;

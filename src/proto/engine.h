@@ -145,6 +145,7 @@ struct cmcp_server {
   _Atomic(cmcp__registry *) reg;   /* current snapshot */
   atomic_int acquiring;            /* readers between load and increment */
   json_object *info;               /* Implementation: name, version, ... */
+  char *info_modern;               /* serverInfo text for 2026-07-28 */
   char *instructions;
   int64_t limits[CMCP_LIMIT_COUNT_];
   cmcp__sealer_t *sealer;
@@ -243,8 +244,9 @@ struct cmcp_call {
   double progress_last;
   int progress_sent;
   cmcp__uritpl_match vars;
-  /* result under construction (json-c, owned) */
-  json_object *content, *structured, *contents, *messages, *values, *extra;
+  /* result under construction */
+  cmcp__buf content;          /* content blocks as JSON text, comma-joined */
+  json_object *structured, *contents, *messages, *values, *extra;
   int64_t total;
   int has_total, has_more;
   /* finishing */
@@ -330,6 +332,10 @@ typedef struct cmcp__ask {
 void cmcp__peer_ref(cmcp__peer_t *peer);
 void cmcp__peer_unref(cmcp__peer_t *peer);
 
+/* Sends one serialized message (borrowed) through ops->send; a refusal
+ * (slow consumer) asks the transport to end the conversation. */
+int cmcp__send_text(cmcp__peer_t *peer, const char *text, size_t len,
+                    const cmcp__out_info *info);
 /* Sending (loop thread). related may be NULL. Each returns 0 or a status;
  * a failing transport closes the peer. */
 int cmcp__send_result(cmcp__peer_t *peer, json_object *id, json_object *result);
@@ -394,6 +400,29 @@ json_object *cmcp__def_for_version(const cmcp__feature *f, int version);
 /* Builds the result object of a finished call (DONE / TOOL_ERROR); sets
  * code and msg on an engine-detected error instead (NULL returned). */
 json_object *cmcp__call_result(cmcp_call_t *call, int *code, const char **msg);
+
+/* ---- JSON text writer (writer.c) ------------------------------------- */
+
+/* A JSON string of s[0..len) (escaped as json-c does, "/" unescaped). */
+int cmcp__w_string(cmcp__buf *b, const char *s, size_t len);
+int cmcp__w_str(cmcp__buf *b, const char *s);
+/* A json-c value, compact. */
+int cmcp__w_json(cmcp__buf *b, json_object *v);
+/* Appends one content block {"k1":"v1",...} (pairs with a NULL value are
+ * skipped) to a comma-joined list of blocks. */
+int cmcp__w_block(cmcp__buf *content, const char *const *kv, size_t n);
+/* Makes room for n bytes in all (capped at the limit), at once. */
+int cmcp__w_reserve(cmcp__buf *b, size_t n);
+/* Cuts b back to len bytes (len <= b->len). */
+void cmcp__w_truncate(cmcp__buf *b, size_t len);
+/* {"jsonrpc":"2.0","id":ID,"result": (the caller adds the result and
+ * the closing brace). */
+int cmcp__w_envelope_start(cmcp__buf *b, json_object *id);
+/* The CallToolResult text of a finished call, decorated for the modern
+ * wire when decorate is set. 0, or a status with code and msg for the
+ * JSON-RPC error to answer instead (outputSchema violated, ENOMEM). */
+int cmcp__tool_result_text(cmcp_call_t *call, cmcp__buf *b, int decorate,
+                           int *code, const char **msg);
 
 /* ---- modern (2026-07-28) --------------------------------------------- */
 

@@ -745,68 +745,18 @@ void cmcp__dispatch(cmcp__peer_t *peer, cmcp__req *req) {
 
 /* ---- completing a call ------------------------------------------------------ */
 
-/* CallToolResult of a finished tools/call. */
+/* CallToolResult of a finished tools/call, as an object (the hot path
+ * sends the text of cmcp__tool_result_text without building one). */
 static json_object *tool_result(cmcp_call_t *call, int *code,
                                 const char **msg) {
-  json_object *r = json_object_new_object();
-  char err[400];
-  if (call->outcome == CMCP__OUT_TOOL_ERROR) {
-    json_object *content = json_object_new_array(), *t = json_object_new_object();
-    if (set(t, "type", json_object_new_string("text")) != 0 ||
-        set(t, "text", json_object_new_string(call->err_msg ? call->err_msg
-                                                           : "Tool error")) != 0 ||
-        json_object_array_add(content, t) != 0) {
-      json_object_put(t);
-      json_object_put(content);
-      content = NULL;
-    }
-    if (set(r, "content", content) != 0 ||
-        set(r, "isError", json_object_new_boolean(1)) != 0)
-      goto nomem;
-    return r;
-  }
-  if (call->feat->output != NULL) {
-    if (call->structured == NULL ||
-        cmcp__schema_validate(call->feat->output, NULL, call->structured, err,
-                              sizeof(err)) != 0) {
-      cmcp__log(CMCP_LOG_ERROR, "tool %s: structuredContent violates its "
-                "outputSchema: %s", call->feat->key,
-                call->structured == NULL ? "missing" : err);
-      *code = CMCP_JSONRPC_INTERNAL_ERROR;
-      *msg = "Internal error: the tool's result does not match its "
-             "outputSchema";
-      json_object_put(r);
-      return NULL;
-    }
-  }
-  if (call->content == NULL && call->structured != NULL) {
-    /* "a tool that returns structured content SHOULD also return the
-     * serialized JSON in a TextContent block" (tools, 2025-06-18) */
-    if (cmcp_call_add_text(call, json_object_to_json_string_ext(
-                                     call->structured,
-                                     JSON_C_TO_STRING_PLAIN)) != 0)
-      goto nomem;
-  }
-  if (set(r, "content", call->content ? call->content
-                                      : json_object_new_array()) != 0)
-    goto nomem_taken;
-  call->content = NULL;
-  if (call->structured != NULL && call->version <= CMCP__V2025_06_18) {
-    if (set(r, "structuredContent", call->structured) != 0)
-      goto nomem_taken_s;
-    call->structured = NULL;
-  }
+  cmcp__buf b;
+  json_object *r = NULL;
+  cmcp__buf_init(&b, (size_t)cmcp__limit(call->srv, CMCP_LIMIT_OUTBOUND_BYTES));
+  if (cmcp__tool_result_text(call, &b, 0, code, msg) == 0 &&
+      (r = json_tokener_parse(b.data)) == NULL)
+    *msg = "Out of memory";
+  cmcp__buf_free(&b);
   return r;
-nomem_taken:
-  call->content = NULL;
-  goto nomem;
-nomem_taken_s:
-  call->structured = NULL;
-nomem:
-  json_object_put(r);
-  *code = CMCP_JSONRPC_INTERNAL_ERROR;
-  *msg = "Out of memory";
-  return NULL;
 }
 
 /* Moves *field (or a new empty array) into r[key]. */
@@ -854,9 +804,7 @@ json_object *cmcp__call_result(cmcp_call_t *call, int *code,
   *msg = "Out of memory";
   switch (call->method) {
   case CMCP__M_TOOLS_CALL:
-    if ((r = tool_result(call, code, msg)) == NULL)
-      return NULL;
-    break;
+    return tool_result(call, code, msg); /* extra fields included */
   case CMCP__M_RESOURCES_READ:
     r = json_object_new_object();
     ok = move_array(r, "contents", &call->contents) == 0;

@@ -104,12 +104,17 @@ static int send_text(cmcp__peer_t *peer, char *text, size_t len,
   int rc;
   if (text == NULL)
     return CMCP_ENOMEM;
-  if (atomic_load(&peer->closed)) {
-    cmcp__free(text);
-    return CMCP_ECLOSED;
-  }
-  rc = peer->ops->send(peer->ctx, text, len, info);
+  rc = cmcp__send_text(peer, text, len, info);
   cmcp__free(text);
+  return rc;
+}
+
+int cmcp__send_text(cmcp__peer_t *peer, const char *text, size_t len,
+                    const cmcp__out_info *info) {
+  int rc;
+  if (atomic_load(&peer->closed))
+    return CMCP_ECLOSED;
+  rc = peer->ops->send(peer->ctx, text, len, info);
   if (rc == CMCP_ELIMIT && peer->ops->close != NULL && !peer->closing) {
     peer->closing = 1;
     peer->ops->close(peer->ctx, "slow consumer: outbound limit reached");

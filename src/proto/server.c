@@ -41,6 +41,22 @@ int cmcp__parse_api_object(const char *text, json_object **out) {
   return rc == 0 || rc == CMCP_ENOMEM ? rc : CMCP_EINVAL;
 }
 
+/* Refreshes the cached 2026-07-28 serverInfo text from srv->info. */
+static int info_cache(cmcp_server_t *srv) {
+  json_object *info = cmcp__server_info(srv, CMCP__V2026_07_28);
+  char *text = NULL;
+  if (info != NULL) {
+    text = cmcp__strdup(json_object_to_json_string_ext(
+        info, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(info);
+  }
+  if (text == NULL)
+    return CMCP_ENOMEM;
+  cmcp__free(srv->info_modern);
+  srv->info_modern = text;
+  return 0;
+}
+
 /* ---- server object ------------------------------------------------------- */
 
 /* {name, version} as the serverInfo base. */
@@ -75,7 +91,7 @@ cmcp_server_t *cmcp_server_new(const char *name, const char *version) {
   srv->info = info_new(name, version != NULL ? version : "0.0.0");
   srv->sealer = cmcp__sealer_new(NULL, 0);
   if (atomic_load(&srv->reg) == NULL || srv->info == NULL ||
-      srv->sealer == NULL) {
+      srv->sealer == NULL || info_cache(srv) != 0) {
     cmcp_server_free(srv);
     return NULL;
   }
@@ -92,6 +108,7 @@ void cmcp_server_free(cmcp_server_t *srv) {
     json_object_put(srv->info);
   cmcp__sealer_free(srv->sealer);
   cmcp__free(srv->instructions);
+  cmcp__free(srv->info_modern);
   pthread_mutex_destroy(&srv->lock);
   cmcp__free(srv);
 }
@@ -127,7 +144,7 @@ int cmcp_server_set_info_json(cmcp_server_t *srv, const char *json) {
     }
   }
   json_object_put(extra);
-  return 0;
+  return info_cache(srv);
 }
 
 int cmcp_server_set_limit(cmcp_server_t *srv, cmcp_limit_t which,
