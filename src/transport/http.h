@@ -38,6 +38,7 @@ typedef struct cmcp__http_config {
   uint32_t header_timeout_ms; /* first byte to end of headers; 10 s -> 408 */
   uint32_t body_timeout_ms;   /* end of headers to end of body; 30 s -> 408 */
   uint32_t idle_timeout_ms;   /* keep-alive idle; 60 s -> silent close */
+  uint32_t send_timeout_ms;   /* answer bytes not moving; 30 s -> close */
   uint32_t drain_timeout_ms;  /* cmcp__http_server_close deadline; 10 s */
   unsigned max_connections;   /* 10,000; beyond: 503 + Retry-After, close */
   unsigned max_pipelined;     /* requests waiting for an answer per conn; 16 */

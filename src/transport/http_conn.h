@@ -30,6 +30,7 @@ enum {
   CMCP__HTTP_T_BODY,     /* reading a request body */
   CMCP__HTTP_T_IDLE,     /* keep-alive, nothing in flight */
   CMCP__HTTP_T_LINGER,   /* closing: draining input after the last byte */
+  CMCP__HTTP_T_SEND,     /* (sink only) output waits on a peer not reading */
   CMCP__HTTP_T_COUNT
 };
 

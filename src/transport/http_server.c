@@ -31,6 +31,7 @@ typedef struct sconn {
   struct sconn *dprev, *dnext; /* connections with work for this turn */
   struct sconn *aprev, *anext; /* every connection */
   uint64_t deadline;
+  uint16_t nwrites; /* uv_writes in flight */
   uint8_t tkind;
   unsigned dirty : 1;
   unsigned reading : 1;
@@ -90,6 +91,7 @@ void cmcp__http_config_init(cmcp__http_config *cfg) {
   cfg->header_timeout_ms = 10000;
   cfg->body_timeout_ms = 30000;
   cfg->idle_timeout_ms = 60000;
+  cfg->send_timeout_ms = 30000;
   cfg->drain_timeout_ms = 10000;
   cfg->max_connections = 10000;
   cfg->max_pipelined = 16;
@@ -129,6 +131,8 @@ static uint64_t kind_ms(const cmcp__http_server *srv, int kind) {
     return srv->ctx.cfg.body_timeout_ms;
   case CMCP__HTTP_T_IDLE:
     return srv->ctx.cfg.idle_timeout_ms;
+  case CMCP__HTTP_T_SEND:
+    return srv->ctx.cfg.send_timeout_ms;
   default:
     return HTTP_LINGER_MS;
   }
@@ -173,7 +177,9 @@ static void on_timer(uv_timer_t *t) {
   for (k = 1; k < CMCP__HTTP_T_COUNT; k++) {
     while ((sc = srv->deadlines[k].head) != NULL && sc->deadline <= now) {
       deadline_set(sc, CMCP__HTTP_T_NONE);
-      if (k == CMCP__HTTP_T_LINGER)
+      if (k == CMCP__HTTP_T_SEND)
+        cmcp__log(CMCP_LOG_INFO, "http: dropping a peer that stopped reading");
+      if (k == CMCP__HTTP_T_LINGER || k == CMCP__HTTP_T_SEND)
         conn_close(sc);
       else
         cmcp__http_conn_timeout(&sc->core);
@@ -215,14 +221,28 @@ static void dirty_add(sconn *sc) {
   uv_check_start(&srv->flushc, on_flush_check);
 }
 
+/* While no read deadline runs, a connection with writes in flight is under
+ * the send deadline, renewed by each write that completes: a peer that
+ * stops reading is dropped instead of holding its slot forever. */
+static void send_deadline(sconn *sc) {
+  if (sc->closing || sc->lingering)
+    return;
+  if (sc->tkind == CMCP__HTTP_T_NONE && sc->nwrites > 0)
+    deadline_set(sc, CMCP__HTTP_T_SEND);
+  else if (sc->tkind == CMCP__HTTP_T_SEND)
+    deadline_set(sc, sc->nwrites > 0 ? CMCP__HTTP_T_SEND : CMCP__HTTP_T_NONE);
+}
+
 static void on_write(uv_write_t *req, int status) {
   http_write *wr = (http_write *)(void *)req;
   sconn *sc = wr->sc;
   cmcp__http_chunks_free(wr->chunks);
+  sc->nwrites--;
   if (status < 0) {
     if (!sc->closing)
       conn_close(sc);
   } else {
+    send_deadline(sc);
     cmcp__http_conn_written(&sc->core, wr->bytes);
   }
   cmcp__free(wr);
@@ -252,6 +272,8 @@ static int write_some(sconn *sc, cmcp__http_chunk **list) {
     cmcp__free(wr);
     return CMCP_EIO;
   }
+  sc->nwrites++;
+  send_deadline(sc);
   return 0;
 }
 
@@ -397,8 +419,11 @@ static void ops_set_reading(cmcp__http_conn *c, int on) {
 
 static void ops_set_timer(cmcp__http_conn *c, int kind) {
   sconn *sc = sc_of(c);
-  if (!sc->closing && !sc->lingering)
-    deadline_set(sc, kind);
+  if (sc->closing || sc->lingering)
+    return;
+  if (kind == CMCP__HTTP_T_NONE && sc->nwrites > 0)
+    kind = CMCP__HTTP_T_SEND;
+  deadline_set(sc, kind);
 }
 
 static void ops_finish(cmcp__http_conn *c, int graceful) {
@@ -499,6 +524,7 @@ static void config_fill(cmcp__http_config *dst, const cmcp__http_config *cfg) {
   HTTP_DEFAULT(header_timeout_ms);
   HTTP_DEFAULT(body_timeout_ms);
   HTTP_DEFAULT(idle_timeout_ms);
+  HTTP_DEFAULT(send_timeout_ms);
   HTTP_DEFAULT(drain_timeout_ms);
   HTTP_DEFAULT(max_connections);
   HTTP_DEFAULT(max_pipelined);

@@ -946,6 +946,31 @@ static void c_unread_answers(harness *h) {
   close(c.fd);
 }
 
+/* A client that asks for a lot and stops reading: once nothing moves for
+ * send_timeout_ms, the server drops it. */
+static void c_slow_reader(harness *h) {
+  static char all[40 * 40], buf[1 << 16];
+  size_t total = 0;
+  int i;
+  cli c;
+  all[0] = '\0';
+  for (i = 0; i < 40; i++)
+    strcat(all, "GET /big HTTP/1.1\r\nHost: t\r\n\r\n");
+  CHECK(h, cli_open(&c, h->port, 4096) == 0);
+  CHECK(h, cli_send(&c, all) == 0);
+  sleep_ms(1500); /* not reading */
+  for (i = 0; i < 100000; i++) {
+    ssize_t n = recv(c.fd, buf, sizeof(buf), 0);
+    if (n <= 0) {
+      CHECK(h, n == 0 || errno == ECONNRESET); /* closed, not timed out */
+      break;
+    }
+    total += (size_t)n;
+  }
+  CHECK(h, total < 40u * 256u * 1024u);
+  close(c.fd);
+}
+
 /* ---- cases: cmocka wrappers -------------------------------------------- */
 
 #define CASE(name, client, tweak)                                              \
@@ -980,6 +1005,8 @@ CASE(idle_keep_alive_times_out, c_idle_timeout, (void)0)
 CASE(close_drains_in_flight, c_drain, (void)0)
 CASE(body_timeout_is_408, c_body_timeout, (void)0)
 CASE(unread_answers_pause_reading, c_unread_answers, (void)0)
+CASE(slow_reader_dropped_at_send_timeout, c_slow_reader,
+     cfg.send_timeout_ms = 300)
 CASE(drain_deadline_aborts_the_rest, c_drain_deadline,
      cfg.drain_timeout_ms = 300)
 
@@ -1217,6 +1244,7 @@ int main(void) {
       cmocka_unit_test(close_drains_in_flight),
       cmocka_unit_test(body_timeout_is_408),
       cmocka_unit_test(unread_answers_pause_reading),
+      cmocka_unit_test(slow_reader_dropped_at_send_timeout),
       cmocka_unit_test(drain_deadline_aborts_the_rest),
       cmocka_unit_test(stats_count_what_happened),
       cmocka_unit_test(bad_response_calls_are_refused),
