@@ -15,6 +15,7 @@
 #include "proto/engine.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -824,6 +825,129 @@ static void test_modern_shared_and_closed_runner(void **state) {
   cmcp_server_free(srv);
 }
 
+/* ---- allocation failure ------------------------------------------------ */
+
+static long alloc_count, fail_at;
+
+static int should_fail(void) { return ++alloc_count == fail_at; }
+static void *t_malloc(size_t n) { return should_fail() ? NULL : malloc(n); }
+static void *t_realloc(void *p, size_t n) {
+  return should_fail() ? NULL : realloc(p, n);
+}
+static void *t_calloc(size_t c, size_t n) {
+  return should_fail() ? NULL : calloc(c, n);
+}
+
+/* The taskId answered to request id, or NULL. */
+static const char *task_of(tpeer *tp, int64_t id) {
+  size_t i;
+  for (i = 0; i < tp->n; i++) {
+    json_object *m = tp->out[i];
+    if (jpath(m, "method") == NULL && jpath(m, "id") != NULL &&
+        json_object_is_type(jpath(m, "id"), json_type_int) &&
+        jint(m, "id") == id)
+      return jstr(m, "result.task.taskId") ? jstr(m, "result.task.taskId")
+                                           : jstr(m, "result.taskId");
+  }
+  return NULL;
+}
+
+static void feed_any(tpeer *tp, const char *text) {
+  int rc = cmcp__peer_feed(tp->peer, text, strlen(text));
+  assert_true(rc == 0 || rc == CMCP_ENOMEM);
+}
+
+/* Feeds method {taskId, extra} if id is known. */
+static void feed_task(tpeer *tp, int n, const char *method, const char *id,
+                      const char *extra, int modern_req) {
+  char text[2048];
+  if (id == NULL)
+    return;
+  snprintf(text, sizeof(text),
+           "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"%s\",\"params\":{"
+           "\"taskId\":\"%s\"%s%s}}",
+           n, method, id, extra,
+           modern_req ? "," MODERN_META(EXT_CAPS) : "");
+  feed_any(tp, text);
+}
+
+/* 1 for a response with a non-null id. */
+static int is_response(json_object *m) {
+  json_object *id = jpath(m, "id");
+  return jpath(m, "method") == NULL && id != NULL &&
+         !json_object_is_type(id, json_type_null);
+}
+
+/* Runs a flow over both eras once; 1 if an allocation failed on the way. */
+static int run_alloc_flow(void) {
+  cmcp_server_t *srv;
+  tpeer *tp;
+  size_t i, j;
+  alloc_count = 0;
+  if ((srv = cmcp_server_new("alloc", "1")) == NULL)
+    return 1;
+  cmcp_server_add_tool_json(srv, TOOL("quick", "optional"), 0, quick, NULL);
+  cmcp_server_add_tool_json(srv, TOOL("asker", "optional"), 0, asker, NULL);
+  cmcp_server_add_tool_json(srv, TOOL("two", "optional"), 0, asker, srv);
+  cmcp_server_add_tool_json(srv, TOOL("gather", "required"), 0, asker, NULL);
+  tp = tp_new_or_null(srv);
+  if (tp != NULL) {
+    feed_any(tp, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\","
+                 "\"params\":{\"protocolVersion\":\"" V1 "\",\"capabilities\":"
+                 ELICIT_CAPS ",\"clientInfo\":{\"name\":\"c\",\"version\":"
+                 "\"1\"}}}");
+    feed_any(tp, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/"
+                 "initialized\"}");
+    feed_any(tp, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\","
+                 "\"params\":{\"name\":\"quick\",\"task\":{\"ttl\":10}}}");
+    feed_any(tp, "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\","
+                 "\"params\":{\"name\":\"asker\",\"task\":{}}}");
+    feed_any(tp, "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"action\":"
+                 "\"accept\",\"content\":{\"name\":\"x\"}}}");
+    feed_task(tp, 4, "tasks/get", task_of(tp, 2), "", 0);
+    feed_task(tp, 5, "tasks/result", task_of(tp, 2), "", 0);
+    feed_task(tp, 6, "tasks/cancel", task_of(tp, 3), "", 0);
+    feed_any(tp, "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tasks/list\"}");
+    feed_any(tp, "{\"jsonrpc\":\"2.0\",\"id\":8,\"method\":\"tools/call\","
+                 "\"params\":{\"name\":\"two\"," MODERN_META(EXT_CAPS) "}}");
+    feed_task(tp, 9, "tasks/update", task_of(tp, 8),
+              ",\"inputResponses\":{\"a\":{},\"b\":{}}", 1);
+    feed_task(tp, 10, "tasks/get", task_of(tp, 8), "", 1);
+    feed_task(tp, 11, "tasks/cancel", task_of(tp, 8), "", 1);
+    feed_any(tp, "{\"jsonrpc\":\"2.0\",\"id\":12,\"method\":\"tools/call\","
+                 "\"params\":{\"name\":\"gather\"," MODERN_META(EXT_CAPS) "}}");
+    feed_any(tp, "{\"jsonrpc\":\"2.0\",\"id\":13,\"method\":\"tools/call\","
+                 "\"params\":{\"name\":\"two\"," MODERN_META(EXT_CAPS) "}}");
+    cmcp__peer_tick(tp->peer, cmcp__now_ms() + 3600000);
+    /* at most one response per request id */
+    for (i = 0; i < tp->n; i++)
+      for (j = i + 1; j < tp->n; j++)
+        assert_false(is_response(tp->out[i]) && is_response(tp->out[j]) &&
+                     json_object_equal(jpath(tp->out[i], "id"),
+                                       jpath(tp->out[j], "id")));
+    tp_free(tp);
+  }
+  cmcp_server_free(srv);
+  return alloc_count >= fail_at;
+}
+
+static void test_alloc_failure_sweep(void **state) {
+  long n;
+  (void)state;
+  spec_release(); /* its cache came from the default allocator */
+  assert_int_equal(cmcp_set_allocator(t_malloc, t_realloc, t_calloc, free), 0);
+  for (n = 1; n < 5000; n++) {
+    fail_at = n;
+    if (!run_alloc_flow())
+      break;
+  }
+  fail_at = 0;
+  assert_int_equal(cmcp_set_allocator(malloc, realloc, calloc, free), 0);
+  print_message("allocation failure injected at %ld points\n", n - 1);
+  assert_true(n > 20);
+  assert_true(n < 5000);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_capabilities),
@@ -845,6 +969,7 @@ int main(void) {
       cmocka_unit_test(test_modern_input_and_update),
       cmocka_unit_test(test_modern_mrtr_then_task),
       cmocka_unit_test(test_modern_shared_and_closed_runner),
+      cmocka_unit_test(test_alloc_failure_sweep),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
   spec_release();
