@@ -4,6 +4,14 @@
  * with llhttp (strict: no lenient flags, bare LF and obs-fold rejected), hands
  * each complete request (head + body) to one handler, and writes responses
  * back strictly in request order, whatever order the handler answers in.
+ * A malformed or refused request (400, 408, 413, 414, 417, 431, 501; an
+ * HTTP/1.1 request without exactly one Host is a 400) is answered by the
+ * server with Connection: close, after the answers queued before it.
+ *
+ * Back-pressure: reading stops while max_pipelined requests wait for their
+ * answers or while max_outbound_bytes of answers wait for the peer to read
+ * them, and resumes as they drain. A peer that shuts its side while one of
+ * its requests is unanswered is taken as gone: that request is aborted.
  *
  * Threading: one server lives on one loop; every function here must be called
  * on that loop's thread. A multi-threaded runtime runs one server per loop,
@@ -45,7 +53,8 @@ typedef struct cmcp__http_config {
   size_t max_outbound_bytes;  /* unwritten response bytes per conn; 1 MiB */
 } cmcp__http_config;
 
-/* Fills cfg with the defaults above. */
+/* Fills cfg with the defaults above. A zero field given to
+ * cmcp__http_server_new also takes its default. */
 void cmcp__http_config_init(cmcp__http_config *cfg);
 
 /* ---- requests ---------------------------------------------------------- */
