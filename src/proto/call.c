@@ -418,6 +418,16 @@ int cmcp_call_add_text(cmcp_call_t *call, const char *text) {
   return cmcp__w_block(&call->content, kv, 4);
 }
 
+/* 1 if the call's protocol version has content blocks of this type
+ * (audio came in 2025-03-26, resource_link in 2025-06-18). */
+static int content_type_known(const cmcp_call_t *call, const char *type) {
+  if (strcmp(type, "audio") == 0)
+    return call->version <= CMCP__V2025_03_26;
+  if (strcmp(type, "resource_link") == 0)
+    return call->version <= CMCP__V2025_06_18;
+  return 1;
+}
+
 /* image/audio content after checking the base64. */
 static int add_media(cmcp_call_t *call, const char *type, const char *b64,
                      const char *mime) {
@@ -425,6 +435,8 @@ static int add_media(cmcp_call_t *call, const char *type, const char *b64,
   if (call == NULL || b64 == NULL || mime == NULL ||
       cmcp__base64_check(b64, strlen(b64), CMCP__B64_STD, NULL) != 0)
     return CMCP_EINVAL;
+  if (!content_type_known(call, type))
+    return CMCP_EUNSUPPORTED;
   return cmcp__w_block(&call->content, kv, 6);
 }
 
@@ -447,6 +459,8 @@ int cmcp_call_add_content_json(cmcp_call_t *call, const char *block_json) {
     return rc;
   if (cmcp__json_get_string(block, "type") == NULL) {
     rc = CMCP_EINVAL;
+  } else if (!content_type_known(call, cmcp__json_get_string(block, "type"))) {
+    rc = CMCP_EUNSUPPORTED;
   } else {
     size_t mark = call->content.len;
     rc = cmcp__buf_add(&call->content, mark > 0 ? "," : "", mark > 0);

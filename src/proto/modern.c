@@ -287,7 +287,8 @@ void cmcp__listen_end(cmcp__peer_t *peer, cmcp_call_t *call, int respond) {
     }
   }
   cmcp__peer_update_want(peer);
-  if (respond) {
+  call->completing = 1; /* a refused send may close the peer meanwhile */
+  if (respond && !atomic_load(&peer->closed)) {
     json_object *r = json_object_new_object(), *meta = json_object_new_object();
     if (set(meta, META_SUB, id_copy(call->id)) == 0 &&
         set(r, "_meta", meta) == 0 &&

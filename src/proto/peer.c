@@ -91,7 +91,7 @@ void cmcp__peer_close(cmcp__peer_t *peer) {
 }
 
 void cmcp__peer_shutdown(cmcp__peer_t *peer) {
-  while (peer->listens != NULL)
+  while (peer->listens != NULL && !atomic_load(&peer->closed))
     cmcp__listen_end(peer, peer->listens, 1);
 }
 
@@ -342,6 +342,8 @@ static void handle_cancelled(cmcp__peer_t *peer, cmcp__msg *msg) {
   call = cmcp__inflight_find(peer, rid);
   if (call == NULL)
     return; /* finished already, or never existed: nothing to do */
+  if (call->task != NULL)
+    return; /* answered with a CreateTaskResult: tasks/cancel stops it */
   atomic_store(&call->cancelled, 1);
   if (call->method == CMCP__M_LISTEN) {
     cmcp__listen_end(peer, call, 0);
@@ -487,7 +489,9 @@ void cmcp__peer_deliver_list_changed(cmcp__peer_t *peer, unsigned kinds) {
       continue;
     if (peer->initialized)
       cmcp__send_notification(peer, list_methods[i], NULL, NULL);
-    for (l = peer->listens; l != NULL; l = l->listen_next)
+    /* A refused send may close the peer (and free its streams). */
+    for (l = peer->listens; l != NULL && !atomic_load(&peer->closed);
+         l = l->listen_next)
       if (l->listen_want & bit)
         cmcp__listen_notify(peer, l, list_methods[i], NULL);
   }
@@ -515,7 +519,8 @@ void cmcp__peer_deliver_updated(cmcp__peer_t *peer, const char *uri) {
                               NULL);
     json_object_put(params);
   }
-  for (l = peer->listens; l != NULL; l = l->listen_next) {
+  for (l = peer->listens; l != NULL && !atomic_load(&peer->closed);
+       l = l->listen_next) {
     if (!uri_listed(l->listen_uris, uri))
       continue;
     params = json_object_new_object();

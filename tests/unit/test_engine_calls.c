@@ -127,6 +127,25 @@ static void typed_args_tool(cmcp_call_t *call, void *data) {
   cmcp_call_done(call);
 }
 
+static void content_tool(cmcp_call_t *call, void *data) {
+  int old = strcmp(cmcp_call_protocol_version(call), "2024-11-05") == 0;
+  (void)data;
+  assert_int_equal(cmcp_call_add_text(call, "q\"b\\n\nt\tc\x01/\xc3\xa9"), 0);
+  assert_int_equal(cmcp_call_add_audio(call, "AAAA", "audio/wav"),
+                   old ? CMCP_EUNSUPPORTED : 0);
+  assert_int_equal(cmcp_call_add_content_json(
+                       call, "{\"type\":\"resource_link\",\"uri\":"
+                             "\"test://x\",\"name\":\"x\"}"),
+                   old ? CMCP_EUNSUPPORTED : 0);
+  assert_int_equal(cmcp_call_add_content_json(call, "[1]"), CMCP_EINVAL);
+  assert_int_equal(cmcp_call_add_content_json(call, "{bad"), CMCP_EINVAL);
+  assert_int_equal(cmcp_call_add_content_json(
+                       call, "{\"type\":\"resource\",\"resource\":{"
+                             "\"uri\":\"test://e\",\"text\":\"e\"}}"),
+                   0);
+  cmcp_call_done(call);
+}
+
 static cmcp_server_t *server(void) {
   cmcp_server_t *srv = cmcp_server_new("calls", "1");
   assert_int_equal(cmcp_server_add_tool(srv, "async", NULL, NULL, async_tool,
@@ -152,6 +171,9 @@ static cmcp_server_t *server(void) {
                    0);
   assert_int_equal(cmcp_server_add_tool(srv, "fail", NULL, NULL, fail_tool,
                                         NULL),
+                   0);
+  assert_int_equal(cmcp_server_add_tool(srv, "content", NULL, NULL,
+                                        content_tool, NULL),
                    0);
   assert_int_equal(cmcp_server_add_tool(srv, "typed", NULL, NULL,
                                         typed_args_tool, (void *)0x1234),
@@ -264,6 +286,29 @@ static void test_results_and_errors(void **state) {
   spec_assert_valid("2024-11-05", "CallToolResult", jpath(r, "result"));
   tp_free(tp);
   cmcp_server_free(srv);
+}
+
+static void test_content_text(void **state) {
+  static const char *const versions[] = {"2024-11-05", "2025-11-25"};
+  size_t i;
+  (void)state;
+  for (i = 0; i < 2; i++) {
+    cmcp_server_t *srv = server();
+    tpeer *tp = tp_new(srv, 0);
+    json_object *r;
+    tp_initialize(tp, versions[i], "{}");
+    r = tp_call(tp, "{\"jsonrpc\":\"2.0\",\"id\":\"q\\\"\",\"method\":"
+                    "\"tools/call\",\"params\":{\"name\":\"content\"}}");
+    assert_string_equal(jstr(r, "id"), "q\"");
+    assert_string_equal(jstr(r, "result.content.0.text"),
+                        "q\"b\\n\nt\tc\x01/\xc3\xa9");
+    assert_int_equal(json_object_array_length(jpath(r, "result.content")),
+                     i == 0 ? 2 : 4);
+    spec_assert_valid(versions[i], "CallToolResult", jpath(r, "result"));
+    spec_assert_valid(versions[i], "JSONRPCResponse", r);
+    tp_free(tp);
+    cmcp_server_free(srv);
+  }
 }
 
 static void test_cancellation(void **state) {
@@ -412,6 +457,7 @@ int main(void) {
       cmocka_unit_test(test_async_from_thread),
       cmocka_unit_test(test_blocking),
       cmocka_unit_test(test_results_and_errors),
+      cmocka_unit_test(test_content_text),
       cmocka_unit_test(test_cancellation),
       cmocka_unit_test(test_duplicate_id),
       cmocka_unit_test(test_inflight_limits),
