@@ -593,7 +593,11 @@ static int bind_socket(const char *host, int port, int reuseport) {
     len = sizeof(struct sockaddr_in6);
   else
     return CMCP_EINVAL;
+#ifdef SOCK_CLOEXEC
   fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+#else
+  fd = socket(ss.ss_family, SOCK_STREAM, 0); /* uv_tcp_open sets the rest */
+#endif
   if (fd < 0)
     return CMCP_EIO;
   if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
