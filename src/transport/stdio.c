@@ -85,7 +85,8 @@ typedef struct stdio_rt {
   run_state state;
   int drain_signal; /* a signal started the drain */
   int close_asked;  /* the engine asked to end */
-  int abandon;      /* drain timed out with blocking work running */
+  int expired;      /* the drain deadline passed; calls were cancelled */
+  int abandon;      /* blocking work outlived the grace period too */
   uint64_t asks_sent;
   int result;
   int saved_flags[2];
@@ -508,11 +509,13 @@ static void on_pool_closed(void *data) {
  * leave everything in place for the threads (the process ends next). */
 static void begin_close(stdio_rt *rt) {
   rt->state = ST_CLOSING;
-  uv_timer_stop(&rt->drain_timer);
   if (rt->abandon) {
     uv_stop(&rt->loop);
     return;
   }
+  /* After a signal the deadline still holds while the workers finish. */
+  if (!rt->drain_signal)
+    uv_timer_stop(&rt->drain_timer);
   cmcp__workers_close(rt->pool, on_pool_closed, rt);
 }
 
@@ -547,8 +550,12 @@ static void advance(stdio_rt *rt) {
     }
     break;
   case ST_FLUSHING:
-    if (rt->out_broken || (!rt->write_busy && rt->pending.len == 0))
-      begin_close(rt);
+    if (!rt->out_broken && (rt->write_busy || rt->pending.len > 0))
+      break; /* still writing */
+    /* Cancelled blocking handlers get the grace period to return. */
+    if (!rt->abandon && rt->expired && cmcp__workers_pending(rt->pool) > 0)
+      break;
+    begin_close(rt);
     break;
   case ST_CLOSING:
     break;
@@ -575,27 +582,42 @@ static void on_tick(uv_timer_t *h) {
   kick(rt);
 }
 
-/* The drain deadline passed (or a second signal came). While draining:
- * cancel what is in flight (remembering whether blocking handlers are still
- * running) and give the output FLUSH_GRACE_MS. While flushing: give up on
- * the output. */
+/* The drain deadline passed (or a second signal came). While serving or
+ * draining: cancel what is in flight and give the output and the cancelled
+ * blocking handlers FLUSH_GRACE_MS more. Past that: drop the output, and if
+ * blocking handlers still run, abandon them (the loop stops; the caller
+ * ends the process). */
 static void drain_expired(stdio_rt *rt) {
-  if (rt->state <= ST_DRAINING) {
-    size_t n = rt->peer != NULL ? cmcp__peer_inflight(rt->peer) : 0;
+  size_t n;
+  switch (rt->state) {
+  case ST_SERVING:
+  case ST_DRAINING:
+    n = rt->peer != NULL ? cmcp__peer_inflight(rt->peer) : 0;
     if (n > 0)
       cmcp__log(CMCP_LOG_WARNING,
                 "stdio: drain timeout: cancelling %zu request(s) in flight", n);
-    if (cmcp__workers_pending(rt->pool) > 0)
-      rt->abandon = 1;
+    rt->expired = 1;
     finish_now(rt);
     uv_timer_start(&rt->drain_timer, on_drain_timer, FLUSH_GRACE_MS, 0);
-  } else if (rt->state == ST_FLUSHING) {
-    cmcp__log(CMCP_LOG_WARNING,
-              "stdio: stdout not drained in time; "
-              "dropping %zu queued bytes",
-              out_total(rt));
+    break;
+  case ST_FLUSHING:
+    if (out_total(rt) > 0)
+      cmcp__log(CMCP_LOG_WARNING,
+                "stdio: stdout not drained in time; dropping %zu bytes",
+                out_total(rt));
     rt->out_broken = 1;
+    rt->abandon = cmcp__workers_pending(rt->pool) > 0;
+    break;
+  case ST_CLOSING:
+    if (rt->pool != NULL) { /* the worker threads have not all returned */
+      rt->abandon = 1;
+      uv_stop(&rt->loop);
+    }
+    break;
   }
+  if (rt->abandon)
+    cmcp__log(CMCP_LOG_WARNING,
+              "stdio: blocking handlers still running; giving up on them");
   kick(rt);
 }
 
