@@ -25,8 +25,11 @@
  * finished work are written. Output is flushed before the transport ends.
  *
  * Signals (only when asked for, by cmcp_server_main): SIGINT/SIGTERM stop
- * reading and give in-flight work drain_timeout_ms to finish; a second
- * signal or the timeout ends at once.
+ * reading and give in-flight work drain_timeout_ms to finish. At the
+ * deadline (or on a second signal) the calls still in flight are cancelled
+ * and the output and the cancelled blocking handlers get one more second;
+ * past that the output is dropped and handlers still running are left to
+ * the process's end (CMCP_ETIMEDOUT below).
  */
 #ifndef CMCP_STDIO_H
 #define CMCP_STDIO_H
