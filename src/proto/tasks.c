@@ -55,6 +55,7 @@ typedef struct task {
   cmcp__peer_t *owner;         /* legacy: the session; NULL: modern */
   int modern;
   int announced;               /* the CreateTaskResult was sent */
+  int idle;                    /* modern: the call waits, no handler runs */
   task_status status;
   char *message;               /* statusMessage, or NULL */
   int64_t created_wall, updated_wall;
@@ -469,17 +470,23 @@ static void retire_call(cmcp_call_t *call) {
   cmcp__call_free(call);
 }
 
-/* Runs fn(call) on the call's loop thread (now, or posted). */
-static void on_call_loop(cmcp_call_t *call, void (*fn)(void *)) {
+/* Runs fn(call) on the call's loop thread (now, or posted); -1 when that
+ * loop is gone (the call is then released when its peer closes). */
+static int on_call_loop(cmcp_call_t *call, void (*fn)(void *)) {
   cmcp__peer_t *peer = call->peer;
   if (cmcp__call_on_loop(call)) {
     fn(call);
-    return;
+    return 0;
   }
   if (atomic_load(&peer->closed) ||
       peer->ops->post(peer->ctx, fn, call) != 0)
-    cmcp__log(CMCP_LOG_WARNING, "tasks: the loop of a task's call is gone; "
-              "it is released when its connection closes");
+    return -1;
+  return 0;
+}
+
+/* 1 if no handler of t's call is running: it waits for the client. */
+static int call_idle(const task *t) {
+  return t->modern ? t->idle : t->call->asks_pending > 0;
 }
 
 /* A posted retire: the task may have let go of the call meanwhile. */
@@ -498,9 +505,13 @@ static void resume_job(void *arg) {
   cmcp__call_invoke(call);
 }
 
-/* Sends the CreateTaskResult of t to its call's request, which is then
- * answered: it leaves the in-flight table (a later notifications/cancelled
- * for its id means nothing; tasks/cancel is the way). */
+/* Sends the CreateTaskResult of t to its call's request. A session's task
+ * call then leaves the in-flight table: the session owns the task, and the
+ * request is answered. A modern task's call stays in flight on the peer
+ * that carried the request, so a transport keeps that peer (its loop
+ * context) until the task's handler is done: cmcp__peer_inflight counts
+ * it. Either way notifications/cancelled does not reach it; tasks/cancel
+ * does. */
 static void announce(task *t) {
   cmcp_call_t *call = t->call;
   json_object *r = json_object_new_object(), *inner;
@@ -521,7 +532,8 @@ static void announce(task *t) {
                      "Out of memory", NULL);
   if (r != NULL)
     json_object_put(r);
-  cmcp__inflight_remove(call->peer, call);
+  if (!t->modern)
+    cmcp__inflight_remove(call->peer, call);
 }
 
 /* ---- outcomes ---------------------------------------------------------- */
@@ -703,6 +715,7 @@ static void park_modern(task *t, cmcp_call_t *call) {
     json_object_put(t->inputs);
   t->inputs = call->asks;
   call->asks = NULL;
+  t->idle = 1;
   set_status(t, TS_INPUT_REQUIRED, "Waiting for input from the client");
 }
 
@@ -938,8 +951,7 @@ static void m_cancel(cmcp__peer_t *peer, cmcp__req *req, task *t) {
     cmcp__send_error(peer, req->id, CMCP_JSONRPC_INVALID_PARAMS, text, NULL);
     return;
   }
-  idle = call != NULL && (t->modern ? t->status == TS_INPUT_REQUIRED
-                                    : call->asks_pending > 0);
+  idle = call != NULL && call_idle(t);
   /* "MUST transition the task to cancelled status before sending the
    * response" */
   set_error(t, CMCP_JSONRPC_INTERNAL_ERROR,
@@ -947,8 +959,9 @@ static void m_cancel(cmcp__peer_t *peer, cmcp__req *req, task *t) {
   finish_task(t, TS_CANCELLED, "The task was cancelled by request.");
   if (call != NULL) {
     atomic_store(&call->cancelled, 1);
-    if (idle)
-      on_call_loop(call, retire_job);
+    /* Posted, the job owns the call; else its peer's close frees it. */
+    if (idle && on_call_loop(call, retire_job) == 0)
+      t->idle = 0;
   }
   reply(peer, req, req->modern ? json_object_new_object() : task_json(t));
 }
@@ -960,8 +973,15 @@ static int take_answers(task *t, json_object *resp) {
     if (!json_object_object_get_ex(t->inputs, key, NULL) ||
         !json_object_is_type(v, json_type_object))
       continue;
-    if (json_object_object_add(t->call->inputs, key, json_object_get(v)) != 0)
+    /* A copy: the request's objects belong to this loop thread, the call
+     * may run on another (json-c reference counts are not atomic). */
+    json_object *copy = NULL;
+    if (json_object_deep_copy(v, &copy, NULL) != 0 ||
+        json_object_object_add(t->call->inputs, key, copy) != 0) {
+      if (copy != NULL)
+        json_object_put(copy);
       return -1;
+    }
     json_object_object_del(t->inputs, key);
   }
   return json_object_object_length(t->inputs) == 0;
@@ -989,13 +1009,18 @@ static void m_update(cmcp__peer_t *peer, cmcp__req *req, task *t) {
     if (done) {
       json_object_put(t->inputs);
       t->inputs = NULL;
+      t->idle = 0;
       set_status(t, TS_WORKING, NULL);
       resume = t->call;
     }
   }
   reply(peer, req, json_object_new_object());
-  if (resume != NULL)
-    on_call_loop(resume, resume_job);
+  if (resume != NULL && on_call_loop(resume, resume_job) != 0) {
+    t->idle = 1; /* released when its peer closes */
+    set_error(t, CMCP_JSONRPC_INTERNAL_ERROR, "The connection that ran this "
+              "task closed before it finished", NULL);
+    finish_task(t, TS_FAILED, "The connection that ran this task closed");
+  }
 }
 
 /* tasks/list (2025-11-25): this session's tasks, paginated. */
@@ -1141,13 +1166,14 @@ static int64_t tasks_tick(cmcp__peer_t *peer, uint64_t now_ms) {
  * for answers) is freed now, a running one when its handler returns. */
 static void detach_call(task *t) {
   cmcp_call_t *call = t->call;
-  int idle = t->modern ? t->status == TS_INPUT_REQUIRED
-                       : call->asks_pending > 0;
+  int idle = call_idle(t);
   t->call = NULL;
+  t->idle = 0;
   call->task = NULL;
   atomic_store(&call->cancelled, 1);
   if (idle) {
     cmcp__asks_drop_call(call->peer, call);
+    cmcp__inflight_remove(call->peer, call);
     cmcp__call_free(call);
   }
 }

@@ -248,6 +248,8 @@ static void test_async_working_then_result(void **state) {
   (void)state;
   id = create(tp, 20, "parked", "{}");
   assert_int_equal(nparked, 1);
+  /* The request is answered; the session owns the task. */
+  assert_int_equal(cmcp__peer_inflight(tp->peer), 0);
   r = task_req(tp, 21, "tasks/get", id, "");
   assert_string_equal(jstr(r, "result.status"), "working");
   spec_assert_valid(V1, "GetTaskResult", jpath(r, "result"));
@@ -644,12 +646,19 @@ static void test_modern_lifecycle(void **state) {
   assert_modern_result(r, "complete");
   assert_string_equal(jstr(r, "result.status"), "working");
   assert_null(jpath(r, "result.result"));
+  /* The running call keeps its peer busy, and cancelling the request
+   * that created it does nothing (tasks/cancel is the way). */
+  assert_int_equal(cmcp__peer_inflight(tp->peer), 1);
+  tp_feed(tp, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\","
+              "\"params\":{\"requestId\":2}}");
+  assert_false(cmcp_call_is_cancelled(parked[0]));
   cmcp_call_add_text(parked[0], "done later");
   cmcp_call_done(parked[0]);
   assert_null(tp_next(tp)); /* no 2025-11-25 notification on this wire */
   r = modern(tp, 4, "tasks/get", params, 1);
   assert_string_equal(jstr(r, "result.status"), "completed");
   assert_string_equal(jstr(r, "result.result.content.0.text"), "done later");
+  assert_int_equal(cmcp__peer_inflight(tp->peer), 0);
   assert_null(jpath(r, "result.result._meta"));
   spec_assert_valid(V2, "CallToolResult", jpath(r, "result.result"));
   /* Cancel of a finished task: the same empty ack. */
@@ -756,6 +765,20 @@ static void test_modern_input_and_update(void **state) {
   snprintf(params, sizeof(params), "%s,\"inputResponses\":3", base);
   assert_rpc_error(modern(tp, 7, "tasks/update", params, 1),
                    CMCP_JSONRPC_INVALID_PARAMS, "inputResponses");
+  /* Cancelled while waiting for input: the waiting call is released. */
+  r = modern(tp, 8, "tools/call", "\"name\":\"asker\"", 1);
+  snprintf(base, sizeof(base), "\"taskId\":\"%s\"", jstr(r, "result.taskId"));
+  assert_int_equal(cmcp__peer_inflight(tp->peer), 1);
+  assert_modern_result(modern(tp, 9, "tasks/cancel", base, 1), "complete");
+  assert_int_equal(cmcp__peer_inflight(tp->peer), 0);
+  r = modern(tp, 10, "tasks/get", base, 1);
+  assert_string_equal(jstr(r, "result.status"), "cancelled");
+  assert_null(jpath(r, "result.inputRequests"));
+  snprintf(params, sizeof(params), "%s,\"inputResponses\":{\"name\":{}}",
+           base);
+  assert_modern_result(modern(tp, 11, "tasks/update", params, 1), "complete");
+  /* One left waiting when the peer closes is freed with it (ASan). */
+  modern(tp, 12, "tools/call", "\"name\":\"asker\"", 1);
   tp_free(tp);
   cmcp_server_free(srv);
 }
