@@ -490,10 +490,12 @@ void cmcp__peer_deliver_list_changed(cmcp__peer_t *peer, unsigned kinds) {
     if (peer->initialized)
       cmcp__send_notification(peer, list_methods[i], NULL, NULL);
     /* A refused send may close the peer (and free its streams). */
-    for (l = peer->listens; l != NULL && !atomic_load(&peer->closed);
-         l = l->listen_next)
+    for (l = peer->listens; l != NULL; l = l->listen_next) {
       if (l->listen_want & bit)
         cmcp__listen_notify(peer, l, list_methods[i], NULL);
+      if (atomic_load(&peer->closed))
+        return;
+    }
   }
 }
 
@@ -529,6 +531,8 @@ void cmcp__peer_deliver_updated(cmcp__peer_t *peer, const char *uri) {
             0)
       cmcp__listen_notify(peer, l, "notifications/resources/updated", params);
     json_object_put(params);
+    if (atomic_load(&peer->closed)) /* l may be gone: stop here */
+      break;
   }
 }
 

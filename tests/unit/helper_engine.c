@@ -117,6 +117,11 @@ static void tp_close(void *ctx, const char *reason) {
   tpeer *tp = ctx;
   (void)reason;
   tp->close_calls++;
+  if (tp->close_now && tp->peer != NULL) {
+    cmcp__peer_t *peer = tp->peer;
+    tp->peer = NULL;
+    cmcp__peer_close(peer);
+  }
 }
 
 /* A tpeer with its ops set and no peer yet. */

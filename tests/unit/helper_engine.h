@@ -35,6 +35,7 @@ typedef struct tpeer {
   size_t n, next;
   int send_rc;            /* what ops->send returns (0 by default) */
   int close_calls;
+  int close_now;          /* ops->close closes the peer at once */
   pthread_mutex_t mu;
   pthread_cond_t cv;
   tp_job *head, *tail;

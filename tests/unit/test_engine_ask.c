@@ -287,6 +287,22 @@ static void test_legacy_ask_failures(void **state) {
   cmcp_server_free(srv);
 }
 
+/* The transport closes the peer inside a refused send of an ask. */
+static void test_legacy_ask_close_inside_send(void **state) {
+  cmcp_server_t *srv = server();
+  tpeer *tp = tp_new(srv, 0);
+  (void)state;
+  tp_initialize(tp, "2025-11-25", "{\"elicitation\":{},\"roots\":{}}");
+  tp->close_now = 1;
+  tp->send_rc = CMCP_ELIMIT;
+  tp_feed(tp, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\","
+              "\"params\":{\"name\":\"multi\"}}");
+  assert_null(tp->peer);
+  assert_int_equal(tp->close_calls, 1);
+  tp_free(tp);
+  cmcp_server_free(srv);
+}
+
 /* ---- modern (MRTR) ------------------------------------------------------------ */
 
 static char *retry_text(const char *id, const char *name, const char *caps,
@@ -471,6 +487,7 @@ int main(void) {
       cmocka_unit_test(test_legacy_two_rounds),
       cmocka_unit_test(test_legacy_url_elicitation),
       cmocka_unit_test(test_legacy_ask_failures),
+      cmocka_unit_test(test_legacy_ask_close_inside_send),
       cmocka_unit_test(test_mrtr_one_round),
       cmocka_unit_test(test_mrtr_two_rounds),
       cmocka_unit_test(test_mrtr_bad_state),

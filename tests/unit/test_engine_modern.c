@@ -10,6 +10,7 @@
 
 #include "helper_engine.h"
 #include "helper_spec.h"
+#include "proto/engine.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -329,6 +330,51 @@ static void test_listen_cancel_and_errors(void **state) {
   cmcp_server_free(srv);
 }
 
+/* A transport that closes the peer inside ops->close, called from a send
+ * the engine makes while walking its streams. */
+static void test_close_inside_send(void **state) {
+  cmcp_server_t *srv = server();
+  tpeer *tp = tp_new(srv, 0);
+  int i;
+  char text[512];
+  (void)state;
+  tp->close_now = 1;
+  for (i = 0; i < 3; i++) {
+    snprintf(text, sizeof(text),
+             "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":"
+             "\"subscriptions/listen\",\"params\":{\"notifications\":{"
+             "\"toolsListChanged\":true,\"resourceSubscriptions\":"
+             "[\"test://r\"]}," M("{}") "}}", i);
+    tp_feed(tp, text);
+  }
+  tp->send_rc = CMCP_ELIMIT;
+  cmcp_server_notify_resource_updated(srv, "test://r");
+  assert_null(tp->peer);
+  assert_int_equal(tp->close_calls, 1);
+  cmcp_server_notify_list_changed(srv, CMCP_LIST_TOOLS);
+  tp_free(tp);
+  /* the same while ending the streams */
+  tp = tp_new(srv, 0);
+  tp->close_now = 1;
+  for (i = 0; i < 3; i++) {
+    snprintf(text, sizeof(text),
+             "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":"
+             "\"subscriptions/listen\",\"params\":{\"notifications\":{"
+             "\"toolsListChanged\":true}," M("{}") "}}", i);
+    tp_feed(tp, text);
+  }
+  tp->send_rc = CMCP_ELIMIT;
+  cmcp__peer_ref(tp->peer);
+  {
+    cmcp__peer_t *peer = tp->peer;
+    cmcp__peer_shutdown(peer);
+    assert_null(tp->peer);
+    cmcp__peer_unref(peer);
+  }
+  tp_free(tp);
+  cmcp_server_free(srv);
+}
+
 static void test_both_eras_one_peer(void **state) {
   cmcp_server_t *srv = server();
   tpeer *tp = tp_new(srv, 0);
@@ -358,6 +404,7 @@ int main(void) {
       cmocka_unit_test(test_request_log_level),
       cmocka_unit_test(test_listen),
       cmocka_unit_test(test_listen_cancel_and_errors),
+      cmocka_unit_test(test_close_inside_send),
       cmocka_unit_test(test_both_eras_one_peer),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
