@@ -51,26 +51,26 @@ enum { SUPPORT_FORBIDDEN = 0, SUPPORT_OPTIONAL, SUPPORT_REQUIRED };
 
 typedef struct task {
   struct task *next;
-  char id[33];                 /* 128 random bits, hex */
-  cmcp__peer_t *owner;         /* legacy: the session; NULL: modern */
+  char id[33];         /* 128 random bits, hex */
+  cmcp__peer_t *owner; /* legacy: the session; NULL: modern */
   int modern;
-  int announced;               /* the CreateTaskResult was sent */
-  int idle;                    /* modern: the call waits, no handler runs */
+  int announced; /* the CreateTaskResult was sent */
+  int idle;      /* modern: the call waits, no handler runs */
   task_status status;
-  char *message;               /* statusMessage, or NULL */
+  char *message; /* statusMessage, or NULL */
   int64_t created_wall, updated_wall;
   uint64_t created_ms, finished_ms;
   int64_t ttl_ms;
-  cmcp_call_t *call;           /* the running (or waiting) call, or NULL */
-  json_object *result;         /* payload of a finished call, or NULL */
-  json_object *error;          /* {code, message, data?} payload, or NULL */
-  json_object *inputs;         /* modern: pending inputRequests, or NULL */
-  json_object *waiters;        /* legacy: ids of waiting tasks/result */
+  cmcp_call_t *call;    /* the running (or waiting) call, or NULL */
+  json_object *result;  /* payload of a finished call, or NULL */
+  json_object *error;   /* {code, message, data?} payload, or NULL */
+  json_object *inputs;  /* modern: pending inputRequests, or NULL */
+  json_object *waiters; /* legacy: ids of waiting tasks/result */
 } task;
 
 typedef struct store {
-  pthread_mutex_t mu;          /* recursive: a handler may finish inline */
-  task *head;                  /* creation order */
+  pthread_mutex_t mu; /* recursive: a handler may finish inline */
+  task *head;         /* creation order */
   size_t modern_count;
 } store;
 
@@ -106,7 +106,9 @@ static json_object *iso_time(int64_t wall_ms) {
   return json_object_new_string(text);
 }
 
-static int terminal(task_status s) { return s >= TS_COMPLETED; }
+static int terminal(task_status s) {
+  return s >= TS_COMPLETED;
+}
 
 /* A tool's execution.taskSupport. */
 static int task_support(const cmcp__feature *f) {
@@ -139,7 +141,8 @@ static int ext_declared(json_object *caps) {
 
 /* {"requiredCapabilities": {"extensions": {EXT_TASKS: {}}}}, or NULL. */
 static json_object *ext_required_data(void) {
-  json_object *data = json_object_new_object(), *caps = json_object_new_object();
+  json_object *data = json_object_new_object(),
+              *caps = json_object_new_object();
   json_object *ext = json_object_new_object();
   if (set(ext, EXT_TASKS, json_object_new_object()) != 0 ||
       set(caps, "extensions", ext) != 0) {
@@ -157,15 +160,17 @@ static json_object *ext_required_data(void) {
 /* Answers req with -32021 naming the tasks extension. */
 static void missing_ext(cmcp__peer_t *peer, json_object *id) {
   json_object *data = ext_required_data();
-  cmcp__send_error(peer, id, CMCP_MCP_MISSING_CAPABILITY,
-                   "Missing required client capability: the extension "
-                   EXT_TASKS " must be declared in clientCapabilities",
-                   data);
+  cmcp__send_error(
+      peer, id, CMCP_MCP_MISSING_CAPABILITY,
+      "Missing required client capability: the extension " EXT_TASKS
+      " must be declared in clientCapabilities",
+      data);
   if (data != NULL)
     json_object_put(data);
 }
 
-/* ---- the store ------------------------------------------------------------ */
+/* ---- the store ------------------------------------------------------------
+ */
 
 /* The server's store, created on first use; NULL on ENOMEM. */
 static store *store_get(cmcp_server_t *srv) {
@@ -217,8 +222,8 @@ static void unlink_task(store *st, task *t) {
 static task *find(store *st, const char *id, cmcp__peer_t *peer, int modern) {
   task *t;
   for (t = st->head; t != NULL; t = t->next)
-    if (t->announced && t->modern == modern &&
-        (modern || t->owner == peer) && strcmp(t->id, id) == 0)
+    if (t->announced && t->modern == modern && (modern || t->owner == peer) &&
+        strcmp(t->id, id) == 0)
       return t;
   return NULL;
 }
@@ -294,7 +299,8 @@ static task *task_new(store *st, cmcp__peer_t *owner, int modern,
   return t;
 }
 
-/* ---- the Task object ------------------------------------------------------ */
+/* ---- the Task object ------------------------------------------------------
+ */
 
 /* The Task fields of t into o: 2025-11-25 names, or the extension's
  * (ttlMs, pollIntervalMs). 0 or CMCP_ENOMEM. */
@@ -370,8 +376,7 @@ static void notify_status(const task *t) {
     return;
   if ((params = task_json(t)) == NULL)
     return;
-  cmcp__send_notification(t->owner, "notifications/tasks/status", params,
-                          NULL);
+  cmcp__send_notification(t->owner, "notifications/tasks/status", params, NULL);
   json_object_put(params);
 }
 
@@ -384,11 +389,10 @@ static void send_payload(cmcp__peer_t *peer, const task *t, json_object *id) {
     goto nomem; /* even the error payload could not be stored */
   if (t->result == NULL) {
     json_object *err = t->error;
-    cmcp__send_error(peer, id,
-                     (int)json_object_get_int(
-                         json_object_object_get(err, "code")),
-                     cmcp__json_get_string(err, "message"),
-                     json_object_object_get(err, "data"));
+    cmcp__send_error(
+        peer, id, (int)json_object_get_int(json_object_object_get(err, "code")),
+        cmcp__json_get_string(err, "message"),
+        json_object_object_get(err, "data"));
     return;
   }
   if (json_object_deep_copy(t->result, &r, NULL) != 0)
@@ -478,8 +482,7 @@ static int on_call_loop(cmcp_call_t *call, void (*fn)(void *)) {
     fn(call);
     return 0;
   }
-  if (atomic_load(&peer->closed) ||
-      peer->ops->post(peer->ctx, fn, call) != 0)
+  if (atomic_load(&peer->closed) || peer->ops->post(peer->ctx, fn, call) != 0)
     return -1;
   return 0;
 }
@@ -558,8 +561,8 @@ static void settle(task *t, cmcp_call_t *call) {
     status = TS_FAILED;
   } else {
     msg = NULL; /* cmcp__call_result presets it for its error case */
-    if (t->modern && set(r, "resultType", json_object_new_string(
-                                              "complete")) != 0) {
+    if (t->modern &&
+        set(r, "resultType", json_object_new_string("complete")) != 0) {
       json_object_put(r);
       r = NULL;
       set_error(t, CMCP_JSONRPC_INTERNAL_ERROR, "Out of memory", NULL);
@@ -699,7 +702,8 @@ static void park_modern(task *t, cmcp_call_t *call) {
     return;
   }
   keep_state(call);
-  if (call->inputs == NULL && (call->inputs = json_object_new_object()) == NULL) {
+  if (call->inputs == NULL &&
+      (call->inputs = json_object_new_object()) == NULL) {
     fail_task(t, call, CMCP_JSONRPC_INTERNAL_ERROR, "Out of memory", NULL);
     return;
   }
@@ -769,10 +773,11 @@ static int start_task(cmcp__peer_t *peer, cmcp_call_t *call, int modern,
   sweep(st, owner, cmcp__now_ms());
   if ((int64_t)count_for(st, owner) >= limit) {
     pthread_mutex_unlock(&st->mu);
-    snprintf(text, sizeof(text), "Server overloaded: %lld tasks already held "
+    snprintf(text, sizeof(text),
+             "Server overloaded: %lld tasks already held "
              "%s (CMCP_LIMIT_TASKS_PER_PEER); retry once some expire",
-             (long long)limit, modern ? "for 2026-07-28 clients"
-                                      : "for this session");
+             (long long)limit,
+             modern ? "for 2026-07-28 clients" : "for this session");
     cmcp__call_fail(call, CMCP_MCP_SERVER_OVERLOADED, text, NULL);
     return 1;
   }
@@ -816,7 +821,8 @@ static int64_t legacy_ttl(cmcp_call_t *call) {
       (v = json_object_get_int64(ttl)) < 0) {
     cmcp__call_fail(call, CMCP_JSONRPC_INVALID_PARAMS,
                     "Invalid params: params.task.ttl must be a non-negative "
-                    "integer (milliseconds)", NULL);
+                    "integer (milliseconds)",
+                    NULL);
     return -1;
   }
   /* "Receivers MAY override the requested ttl duration." */
@@ -832,17 +838,21 @@ static int legacy_call(cmcp_call_t *call, int support) {
     return 0; /* no tasks capability: "process requests normally" */
   if (has_task && support == SUPPORT_FORBIDDEN) {
     /* "Servers SHOULD return a -32601 (Method not found) error" */
-    snprintf(text, sizeof(text), "Method not found: tool %s cannot run as a "
+    snprintf(text, sizeof(text),
+             "Method not found: tool %s cannot run as a "
              "task (its execution.taskSupport is not \"optional\" or "
-             "\"required\")", call->feat->key);
+             "\"required\")",
+             call->feat->key);
     cmcp__call_fail(call, CMCP_JSONRPC_METHOD_NOT_FOUND, text, NULL);
     return 1;
   }
   if (!has_task && support == SUPPORT_REQUIRED) {
     /* "Servers MUST return a -32601 (Method not found) error" */
-    snprintf(text, sizeof(text), "Method not found: tool %s must be called "
+    snprintf(text, sizeof(text),
+             "Method not found: tool %s must be called "
              "as a task (execution.taskSupport is \"required\"): add "
-             "params.task", call->feat->key);
+             "params.task",
+             call->feat->key);
     cmcp__call_fail(call, CMCP_JSONRPC_METHOD_NOT_FOUND, text, NULL);
     return 1;
   }
@@ -864,10 +874,12 @@ static int tasks_call(cmcp__peer_t *peer, cmcp__req *req, cmcp_call_t *call) {
     if (support == SUPPORT_OPTIONAL)
       return 0;
     /* "the server MUST return an error with the code -32021" */
-    cmcp__call_fail(call, CMCP_MCP_MISSING_CAPABILITY,
-                    "Missing required client capability: tool needs the "
-                    EXT_TASKS " extension (execution.taskSupport is "
-                    "\"required\")", ext_required_data());
+    cmcp__call_fail(
+        call, CMCP_MCP_MISSING_CAPABILITY,
+        "Missing required client capability: tool needs the " EXT_TASKS
+        " extension (execution.taskSupport is "
+        "\"required\")",
+        ext_required_data());
     return 1;
   }
   return start_task(peer, call, 1,
@@ -919,7 +931,8 @@ static void m_result(cmcp__peer_t *peer, cmcp__req *req, task *t) {
   if (json_object_array_length(t->waiters) >= MAX_WAITERS) {
     cmcp__send_error(peer, req->id, CMCP_MCP_SERVER_OVERLOADED,
                      "Server overloaded: too many tasks/result requests "
-                     "already wait for this task", NULL);
+                     "already wait for this task",
+                     NULL);
     return;
   }
   if ((id = id_copy(req->id)) == NULL ||
@@ -930,8 +943,8 @@ static void m_result(cmcp__peer_t *peer, cmcp__req *req, task *t) {
   }
   return;
 nomem:
-  cmcp__send_error(peer, req->id, CMCP_JSONRPC_INTERNAL_ERROR,
-                   "Out of memory", NULL);
+  cmcp__send_error(peer, req->id, CMCP_JSONRPC_INTERNAL_ERROR, "Out of memory",
+                   NULL);
 }
 
 /* tasks/cancel */
@@ -946,8 +959,10 @@ static void m_cancel(cmcp__peer_t *peer, cmcp__req *req, task *t) {
     }
     /* "Receivers MUST reject cancellation requests for tasks already in a
      * terminal status ... with error code -32602 (Invalid params)." */
-    snprintf(text, sizeof(text), "Invalid params: cannot cancel task %s: it "
-             "is already %s", t->id, status_names[t->status]);
+    snprintf(text, sizeof(text),
+             "Invalid params: cannot cancel task %s: it "
+             "is already %s",
+             t->id, status_names[t->status]);
     cmcp__send_error(peer, req->id, CMCP_JSONRPC_INVALID_PARAMS, text, NULL);
     return;
   }
@@ -989,14 +1004,14 @@ static int take_answers(task *t, json_object *resp) {
 
 /* tasks/update (extension): answers to the pending inputRequests. */
 static void m_update(cmcp__peer_t *peer, cmcp__req *req, task *t) {
-  json_object *resp = cmcp__json_get_object(req->msg->params,
-                                            "inputResponses");
+  json_object *resp = cmcp__json_get_object(req->msg->params, "inputResponses");
   cmcp_call_t *resume = NULL;
   int done;
   if (resp == NULL) {
     cmcp__send_error(peer, req->id, CMCP_JSONRPC_INVALID_PARAMS,
                      "Invalid params: params.inputResponses must be an "
-                     "object", NULL);
+                     "object",
+                     NULL);
     return;
   }
   if (t->status == TS_INPUT_REQUIRED && t->call != NULL && t->inputs != NULL) {
@@ -1017,8 +1032,10 @@ static void m_update(cmcp__peer_t *peer, cmcp__req *req, task *t) {
   reply(peer, req, json_object_new_object());
   if (resume != NULL && on_call_loop(resume, resume_job) != 0) {
     t->idle = 1; /* released when its peer closes */
-    set_error(t, CMCP_JSONRPC_INTERNAL_ERROR, "The connection that ran this "
-              "task closed before it finished", NULL);
+    set_error(t, CMCP_JSONRPC_INTERNAL_ERROR,
+              "The connection that ran this "
+              "task closed before it finished",
+              NULL);
     finish_task(t, TS_FAILED, "The connection that ran this task closed");
   }
 }
@@ -1066,8 +1083,8 @@ static void m_list(cmcp__peer_t *peer, cmcp__req *req, store *st) {
   cmcp__send_result(peer, req->id, r);
   goto out;
 nomem:
-  cmcp__send_error(peer, req->id, CMCP_JSONRPC_INTERNAL_ERROR,
-                   "Out of memory", NULL);
+  cmcp__send_error(peer, req->id, CMCP_JSONRPC_INTERNAL_ERROR, "Out of memory",
+                   NULL);
 out:
   if (arr != NULL)
     json_object_put(arr);
@@ -1083,17 +1100,16 @@ static int gate(cmcp__peer_t *peer, cmcp__req *req) {
   cmcp__registry *reg = cmcp__registry_acquire(peer->srv);
   int offered = any_task_tool(reg), removed;
   cmcp__registry_unref(reg);
-  removed = req->modern ? strcmp(m, "tasks/result") == 0 ||
-                              strcmp(m, "tasks/list") == 0
-                        : strcmp(m, "tasks/update") == 0;
+  removed = req->modern
+                ? strcmp(m, "tasks/result") == 0 || strcmp(m, "tasks/list") == 0
+                : strcmp(m, "tasks/update") == 0;
   if (!offered || removed ||
       (!req->modern && req->version != CMCP__V2025_11_25)) {
     snprintf(text, sizeof(text), "Method not found: %s%s", m,
-             !offered ? " (no tool of this server runs as a task)"
+             !offered      ? " (no tool of this server runs as a task)"
              : req->modern ? " is not part of the tasks extension"
                            : " is not available in this protocol version");
-    cmcp__send_error(peer, req->id, CMCP_JSONRPC_METHOD_NOT_FOUND, text,
-                     NULL);
+    cmcp__send_error(peer, req->id, CMCP_JSONRPC_METHOD_NOT_FOUND, text, NULL);
     return -1;
   }
   if (req->modern && !ext_declared(req->caps)) {
@@ -1130,8 +1146,10 @@ static void tasks_request(cmcp__peer_t *peer, cmcp__req *req) {
   }
   if ((t = find(st, id, peer, req->modern)) == NULL) {
     /* "Invalid or nonexistent taskId ...: -32602 (Invalid params)" */
-    snprintf(text, sizeof(text), "Invalid params: task not found (unknown "
-             "or expired taskId)%s", "");
+    snprintf(text, sizeof(text),
+             "Invalid params: task not found (unknown "
+             "or expired taskId)%s",
+             "");
     cmcp__send_error(peer, req->id, CMCP_JSONRPC_INVALID_PARAMS, text, NULL);
     goto out;
   }
@@ -1192,8 +1210,10 @@ static void tasks_peer_closed(cmcp__peer_t *peer) {
     if (t->call != NULL && t->call->peer == peer) {
       detach_call(t);
       if (!terminal(t->status)) {
-        set_error(t, CMCP_JSONRPC_INTERNAL_ERROR, "The connection that ran "
-                  "this task closed before it finished", NULL);
+        set_error(t, CMCP_JSONRPC_INTERNAL_ERROR,
+                  "The connection that ran "
+                  "this task closed before it finished",
+                  NULL);
         set_status(t, TS_FAILED, "The connection that ran this task closed");
       }
     }
@@ -1270,5 +1290,5 @@ static void tasks_server_free(cmcp_server_t *srv) {
 }
 
 const cmcp__ext_ops cmcp__tasks_ops = {
-    tasks_request,      tasks_call,     tasks_tick,     tasks_peer_closed,
+    tasks_request,      tasks_call,     tasks_tick,       tasks_peer_closed,
     tasks_capabilities, tasks_finished, tasks_server_free};

@@ -151,7 +151,7 @@ static json_object *jkey(json_object *o, const char *path, const char *key) {
   json_object *v = NULL;
   json_object *parent = jpath(o, path);
   return parent != NULL && json_object_object_get_ex(parent, key, &v) ? v
-                                                                       : NULL;
+                                                                      : NULL;
 }
 
 /* The taskId of the related-task _meta under o.<path>._meta. */
@@ -257,7 +257,8 @@ static void test_async_working_then_result(void **state) {
   before = tp->n;
   snprintf(text, sizeof(text),
            "{\"jsonrpc\":\"2.0\",\"id\":22,\"method\":\"tasks/result\","
-           "\"params\":{\"taskId\":\"%s\"}}", id);
+           "\"params\":{\"taskId\":\"%s\"}}",
+           id);
   tp_feed(tp, text);
   assert_int_equal(tp->n, before);
   cmcp_call_add_text(parked[0], "late");
@@ -358,8 +359,10 @@ static void test_cancel_waiter_and_finished(void **state) {
   /* A waiting tasks/result is answered when the task is cancelled. */
   id = create(tp, 60, "parked", "{}");
   snprintf(idcopy, sizeof(idcopy), "%s", id);
-  snprintf(text, sizeof(text), "{\"jsonrpc\":\"2.0\",\"id\":61,\"method\":"
-           "\"tasks/result\",\"params\":{\"taskId\":\"%s\"}}", idcopy);
+  snprintf(text, sizeof(text),
+           "{\"jsonrpc\":\"2.0\",\"id\":61,\"method\":"
+           "\"tasks/result\",\"params\":{\"taskId\":\"%s\"}}",
+           idcopy);
   tp_feed(tp, text);
   r = task_req(tp, 62, "tasks/cancel", idcopy, "");
   assert_status_note(r, "cancelled");
@@ -399,15 +402,19 @@ static void test_list_pagination(void **state) {
   assert_string_equal(jstr(r, "result.tasks.1.taskId"), ids[1]);
   cursor = jstr(r, "result.nextCursor");
   assert_non_null(cursor);
-  snprintf(text, sizeof(text), "{\"jsonrpc\":\"2.0\",\"id\":81,\"method\":"
-           "\"tasks/list\",\"params\":{\"cursor\":\"%s\"}}", cursor);
+  snprintf(text, sizeof(text),
+           "{\"jsonrpc\":\"2.0\",\"id\":81,\"method\":"
+           "\"tasks/list\",\"params\":{\"cursor\":\"%s\"}}",
+           cursor);
   r = tp_call(tp, text);
   assert_string_equal(jstr(r, "result.tasks.0.taskId"), ids[2]);
   assert_string_equal(jstr(r, "result.tasks.1.taskId"), ids[3]);
   cursor = jstr(r, "result.nextCursor");
   assert_non_null(cursor);
-  snprintf(text, sizeof(text), "{\"jsonrpc\":\"2.0\",\"id\":82,\"method\":"
-           "\"tasks/list\",\"params\":{\"cursor\":\"%s\"}}", cursor);
+  snprintf(text, sizeof(text),
+           "{\"jsonrpc\":\"2.0\",\"id\":82,\"method\":"
+           "\"tasks/list\",\"params\":{\"cursor\":\"%s\"}}",
+           cursor);
   r = tp_call(tp, text);
   assert_int_equal(json_object_array_length(jpath(r, "result.tasks")), 1);
   assert_string_equal(jstr(r, "result.tasks.0.taskId"), ids[4]);
@@ -428,8 +435,7 @@ static void test_expiry(void **state) {
   char idcopy[64];
   int64_t next;
   (void)state;
-  assert_int_equal(cmcp_server_set_limit(srv, CMCP_LIMIT_TASK_TTL_MS, 5000),
-                   0);
+  assert_int_equal(cmcp_server_set_limit(srv, CMCP_LIMIT_TASK_TTL_MS, 5000), 0);
   tp = session(srv, 0);
   id = create(tp, 90, "quick", "{}");
   snprintf(idcopy, sizeof(idcopy), "%s", id);
@@ -457,10 +463,8 @@ static void test_limit_per_peer(void **state) {
   tpeer *tp, *other;
   json_object *r;
   (void)state;
-  assert_int_equal(cmcp_server_set_limit(srv, CMCP_LIMIT_TASKS_PER_PEER, 2),
-                   0);
-  assert_int_equal(cmcp_server_set_limit(srv, CMCP_LIMIT_TASK_TTL_MS, 1000),
-                   0);
+  assert_int_equal(cmcp_server_set_limit(srv, CMCP_LIMIT_TASKS_PER_PEER, 2), 0);
+  assert_int_equal(cmcp_server_set_limit(srv, CMCP_LIMIT_TASK_TTL_MS, 1000), 0);
   tp = session(srv, 0);
   create(tp, 100, "quick", "{}");
   tp_next(tp);
@@ -506,7 +510,8 @@ static void test_bad_requests(void **state) {
   /* "required" without params.task, or a task on a forbidden tool. */
   r = tp_call(tp, "{\"jsonrpc\":\"2.0\",\"id\":120,\"method\":\"tools/call\","
                   "\"params\":{\"name\":\"needs_task\"}}");
-  assert_rpc_error(r, CMCP_JSONRPC_METHOD_NOT_FOUND, "must be called as a task");
+  assert_rpc_error(r, CMCP_JSONRPC_METHOD_NOT_FOUND,
+                   "must be called as a task");
   spec_assert_valid(V1, "JSONRPCErrorResponse", r);
   r = tp_call(tp, "{\"jsonrpc\":\"2.0\",\"id\":121,\"method\":\"tools/call\","
                   "\"params\":{\"name\":\"never\",\"task\":{}}}");
@@ -559,7 +564,8 @@ static void test_input_required(void **state) {
   assert_status_note(tp_next(tp), "input_required");
   r = task_req(tp, 141, "tasks/get", idcopy, "");
   assert_string_equal(jstr(r, "result.status"), "input_required");
-  snprintf(text, sizeof(text), "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"result\":"
+  snprintf(text, sizeof(text),
+           "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"result\":"
            "{\"action\":\"accept\",\"content\":{\"name\":\"Ada\"}}}",
            (long long)jint(ask, "id"));
   tp_feed(tp, text);
@@ -574,8 +580,10 @@ static void test_input_required(void **state) {
   r = task_req(tp, 144, "tasks/cancel", idcopy, "");
   assert_status_note(r, "cancelled");
   assert_string_equal(jstr(tp_next(tp), "result.status"), "cancelled");
-  snprintf(text, sizeof(text), "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"result\":"
-           "{\"action\":\"decline\"}}", (long long)jint(ask, "id"));
+  snprintf(text, sizeof(text),
+           "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"result\":"
+           "{\"action\":\"decline\"}}",
+           (long long)jint(ask, "id"));
   tp_feed(tp, text); /* answers nothing any more: ignored */
   assert_null(tp_next(tp));
   tp_free(tp);
@@ -667,8 +675,8 @@ static void test_modern_lifecycle(void **state) {
   assert_null(jpath(r, "result.status"));
   assert_null(jpath(r, "result.taskId"));
   /* Sync-only tools stay sync, even with a legacy task hint. */
-  r = modern(tp, 6, "tools/call",
-             "\"name\":\"plain\",\"task\":{\"ttl\":100}", 1);
+  r = modern(tp, 6, "tools/call", "\"name\":\"plain\",\"task\":{\"ttl\":100}",
+             1);
   assert_modern_result(r, "complete");
   assert_string_equal(jstr(r, "result.content.0.text"), "quick done");
   tp_free(tp);
@@ -746,8 +754,10 @@ static void test_modern_input_and_update(void **state) {
   assert_non_null(jpath(r, "result.inputRequests.b"));
   assert_null(jpath(r, "result.requestState"));
   /* A partial answer (and an unknown key) keeps it waiting for "b". */
-  snprintf(params, sizeof(params), "%s,\"inputResponses\":{\"a\":{\"action\":"
-           "\"accept\",\"content\":{\"name\":\"Ann\"}},\"zz\":{}}", base);
+  snprintf(params, sizeof(params),
+           "%s,\"inputResponses\":{\"a\":{\"action\":"
+           "\"accept\",\"content\":{\"name\":\"Ann\"}},\"zz\":{}}",
+           base);
   r = modern(tp, 3, "tasks/update", params, 1);
   assert_modern_result(r, "complete");
   assert_null(jpath(r, "result.status"));
@@ -755,8 +765,10 @@ static void test_modern_input_and_update(void **state) {
   assert_string_equal(jstr(r, "result.status"), "input_required");
   assert_null(jpath(r, "result.inputRequests.a"));
   assert_non_null(jpath(r, "result.inputRequests.b"));
-  snprintf(params, sizeof(params), "%s,\"inputResponses\":{\"b\":{\"action\":"
-           "\"decline\"}}", base);
+  snprintf(params, sizeof(params),
+           "%s,\"inputResponses\":{\"b\":{\"action\":"
+           "\"decline\"}}",
+           base);
   modern(tp, 5, "tasks/update", params, 1);
   r = modern(tp, 6, "tasks/get", base, 1);
   assert_string_equal(jstr(r, "result.status"), "completed");
@@ -774,8 +786,7 @@ static void test_modern_input_and_update(void **state) {
   r = modern(tp, 10, "tasks/get", base, 1);
   assert_string_equal(jstr(r, "result.status"), "cancelled");
   assert_null(jpath(r, "result.inputRequests"));
-  snprintf(params, sizeof(params), "%s,\"inputResponses\":{\"name\":{}}",
-           base);
+  snprintf(params, sizeof(params), "%s,\"inputResponses\":{\"name\":{}}", base);
   assert_modern_result(modern(tp, 11, "tasks/update", params, 1), "complete");
   /* One left waiting when the peer closes is freed with it (ASan). */
   modern(tp, 12, "tools/call", "\"name\":\"asker\"", 1);
@@ -799,9 +810,11 @@ static void test_modern_mrtr_then_task(void **state) {
     key = k;
   }
   assert_string_equal(key, "name");
-  snprintf(params, sizeof(params), "\"name\":\"gather\",\"inputResponses\":{"
+  snprintf(params, sizeof(params),
+           "\"name\":\"gather\",\"inputResponses\":{"
            "\"name\":{\"action\":\"accept\",\"content\":{\"name\":\"Alice\"}}},"
-           "\"requestState\":\"%s\"", jstr(r, "result.requestState"));
+           "\"requestState\":\"%s\"",
+           jstr(r, "result.requestState"));
   /* The round that asks no more becomes a task. */
   r = modern(tp, 2, "tools/call", params, 1);
   assert_modern_result(r, "task");
@@ -810,8 +823,7 @@ static void test_modern_mrtr_then_task(void **state) {
   snprintf(get, sizeof(get), "\"taskId\":\"%s\"", jstr(r, "result.taskId"));
   r = modern(tp, 3, "tasks/get", get, 1);
   assert_string_equal(jstr(r, "result.status"), "completed");
-  assert_string_equal(jstr(r, "result.result.content.0.text"),
-                      "Hello, Alice!");
+  assert_string_equal(jstr(r, "result.result.content.0.text"), "Hello, Alice!");
   assert_int_equal(cmcp__peer_inflight(tp->peer), 0);
   tp_free(tp);
   cmcp_server_free(srv);
@@ -852,8 +864,12 @@ static void test_modern_shared_and_closed_runner(void **state) {
 
 static long alloc_count, fail_at;
 
-static int should_fail(void) { return ++alloc_count == fail_at; }
-static void *t_malloc(size_t n) { return should_fail() ? NULL : malloc(n); }
+static int should_fail(void) {
+  return ++alloc_count == fail_at;
+}
+static void *t_malloc(size_t n) {
+  return should_fail() ? NULL : malloc(n);
+}
 static void *t_realloc(void *p, size_t n) {
   return should_fail() ? NULL : realloc(p, n);
 }
@@ -889,8 +905,7 @@ static void feed_task(tpeer *tp, int n, const char *method, const char *id,
   snprintf(text, sizeof(text),
            "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"%s\",\"params\":{"
            "\"taskId\":\"%s\"%s%s}}",
-           n, method, id, extra,
-           modern_req ? "," MODERN_META(EXT_CAPS) : "");
+           n, method, id, extra, modern_req ? "," MODERN_META(EXT_CAPS) : "");
   feed_any(tp, text);
 }
 
@@ -916,8 +931,9 @@ static int run_alloc_flow(void) {
   tp = tp_new_or_null(srv);
   if (tp != NULL) {
     feed_any(tp, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\","
-                 "\"params\":{\"protocolVersion\":\"" V1 "\",\"capabilities\":"
-                 ELICIT_CAPS ",\"clientInfo\":{\"name\":\"c\",\"version\":"
+                 "\"params\":{\"protocolVersion\":\"" V1
+                 "\",\"capabilities\":" ELICIT_CAPS
+                 ",\"clientInfo\":{\"name\":\"c\",\"version\":"
                  "\"1\"}}}");
     feed_any(tp, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/"
                  "initialized\"}");
