@@ -7,6 +7,7 @@
  *   peer.c      peers: feed, decode, admission, in-flight table, asks, tick
  *   methods.c   method handlers shared by both eras
  *   modern.c    2026-07-28 specifics: _meta, discover, listen, MRTR state
+ *   tasks.c     tasks: the 2025-11-25 core and the 2026-07-28 extension
  *
  * Threads. A peer and everything reachable from it is touched on its loop
  * thread only. A call's result may be built on another thread (blocking or
