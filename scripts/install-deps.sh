@@ -30,12 +30,13 @@ if ((${#missing[@]})); then
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# The npm peers for the interop tests (versions pinned in package.json).
-if [ -f tests/interop/package.json ]; then
-  if [ ! -d tests/interop/node_modules ] || \
-     [ tests/interop/package.json -nt tests/interop/node_modules ]; then
-    echo "install-deps: npm install (tests/interop)"
-    (cd tests/interop && npm install --no-audit --no-fund --loglevel=error >/dev/null)
-    touch tests/interop/node_modules
+# The npm peers (versions pinned in each package.json): the TypeScript SDK
+# for the interop tests, the conformance suite and its Node 22.
+for dir in tests/interop tests/conformance; do
+  [ -f "$dir/package.json" ] || continue
+  if [ ! -d "$dir/node_modules" ] || [ "$dir/package.json" -nt "$dir/node_modules" ]; then
+    echo "install-deps: npm install ($dir)"
+    (cd "$dir" && npm install --no-audit --no-fund --loglevel=error >/dev/null)
+    touch "$dir/node_modules"
   fi
-fi
+done
