@@ -106,6 +106,8 @@ static cmcp_server_t *server(void) {
   add(srv, TOOL("asker", "optional"), 0, asker, NULL);
   add(srv, TOOL("two_asks", "optional"), 0, asker, &two);
   add(srv, TOOL("gather", "required"), 0, asker, NULL);
+  add(srv, TOOL("slow_required", "required"), CMCP_FEATURE_BLOCKING, sleepy,
+      NULL);
   nparked = 0;
   return srv;
 }
@@ -829,6 +831,31 @@ static void test_modern_mrtr_then_task(void **state) {
   cmcp_server_free(srv);
 }
 
+static void test_modern_required_blocking(void **state) {
+  cmcp_server_t *srv = server();
+  tpeer *tp = tp_new(srv, TP_POST | TP_BLOCKING);
+  json_object *r;
+  char params[256];
+  int i;
+  (void)state;
+  /* The handler runs on a worker: the answer is a task at once. */
+  r = modern(tp, 1, "tools/call", "\"name\":\"slow_required\"", 1);
+  assert_modern_result(r, "task");
+  snprintf(params, sizeof(params), "\"taskId\":\"%s\"",
+           jstr(r, "result.taskId"));
+  r = modern(tp, 2, "tasks/get", params, 1);
+  assert_string_equal(jstr(r, "result.status"), "working");
+  /* Bounded wait for the worker's completion to come back to the loop. */
+  for (i = 0; i < 100 && cmcp__peer_inflight(tp->peer) > 0; i++)
+    tp_pump(tp, SIZE_MAX, 50);
+  assert_int_equal(cmcp__peer_inflight(tp->peer), 0);
+  r = modern(tp, 3, "tasks/get", params, 1);
+  assert_string_equal(jstr(r, "result.status"), "completed");
+  assert_string_equal(jstr(r, "result.result.content.0.text"), "slept");
+  tp_free(tp);
+  cmcp_server_free(srv);
+}
+
 static void test_modern_shared_and_closed_runner(void **state) {
   cmcp_server_t *srv = server();
   tpeer *a = tp_new(srv, 0), *b = tp_new(srv, 0), *legacy = session(srv, 0);
@@ -1007,6 +1034,7 @@ int main(void) {
       cmocka_unit_test(test_modern_errors_and_cancel),
       cmocka_unit_test(test_modern_input_and_update),
       cmocka_unit_test(test_modern_mrtr_then_task),
+      cmocka_unit_test(test_modern_required_blocking),
       cmocka_unit_test(test_modern_shared_and_closed_runner),
       cmocka_unit_test(test_alloc_failure_sweep),
   };
