@@ -169,6 +169,15 @@ static void assert_status_note(json_object *o, const char *status) {
   spec_assert_valid(V1, "TaskStatusNotification", o);
 }
 
+/* Checks every message the peer sent against the schema of version,
+ * then frees the peer. */
+static void finish(tpeer *tp, const char *version) {
+  size_t i;
+  for (i = 0; i < tp->n; i++)
+    spec_assert_valid(version, "JSONRPCMessage", tp->out[i]);
+  tp_free(tp);
+}
+
 /* ---- 2025-11-25 ------------------------------------------------------- */
 
 static void test_capabilities(void **state) {
@@ -200,9 +209,9 @@ static void test_capabilities(void **state) {
   assert_null(jpath(none->out[0], "result.capabilities.tasks"));
   assert_rpc_error(task_req(none, 4, "tasks/get", "x", ""),
                    CMCP_JSONRPC_METHOD_NOT_FOUND, "no tool");
-  tp_free(none);
-  tp_free(old);
-  tp_free(tp);
+  finish(none, V1);
+  finish(old, "2025-06-18");
+  finish(tp, V1);
   cmcp_server_free(bare);
   cmcp_server_free(srv);
 }
@@ -236,7 +245,7 @@ static void test_create_get_result(void **state) {
   spec_assert_valid(V1, "CallToolResult", jpath(r, "result"));
   spec_assert_valid(V1, "JSONRPCResponse", r);
   assert_int_equal(cmcp__peer_inflight(tp->peer), 0);
-  tp_free(tp);
+  finish(tp, V1);
   cmcp_server_free(srv);
 }
 
@@ -272,7 +281,7 @@ static void test_async_working_then_result(void **state) {
   assert_string_equal(jstr(r, "result.content.0.text"), "late");
   assert_string_equal(related(r, "result._meta"), id);
   spec_assert_valid(V1, "JSONRPCResponse", r);
-  tp_free(tp);
+  finish(tp, V1);
   cmcp_server_free(srv);
 }
 
@@ -289,7 +298,7 @@ static void test_blocking_handler(void **state) {
   assert_status_note(tp_next(tp), "completed");
   r = task_req(tp, 32, "tasks/result", id, "");
   assert_string_equal(jstr(r, "result.content.0.text"), "slept");
-  tp_free(tp);
+  finish(tp, V1);
   cmcp_server_free(srv);
 }
 
@@ -315,7 +324,7 @@ static void test_failed_tool(void **state) {
   assert_rpc_error(r, CMCP_JSONRPC_INTERNAL_ERROR, "quick broke");
   assert_string_equal(jstr(r, "error.data.why"), "asked to");
   spec_assert_valid(V1, "JSONRPCErrorResponse", r);
-  tp_free(tp);
+  finish(tp, V1);
   cmcp_server_free(srv);
 }
 
@@ -347,7 +356,7 @@ static void test_cancel(void **state) {
   assert_string_equal(jstr(r, "result.status"), "cancelled");
   assert_rpc_error(task_req(tp, 54, "tasks/cancel", idcopy, ""),
                    CMCP_JSONRPC_INVALID_PARAMS, "already cancelled");
-  tp_free(tp);
+  finish(tp, V1);
   cmcp_server_free(srv);
 }
 
@@ -379,7 +388,7 @@ static void test_cancel_waiter_and_finished(void **state) {
   r = task_req(tp, 64, "tasks/cancel", id, "");
   assert_rpc_error(r, CMCP_JSONRPC_INVALID_PARAMS, "already completed");
   spec_assert_valid(V1, "JSONRPCErrorResponse", r);
-  tp_free(tp);
+  finish(tp, V1);
   cmcp_server_free(srv);
 }
 
@@ -425,7 +434,7 @@ static void test_list_pagination(void **state) {
   r = tp_call(tp, "{\"jsonrpc\":\"2.0\",\"id\":83,\"method\":\"tasks/list\","
                   "\"params\":{\"cursor\":\"forged\"}}");
   assert_rpc_error(r, CMCP_JSONRPC_INVALID_PARAMS, "cursor");
-  tp_free(tp);
+  finish(tp, V1);
   cmcp_server_free(srv);
 }
 
@@ -456,7 +465,7 @@ static void test_expiry(void **state) {
   assert_int_equal(json_object_array_length(jpath(r, "result.tasks")), 1);
   assert_string_equal(jstr(r, "result.tasks.0.status"), "working");
   cmcp_call_done(parked[0]);
-  tp_free(tp);
+  finish(tp, V1);
   cmcp_server_free(srv);
 }
 
@@ -481,8 +490,8 @@ static void test_limit_per_peer(void **state) {
   cmcp__peer_tick(tp->peer, cmcp__now_ms() + 2000);
   create(tp, 104, "quick", "{}");
   cmcp_call_done(parked[0]);
-  tp_free(other);
-  tp_free(tp);
+  finish(other, V1);
+  finish(tp, V1);
   cmcp_server_free(srv);
 }
 
@@ -499,8 +508,8 @@ static void test_sessions_are_isolated(void **state) {
   assert_rpc_error(r, CMCP_JSONRPC_INVALID_PARAMS, "not found");
   r = tp_call(b, "{\"jsonrpc\":\"2.0\",\"id\":113,\"method\":\"tasks/list\"}");
   assert_int_equal(json_object_array_length(jpath(r, "result.tasks")), 0);
-  tp_free(b);
-  tp_free(a);
+  finish(b, V1);
+  finish(a, V1);
   cmcp_server_free(srv);
 }
 
@@ -545,7 +554,7 @@ static void test_bad_requests(void **state) {
   assert_rpc_error(r, CMCP_JSONRPC_INVALID_PARAMS, "taskId");
   assert_rpc_error(task_req(tp, 130, "tasks/update", "nope", ""),
                    CMCP_JSONRPC_METHOD_NOT_FOUND, "tasks/update");
-  tp_free(tp);
+  finish(tp, V1);
   cmcp_server_free(srv);
 }
 
@@ -588,7 +597,7 @@ static void test_input_required(void **state) {
            (long long)jint(ask, "id"));
   tp_feed(tp, text); /* answers nothing any more: ignored */
   assert_null(tp_next(tp));
-  tp_free(tp);
+  finish(tp, V1);
   cmcp_server_free(srv);
 }
 
@@ -606,7 +615,7 @@ static void test_session_close_frees_tasks(void **state) {
   tp->peer = NULL;
   assert_true(cmcp_call_is_cancelled(parked[0]));
   assert_int_equal(cmcp_call_done(parked[0]), 0);
-  tp_free(tp);
+  finish(tp, V1);
   cmcp_server_free(srv);
 }
 
@@ -681,7 +690,7 @@ static void test_modern_lifecycle(void **state) {
              1);
   assert_modern_result(r, "complete");
   assert_string_equal(jstr(r, "result.content.0.text"), "quick done");
-  tp_free(tp);
+  finish(tp, V2);
   cmcp_server_free(srv);
 }
 
@@ -736,7 +745,7 @@ static void test_modern_errors_and_cancel(void **state) {
   r = modern(tp, 13, "tools/call", "\"name\":\"needs_task\"", 0);
   assert_rpc_error(r, CMCP_MCP_MISSING_CAPABILITY, EXT);
   spec_assert_valid(V2, "MissingRequiredClientCapabilityError", r);
-  tp_free(tp);
+  finish(tp, V2);
   cmcp_server_free(srv);
 }
 
@@ -792,7 +801,7 @@ static void test_modern_input_and_update(void **state) {
   assert_modern_result(modern(tp, 11, "tasks/update", params, 1), "complete");
   /* One left waiting when the peer closes is freed with it (ASan). */
   modern(tp, 12, "tools/call", "\"name\":\"asker\"", 1);
-  tp_free(tp);
+  finish(tp, V2);
   cmcp_server_free(srv);
 }
 
@@ -827,7 +836,7 @@ static void test_modern_mrtr_then_task(void **state) {
   assert_string_equal(jstr(r, "result.status"), "completed");
   assert_string_equal(jstr(r, "result.result.content.0.text"), "Hello, Alice!");
   assert_int_equal(cmcp__peer_inflight(tp->peer), 0);
-  tp_free(tp);
+  finish(tp, V2);
   cmcp_server_free(srv);
 }
 
@@ -852,7 +861,7 @@ static void test_modern_required_blocking(void **state) {
   r = modern(tp, 3, "tasks/get", params, 1);
   assert_string_equal(jstr(r, "result.status"), "completed");
   assert_string_equal(jstr(r, "result.result.content.0.text"), "slept");
-  tp_free(tp);
+  finish(tp, V2);
   cmcp_server_free(srv);
 }
 
@@ -881,9 +890,9 @@ static void test_modern_shared_and_closed_runner(void **state) {
   assert_string_equal(jstr(r, "result.error.message"),
                       "The connection that ran this task closed before it "
                       "finished");
-  tp_free(legacy);
-  tp_free(b);
-  tp_free(a);
+  finish(legacy, V1);
+  finish(b, V2);
+  finish(a, V2);
   cmcp_server_free(srv);
 }
 
