@@ -1,5 +1,6 @@
 /* src/rt/main.c: cmcp_server_main and cmcp_server_run_stdio, the two
  * calls that run a server object as a program. */
+#include "rt/loops.h"
 #include "rt/options.h"
 #include "transport/stdio.h"
 
@@ -83,6 +84,25 @@ static int main_stdio(cmcp_server_t *srv, const cmcp__options *o,
   return 0;
 }
 
+/* Serves Streamable HTTP on --listen until a signal. Returns the exit
+ * status. */
+static int main_http(cmcp_server_t *srv, const cmcp__options *o) {
+  cmcp__loops_config cfg;
+  memset(&cfg, 0, sizeof cfg);
+  cfg.threads = o->threads;
+  cfg.port = o->port;
+  cfg.mcp.host = o->host;
+  cfg.mcp.origins = o->origins;
+  cfg.mcp.n_origins = o->n_origins;
+  cfg.mcp.max_connections = (unsigned)o->max_connections;
+  cfg.mcp.drain_timeout_ms = (uint32_t)o->drain_timeout_ms;
+  cfg.mcp.json_response = o->json_response;
+  cfg.mcp.session_idle_timeout_ms = (uint64_t)o->session_idle_timeout_ms;
+  cfg.mcp.max_sessions = (size_t)o->max_sessions;
+  cfg.mcp.session_events = (size_t)o->session_events;
+  return cmcp__serve_http(srv, &cfg);
+}
+
 int cmcp_server_main(cmcp_server_t *srv, int argc, char **argv) {
   const char *prog = prog_name(argc, argv);
   cmcp__options o;
@@ -105,12 +125,7 @@ int cmcp_server_main(cmcp_server_t *srv, int argc, char **argv) {
     cmcp_log_set_threshold(o.log_level);
   if (apply_limits(srv, &o, prog) != 0)
     return EXIT_USAGE;
-  if (o.listen) {
-    fprintf(stderr,
-            "%s: --listen: the HTTP transport is not available in this "
-            "build; use --stdio\n",
-            prog);
-    return EXIT_USAGE;
-  }
+  if (o.listen)
+    return main_http(srv, &o);
   return main_stdio(srv, &o, prog);
 }

@@ -17,6 +17,10 @@ enum opt_id {
   OPT_MAX_INFLIGHT,
   OPT_MAX_MESSAGE_BYTES,
   OPT_DRAIN_TIMEOUT,
+  OPT_JSON_RESPONSE,
+  OPT_SESSION_IDLE_TIMEOUT,
+  OPT_MAX_SESSIONS,
+  OPT_SESSION_EVENTS,
   OPT_HELP,
   OPT_VERSION
 };
@@ -40,6 +44,10 @@ static const opt_def opt_table[] = {
     {"--max-inflight", OPT_MAX_INFLIGHT, "N", 1, 1 << 24},
     {"--max-message-bytes", OPT_MAX_MESSAGE_BYTES, "N", 64, (int64_t)1 << 30},
     {"--drain-timeout", OPT_DRAIN_TIMEOUT, "MS", 0, 3600000},
+    {"--json-response", OPT_JSON_RESPONSE, NULL, 1, 0},
+    {"--session-idle-timeout", OPT_SESSION_IDLE_TIMEOUT, "MS", 1, 86400000},
+    {"--max-sessions", OPT_MAX_SESSIONS, "N", 1, 10000000},
+    {"--session-events", OPT_SESSION_EVENTS, "N", 1, 1 << 20},
     {"--help", OPT_HELP, NULL, 1, 0},
     {"-h", OPT_HELP, NULL, 1, 0},
     {"--version", OPT_VERSION, NULL, 1, 0},
@@ -148,6 +156,15 @@ static int set_number(cmcp__options *o, const opt_def *d, const char *v,
   case OPT_MAX_MESSAGE_BYTES:
     o->max_message_bytes = n;
     break;
+  case OPT_SESSION_IDLE_TIMEOUT:
+    o->session_idle_timeout_ms = n;
+    break;
+  case OPT_MAX_SESSIONS:
+    o->max_sessions = n;
+    break;
+  case OPT_SESSION_EVENTS:
+    o->session_events = n;
+    break;
   default:
     o->drain_timeout_ms = n;
     break;
@@ -207,11 +224,13 @@ static int parse_one(cmcp__options *o, int argc, char **argv, int *i, char *err,
     }
     if (d->id == OPT_STDIO)
       o->stdio = 1;
+    else if (d->id == OPT_JSON_RESPONSE)
+      o->json_response = 1;
     else if (d->id == OPT_HELP)
       o->help = 1;
     else
       o->version = 1;
-    return d->id == OPT_STDIO ? 0 : 1;
+    return d->id == OPT_STDIO || d->id == OPT_JSON_RESPONSE ? 0 : 1;
   }
   if (eq != NULL) {
     v = eq + 1;
@@ -265,6 +284,14 @@ void cmcp__options_usage(FILE *f, const char *prog) {
           "  --max-connections N      open connections at most\n"
           "  --allowed-origin ORIGIN  accept requests from this Origin "
           "(repeatable)\n"
+          "  --json-response          answer legacy POSTs with JSON, not "
+          "SSE\n"
+          "  --session-idle-timeout MS  end idle sessions after MS (default "
+          "600000)\n"
+          "  --max-sessions N         live sessions at most (default "
+          "10000)\n"
+          "  --session-events N       events kept per session for "
+          "resumption (default 256)\n"
           "\n"
           "Limits:\n"
           "  --workers N              threads for blocking handlers (1-1024; "

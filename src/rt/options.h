@@ -14,6 +14,10 @@
  *   --max-inflight N            admitted requests per process
  *   --max-message-bytes N       longest JSON-RPC message
  *   --drain-timeout MS          time given to in-flight work at shutdown
+ *   --json-response             HTTP: answer legacy POSTs as JSON, not SSE
+ *   --session-idle-timeout MS   HTTP: idle legacy sessions end after MS
+ *   --max-sessions N            HTTP: live legacy sessions at most
+ *   --session-events N          HTTP: events kept per session to resume
  *   --help, --version
  * Each option with a value also accepts the form --name=value. Numbers are
  * decimal integers checked against a range; anything else is a usage error.
@@ -48,6 +52,11 @@ typedef struct cmcp__options {
   int64_t max_inflight;
   int64_t max_message_bytes;
   int64_t drain_timeout_ms; /* default CMCP__DRAIN_TIMEOUT_DEFAULT_MS */
+  /* Streamable HTTP; 0 when not given (the transport's default). */
+  int json_response;
+  int64_t session_idle_timeout_ms;
+  int64_t max_sessions;
+  int64_t session_events;
   int help;
   int version;
 } cmcp__options;
