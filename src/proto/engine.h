@@ -316,7 +316,7 @@ struct cmcp__peer {
   /* server->client requests (legacy asks) */
   struct cmcp__ask *asks;
   int64_t next_ask_id;
-  void *tasks;                  /* tasks extension state */
+  struct cmcp__task *tasks;     /* this session's tasks (tasks.c) */
   int closing;                  /* ops->close was requested */
   int client_ready;             /* notifications/initialized seen */
 };

@@ -18,10 +18,11 @@
  * does not ask for more. Modern tasks have no session: any request that
  * names the (unguessable) task id may reach them.
  *
- * Every task lives in one server-wide store under a mutex, bounded per
- * session (legacy) and for the whole modern wire (CMCP_LIMIT_TASKS_PER_PEER
- * each). A task's call is touched on its own loop thread only; finished
- * tasks are swept after their ttl by cmcp__peer_tick and on creation.
+ * A session's tasks hang on its peer; modern tasks sit in one server-wide
+ * list. Each list is bounded by CMCP_LIMIT_TASKS_PER_PEER (the modern wire
+ * counting as one peer) and every list is guarded by the one store mutex.
+ * A task's call is touched on its own loop thread only; finished tasks
+ * are swept after their ttl by cmcp__peer_tick and on creation.
  */
 #include "engine.h"
 
@@ -49,8 +50,8 @@ static const char *const status_names[] = {"working", "input_required",
 
 enum { SUPPORT_FORBIDDEN = 0, SUPPORT_OPTIONAL, SUPPORT_REQUIRED };
 
-typedef struct task {
-  struct task *next;
+typedef struct cmcp__task {
+  struct cmcp__task *next;
   char id[33];         /* 128 random bits, hex */
   cmcp__peer_t *owner; /* legacy: the session; NULL: modern */
   int modern;
@@ -68,9 +69,12 @@ typedef struct task {
   json_object *waiters; /* legacy: ids of waiting tasks/result */
 } task;
 
+/* Modern tasks, shared by every 2026-07-28 request. A session's tasks hang
+ * on its peer (peer->tasks), so every list is bounded by
+ * CMCP_LIMIT_TASKS_PER_PEER. The one mutex covers both kinds of list. */
 typedef struct store {
   pthread_mutex_t mu; /* recursive: a handler may finish inline */
-  task *head;         /* creation order */
+  task *head;         /* modern tasks, creation order */
   size_t modern_count;
 } store;
 
@@ -205,10 +209,15 @@ static void task_free(task *t) {
   cmcp__free(t);
 }
 
-/* Unlinks t from the store (does not free it). */
+/* The list that holds the tasks of owner (NULL: the modern ones). */
+static task **list_of(store *st, cmcp__peer_t *owner) {
+  return owner != NULL ? &owner->tasks : &st->head;
+}
+
+/* Unlinks t from its list (does not free it). */
 static void unlink_task(store *st, task *t) {
   task **pp;
-  for (pp = &st->head; *pp != NULL; pp = &(*pp)->next) {
+  for (pp = list_of(st, t->owner); *pp != NULL; pp = &(*pp)->next) {
     if (*pp == t) {
       *pp = t->next;
       if (t->modern)
@@ -221,21 +230,20 @@ static void unlink_task(store *st, task *t) {
 /* The task with id that a request of peer (modern or not) may see. */
 static task *find(store *st, const char *id, cmcp__peer_t *peer, int modern) {
   task *t;
-  for (t = st->head; t != NULL; t = t->next)
-    if (t->announced && t->modern == modern && (modern || t->owner == peer) &&
-        strcmp(t->id, id) == 0)
+  for (t = *list_of(st, modern ? NULL : peer); t != NULL; t = t->next)
+    if (t->announced && strcmp(t->id, id) == 0)
       return t;
   return NULL;
 }
 
 /* Tasks held for peer (legacy) or for the modern wire. */
-static size_t count_for(const store *st, cmcp__peer_t *owner) {
+static size_t count_for(store *st, cmcp__peer_t *owner) {
   const task *t;
   size_t n = 0;
   if (owner == NULL)
     return st->modern_count;
-  for (t = st->head; t != NULL; t = t->next)
-    n += t->owner == owner;
+  for (t = *list_of(st, owner); t != NULL; t = t->next)
+    n++;
   return n;
 }
 
@@ -250,11 +258,11 @@ static uint64_t expiry(const task *t) {
 /* Deletes the finished tasks of owner (NULL: modern) past their ttl;
  * returns ms to the next deadline or -1. Caller holds st->mu. */
 static int64_t sweep(store *st, cmcp__peer_t *owner, uint64_t now_ms) {
-  task **pp = &st->head;
+  task **pp = list_of(st, owner);
   int64_t next = -1;
   while (*pp != NULL) {
     task *t = *pp;
-    if (t->owner != owner || !terminal(t->status) || t->call != NULL) {
+    if (!terminal(t->status) || t->call != NULL) {
       pp = &t->next;
       continue;
     }
@@ -291,7 +299,7 @@ static task *task_new(store *st, cmcp__peer_t *owner, int modern,
   t->created_wall = t->updated_wall = cmcp__wall_ms();
   t->created_ms = cmcp__now_ms();
   t->ttl_ms = ttl_ms;
-  for (pp = &st->head; *pp != NULL; pp = &(*pp)->next)
+  for (pp = list_of(st, owner); *pp != NULL; pp = &(*pp)->next)
     ;
   *pp = t;
   if (modern)
@@ -1056,8 +1064,8 @@ static void m_list(cmcp__peer_t *peer, cmcp__req *req, store *st) {
     goto out;
   }
   end = offset + page;
-  for (t = st->head; t != NULL && arr != NULL; t = t->next) {
-    if (t->owner != peer || !t->announced || i++ < offset)
+  for (t = *list_of(st, peer); t != NULL && arr != NULL; t = t->next) {
+    if (!t->announced || i++ < offset)
       continue;
     if (i > end)
       break;
@@ -1200,30 +1208,29 @@ static void detach_call(task *t) {
  * call ran on this peer fails (nothing can finish it any more). */
 static void tasks_peer_closed(cmcp__peer_t *peer) {
   store *st = peer->srv->tasks_state;
-  task **pp;
+  task *t, *next;
   if (st == NULL)
     return;
   pthread_mutex_lock(&st->mu);
-  pp = &st->head;
-  while (*pp != NULL) {
-    task *t = *pp;
-    if (t->call != NULL && t->call->peer == peer) {
-      detach_call(t);
-      if (!terminal(t->status)) {
-        set_error(t, CMCP_JSONRPC_INTERNAL_ERROR,
-                  "The connection that ran "
-                  "this task closed before it finished",
-                  NULL);
-        set_status(t, TS_FAILED, "The connection that ran this task closed");
-      }
-    }
-    if (t->owner == peer) {
-      *pp = t->next;
-      task_free(t);
+  for (t = st->head; t != NULL; t = t->next) {
+    if (t->call == NULL || t->call->peer != peer)
       continue;
+    detach_call(t);
+    if (!terminal(t->status)) {
+      set_error(t, CMCP_JSONRPC_INTERNAL_ERROR,
+                "The connection that ran this task closed before it "
+                "finished",
+                NULL);
+      set_status(t, TS_FAILED, "The connection that ran this task closed");
     }
-    pp = &t->next;
   }
+  for (t = peer->tasks; t != NULL; t = next) {
+    next = t->next;
+    if (t->call != NULL)
+      detach_call(t);
+    task_free(t);
+  }
+  peer->tasks = NULL;
   pthread_mutex_unlock(&st->mu);
 }
 
@@ -1274,7 +1281,8 @@ static void tasks_capabilities(cmcp_server_t *srv, int version,
   }
 }
 
-/* ext server_free(): every peer is gone; free what is left. */
+/* ext server_free(): every peer is closed (their tasks went with them);
+ * free the modern ones. */
 static void tasks_server_free(cmcp_server_t *srv) {
   store *st = srv->tasks_state;
   task *t, *next;
