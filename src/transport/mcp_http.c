@@ -17,6 +17,7 @@
 #include <strings.h>
 
 #define META_VERSION "io.modelcontextprotocol/protocolVersion"
+#define META_CAPS "io.modelcontextprotocol/clientCapabilities"
 
 /* ---- answers ------------------------------------------------------------- */
 
@@ -315,12 +316,21 @@ static int header_value(const char *v, cmcp__buf *out) {
   return cmcp__buf_add(out, v, n + 1) == 0 ? 0 : -1;
 }
 
-/* The body value Mcp-Name mirrors for method, or NULL when none. */
+/* The body value Mcp-Name mirrors for method (SEP-2243: name or uri;
+ * SEP-2663: the taskId of tasks/get, tasks/update, tasks/cancel), or NULL
+ * when none; *required says whether the method has one. */
 static const char *name_source(const post_info *pi, int *required) {
+  static const char *const by_name[] = {"tools/call", "prompts/get"};
+  static const char *const by_task[] = {"tasks/get", "tasks/update",
+                                        "tasks/cancel"};
+  size_t i;
   *required = 1;
-  if (strcmp(pi->method, "tools/call") == 0 ||
-      strcmp(pi->method, "prompts/get") == 0)
-    return cmcp__json_get_string(pi->params, "name");
+  for (i = 0; i < CMCP__ARRAY_SIZE(by_name); i++)
+    if (strcmp(pi->method, by_name[i]) == 0)
+      return cmcp__json_get_string(pi->params, "name");
+  for (i = 0; i < CMCP__ARRAY_SIZE(by_task); i++)
+    if (strcmp(pi->method, by_task[i]) == 0)
+      return cmcp__json_get_string(pi->params, "taskId");
   if (strcmp(pi->method, "resources/read") == 0)
     return cmcp__json_get_string(pi->params, "uri");
   *required = 0;
@@ -347,6 +357,26 @@ static const char *check_name(cmcp__http_request *req, const post_info *pi) {
     why = NULL;
   cmcp__buf_free(&b);
   return why;
+}
+
+/* Required _meta fields of a modern request: "Rejections of requests
+ * missing required _meta fields use HTTP 400 Bad Request" (-32602). NULL
+ * when they are there (their values are the engine's to check). */
+static const char *modern_meta(const post_info *pi) {
+  json_object *meta = NULL, *caps = NULL;
+  if (pi->kind != CMCP__MSG_REQUEST)
+    return NULL;
+  if (!json_object_is_type(pi->params, json_type_object) ||
+      !json_object_object_get_ex(pi->params, "_meta", &meta) ||
+      !json_object_is_type(meta, json_type_object))
+    return "Invalid params: missing required params._meta";
+  if (pi->meta_version == NULL)
+    return "Invalid params: missing required _meta field " META_VERSION;
+  if (!json_object_object_get_ex(meta, META_CAPS, &caps))
+    return "Invalid params: missing required _meta field " META_CAPS;
+  if (!json_object_is_type(caps, json_type_object))
+    return "Invalid params: _meta " META_CAPS " must be an object";
+  return NULL;
 }
 
 /* "Servers that process the request body MUST reject requests where the
@@ -491,6 +521,9 @@ static void serve_post(cmcp__mcp_loop *lp, cmcp__http_request *req) {
       cmcp__mcp_respond_error(req, 400, NULL, CMCP_JSONRPC_INVALID_REQUEST,
                               "Bad Request: clients send no responses on "
                               "this protocol version");
+    } else if ((why = modern_meta(&pi)) != NULL) {
+      cmcp__mcp_respond_error(req, 400, pi.id, CMCP_JSONRPC_INVALID_PARAMS,
+                              why);
     } else if ((why = modern_headers(req, &pi)) != NULL) {
       cmcp__mcp_respond_error(req, 400, pi.id, CMCP_MCP_HEADER_MISMATCH, why);
     } else {

@@ -7,7 +7,9 @@
  * response ends. "Closing the SSE response stream MUST be treated by the
  * server as cancellation of that request": an aborted request closes its
  * peer, which cancels the call. Streams that stay quiet get a comment as a
- * keep-alive.
+ * keep-alive. A request answered while its peer still has a call in
+ * flight (a task that outlives its tools/call) keeps the peer until that
+ * call ends: closing it would cancel the task.
  */
 #include "transport/mcp_int.h"
 
@@ -20,6 +22,8 @@ struct mcp_modern {
   cmcp__peer_t *peer;
   uint64_t last_write;
   int streaming;
+  int aborted;           /* the client went away: the call is cancelled */
+  int lingering;         /* answered; its peer still runs a task's call */
   int reaping;           /* on the loop's reap list: closes soon */
   mcp_modern *reap_next; /* that list */
 };
@@ -49,6 +53,7 @@ static void on_modern_abort(cmcp__http_request *req, void *data) {
   mcp_modern *mr = data;
   (void)req;
   mr->req = NULL;
+  mr->aborted = 1;
   modern_reap_soon(mr);
 }
 
@@ -57,6 +62,7 @@ static int modern_write(mcp_modern *mr, const char *data, size_t len) {
   if (cmcp__http_stream_write(mr->req, data, len) != 0) {
     cmcp__http_request_abort(mr->req);
     mr->req = NULL;
+    mr->aborted = 1;
     modern_reap_soon(mr);
     return CMCP_ELIMIT;
   }
@@ -72,6 +78,7 @@ static int modern_event(mcp_modern *mr, const char *json, size_t len) {
     if (cmcp__mcp_stream_begin(mr->req, NULL) != 0) {
       cmcp__http_request_abort(mr->req);
       mr->req = NULL;
+      mr->aborted = 1;
       modern_reap_soon(mr);
       return CMCP_ECLOSED;
     }
@@ -108,8 +115,8 @@ static int modern_response(mcp_modern *mr, const char *json, size_t len,
 static int m_send(void *ctx, const char *json, size_t len,
                   const cmcp__out_info *info) {
   mcp_modern *mr = ctx;
-  if (mr->req == NULL)
-    return CMCP_ECLOSED;
+  if (mr->req == NULL) /* answered: what a lingering call says is dropped */
+    return mr->aborted ? CMCP_ECLOSED : 0;
   if (info->kind == CMCP__OUT_RESPONSE)
     return modern_response(mr, json, len, info);
   if (info->kind == CMCP__OUT_REQUEST) {
@@ -140,6 +147,7 @@ static void m_close(void *ctx, const char *reason) {
     cmcp__http_request_abort(mr->req);
     mr->req = NULL;
   }
+  mr->aborted = 1;
   modern_reap_soon(mr);
 }
 
@@ -163,6 +171,11 @@ void cmcp__mcp_moderns_reap(cmcp__mcp_loop *lp) {
   while (lp->reap != NULL) {
     mcp_modern *mr = lp->reap;
     lp->reap = mr->reap_next;
+    if (!mr->aborted && cmcp__peer_inflight(mr->peer) > 0) {
+      mr->reaping = 0; /* the tick closes it once the call ends */
+      mr->lingering = 1;
+      continue;
+    }
     modern_close(mr);
   }
 }
@@ -210,6 +223,10 @@ void cmcp__mcp_moderns_tick(cmcp__mcp_loop *lp, uint64_t now) {
     if (mr->reaping)
       continue;
     (void)cmcp__peer_tick(mr->peer, now);
+    if (mr->lingering && cmcp__peer_inflight(mr->peer) == 0) {
+      modern_reap_soon(mr);
+      continue;
+    }
     if (mr->req != NULL && mr->streaming &&
         now - mr->last_write >= MCP_KEEPALIVE_MS)
       (void)modern_write(mr, ":\n\n", 3);
