@@ -132,6 +132,18 @@ static void logging_tool(cmcp_call_t *call, void *data) {
   cmcp_call_done(call);
 }
 
+/* Reports the arguments; its "region" is mirrored into the Mcp-Param-Region
+ * header on Streamable HTTP (x-mcp-header), which the server checks. */
+static void header_param(cmcp_call_t *call, void *data) {
+  const char *region = "", *query = "";
+
+  (void)data;
+  cmcp_call_arg_string(call, "region", &region);
+  cmcp_call_arg_string(call, "query", &query);
+  ev_add_textf(call, "region=%s query=%s", region, query);
+  cmcp_call_done(call);
+}
+
 static void dynamic_tool(cmcp_call_t *call, void *data) {
   (void)data;
   cmcp_call_add_text(call, "This tool was added while the server ran.");
@@ -228,6 +240,13 @@ static const struct {
      "Schema 2020-12 features: $defs, $anchor, allOf/anyOf, if/then/else.\","
      "\"inputSchema\":" EV_SCHEMA_2020_12 "}",
      0, json_schema_tool},
+    {"{\"name\":\"test_header_param\",\"description\":\"Echoes region and "
+     "query; region travels in the Mcp-Param-Region header too "
+     "(x-mcp-header).\",\"inputSchema\":{\"type\":\"object\",\"properties\":"
+     "{\"region\":{\"type\":\"string\",\"x-mcp-header\":\"Region\","
+     "\"description\":\"Where to run\"},\"query\":{\"type\":\"string\"}},"
+     "\"required\":[\"region\"]}}",
+     0, header_param},
     {EV_TOOL("test_logging_tool",
              "Logs one message at every level, then returns text."),
      0, logging_tool},
