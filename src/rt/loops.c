@@ -76,11 +76,22 @@ static int make_loop(cmcp__loops *l, int i, const cmcp__loops_config *cfg,
                             port, !cfg->separate_ports);
 }
 
+/* A peer that resets its connection must not kill the process through
+ * SIGPIPE on the next write: ignored unless the program set a handler. */
+static void ignore_sigpipe(void) {
+  struct sigaction old, ign;
+  memset(&ign, 0, sizeof ign);
+  ign.sa_handler = SIG_IGN;
+  if (sigaction(SIGPIPE, NULL, &old) == 0 && old.sa_handler == SIG_DFL)
+    sigaction(SIGPIPE, &ign, NULL);
+}
+
 int cmcp__loops_start(cmcp__loops **out, cmcp_server_t *srv,
                       const cmcp__loops_config *cfg) {
   cmcp__loops *l;
   int i, rc = 0;
   *out = NULL;
+  ignore_sigpipe();
   l = cmcp__calloc(1, sizeof *l);
   if (l == NULL)
     return CMCP_ENOMEM;
@@ -213,7 +224,6 @@ int cmcp__serve_http(cmcp_server_t *srv, const cmcp__loops_config *cfg) {
   serve_ctx c;
   int rc;
   memset(&c, 0, sizeof c);
-  signal(SIGPIPE, SIG_IGN);
   if (uv_loop_init(&c.loop) != 0)
     return 1;
   c.drain_ms = cfg->mcp.drain_timeout_ms;

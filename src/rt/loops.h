@@ -23,7 +23,8 @@ typedef struct cmcp__loops_config {
   cmcp__mcp_config mcp;
 } cmcp__loops_config;
 
-/* Binds and starts the loop threads serving srv. Returns 0, CMCP_EIO when
+/* Binds and starts the loop threads serving srv (SIGPIPE is ignored from
+ * then on unless the program handles it). Returns 0, CMCP_EIO when
  * the address cannot be bound, CMCP_ENOMEM or CMCP_EINVAL (nothing then
  * runs). */
 int cmcp__loops_start(cmcp__loops **out, cmcp_server_t *srv,
