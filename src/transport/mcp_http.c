@@ -382,8 +382,10 @@ static const char *modern_meta(const post_info *pi) {
 /* "Servers that process the request body MUST reject requests where the
  * values specified in the headers do not match the corresponding values in
  * the request body" (400, -32020). NULL when the headers are fine. */
-static const char *modern_headers(cmcp__http_request *req,
+static const char *modern_headers(cmcp_server_t *srv,
+                                  cmcp__http_request *req,
                                   const post_info *pi) {
+  const char *why;
   const char *pv = cmcp__http_request_header(req, "MCP-Protocol-Version");
   const char *mm = cmcp__http_request_header(req, "Mcp-Method");
   if (pv == NULL)
@@ -397,7 +399,12 @@ static const char *modern_headers(cmcp__http_request *req,
     return "Header mismatch: required header Mcp-Method is missing";
   if (strcmp(mm, pi->method) != 0)
     return "Header mismatch: Mcp-Method does not match the request body";
-  return check_name(req, pi);
+  why = check_name(req, pi);
+  if (why == NULL && strcmp(pi->method, "tools/call") == 0)
+    why = cmcp__mcp_check_params(
+        srv, req, cmcp__json_get_string(pi->params, "name"),
+        cmcp__json_get_object(pi->params, "arguments"));
+  return why;
 }
 
 /* ---- POST ------------------------------------------------------------------------ */
@@ -524,7 +531,7 @@ static void serve_post(cmcp__mcp_loop *lp, cmcp__http_request *req) {
     } else if ((why = modern_meta(&pi)) != NULL) {
       cmcp__mcp_respond_error(req, 400, pi.id, CMCP_JSONRPC_INVALID_PARAMS,
                               why);
-    } else if ((why = modern_headers(req, &pi)) != NULL) {
+    } else if ((why = modern_headers(lp->sh->srv, req, &pi)) != NULL) {
       cmcp__mcp_respond_error(req, 400, pi.id, CMCP_MCP_HEADER_MISMATCH, why);
     } else {
       const char *body = cmcp__http_request_body(req, &len);

@@ -1,6 +1,7 @@
 /* src/transport/mcp_int.h: what the files of the Streamable HTTP endpoint
  * share (mcp_http.c routing and checks, mcp_session.c legacy sessions,
- * mcp_modern.c per-request peers, mcp_front.c requests waiting for a
+ * mcp_modern.c per-request peers, mcp_params.c Mcp-Param headers,
+ * mcp_front.c requests waiting for a
  * session's messages, mcp_loop.c the loop's lifetime). Internal to src/transport/mcp_*.c.
  */
 #ifndef CMCP_TRANSPORT_MCP_INT_H
@@ -151,6 +152,15 @@ void cmcp__mcp_sessions_tick(cmcp__mcp_loop *lp, uint64_t now);
 void cmcp__mcp_sessions_shutdown(cmcp__mcp_loop *lp);
 /* Closes every session (final close). */
 void cmcp__mcp_sessions_close_all(cmcp__mcp_loop *lp);
+
+/* ---- mcp_params.c -------------------------------------------------------- */
+
+/* Checks the Mcp-Param-* headers of a modern tools/call of tool against the
+ * x-mcp-header marks of its inputSchema. NULL when fine, else the -32020
+ * message. */
+const char *cmcp__mcp_check_params(cmcp_server_t *srv,
+                                   cmcp__http_request *req, const char *tool,
+                                   json_object *arguments);
 
 /* ---- mcp_modern.c -------------------------------------------------------- */
 

@@ -88,6 +88,15 @@ static void rig_start(rig *r, const cmcp__mcp_config *mcp) {
                                "\"object\"}}",
                        CMCP_FEATURE_BLOCKING, slow, NULL),
                    0);
+  assert_int_equal(
+      cmcp_server_add_tool_json(
+          r->srv,
+          "{\"name\":\"where\",\"inputSchema\":{\"type\":\"object\","
+          "\"properties\":{\"region\":{\"type\":\"string\",\"x-mcp-header\":"
+          "\"Region\"},\"opts\":{\"type\":\"object\",\"properties\":{"
+          "\"n\":{\"type\":\"integer\",\"x-mcp-header\":\"N\"}}}}}}",
+          0, echo, NULL),
+      0);
   memset(&cfg, 0, sizeof cfg);
   cfg.threads = 2;
   cfg.separate_ports = 1;
@@ -511,6 +520,49 @@ static void modern_errors(void **state) {
   rig_stop(r);
 }
 
+/* POSTs a modern tools/call of "where" with arguments args and extra
+ * headers; returns the status. */
+static int where_call(const rig *r, const char *args, const char *hdrs) {
+  char extra[512], body[512];
+  resp a;
+  snprintf(extra, sizeof extra,
+           ACCEPT_BOTH JSON_CT "MCP-Protocol-Version: 2026-07-28\r\n"
+                               "Mcp-Method: tools/call\r\nMcp-Name: where\r\n%s",
+           hdrs);
+  snprintf(body, sizeof body,
+           "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":"
+           "{\"name\":\"where\",\"arguments\":%s," MODERN_META "}}",
+           args);
+  request(r->port[0], "POST", "/mcp", extra, body, &a);
+  if (a.status == 400)
+    assert_non_null(strstr(a.body, "-32020"));
+  return a.status;
+}
+
+static void mcp_param_headers_match_the_arguments(void **state) {
+  rig *r = plain_rig();
+  (void)state;
+  assert_int_equal(where_call(r, "{}", ""), 200);
+  assert_int_equal(where_call(r, "{\"region\":null}", ""), 200);
+  assert_int_equal(
+      where_call(r, "{\"region\":\"eu\"}", "Mcp-Param-Region: eu\r\n"), 200);
+  assert_int_equal(where_call(r, "{\"region\":\"eu\"}", ""), 400);
+  assert_int_equal(
+      where_call(r, "{\"region\":\"eu\"}", "Mcp-Param-Region: us\r\n"), 400);
+  assert_int_equal(where_call(r, "{\"region\":\"eu\"}",
+                              "mcp-param-region: =?base64?ZXU=?=\r\n"),
+                   200);
+  assert_int_equal(where_call(r, "{\"region\":\"eu\"}",
+                              "Mcp-Param-Region: =?base64?ZXU?=\r\n"),
+                   400);
+  assert_int_equal(where_call(r, "{\"opts\":{\"n\":42}}",
+                              "Mcp-Param-N: 42.0\r\n"),
+                   200);
+  assert_int_equal(
+      where_call(r, "{\"opts\":{\"n\":42}}", "Mcp-Param-N: 43\r\n"), 400);
+  rig_stop(r);
+}
+
 static void modern_streams_when_progress_comes_first(void **state) {
   rig *r = plain_rig();
   resp a;
@@ -682,6 +734,7 @@ int main(void) {
       cmocka_unit_test(origin_and_host_checks),
       cmocka_unit_test(modern_requests),
       cmocka_unit_test(modern_errors),
+      cmocka_unit_test(mcp_param_headers_match_the_arguments),
       cmocka_unit_test(modern_streams_when_progress_comes_first),
       cmocka_unit_test(get_stream_conflict_and_resume),
       cmocka_unit_test(json_response_mode),
