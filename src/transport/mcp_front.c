@@ -65,7 +65,7 @@ static void front_gone(mcp_front *f) {
   memcpy(m->sid, f->sid, sizeof m->sid);
   m->mail.fn = smsg_run;
   m->mail.arg = m;
-  if (cmcp__mailbox_push(f->owner->mb, &m->mail) != 0)
+  if (cmcp__mcp_push(f->owner, &m->mail) != 0)
     cmcp__free(m);
 }
 
@@ -106,7 +106,7 @@ void cmcp__mcp_forward(cmcp__mcp_loop *lp, cmcp__http_request *req,
   m->mail.arg = m;
   if (owner == lp) {
     cmcp__mcp_session_handle(lp, m);
-  } else if (cmcp__mailbox_push(owner->mb, &m->mail) != 0) {
+  } else if (cmcp__mcp_push(owner, &m->mail) != 0) {
     smsg_free(m);
     front_unlink(f);
     cmcp__free(f);
@@ -194,7 +194,7 @@ void cmcp__mcp_to_front(cmcp__mcp_loop *lp, mcp_fmsg *m) {
   }
   m->mail.fn = fmsg_run;
   m->mail.arg = m;
-  if (cmcp__mailbox_push(m->to->mb, &m->mail) != 0)
+  if (cmcp__mcp_push(m->to, &m->mail) != 0)
     cmcp__free(m); /* that loop has closed: its request is gone */
 }
 

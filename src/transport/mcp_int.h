@@ -20,6 +20,7 @@
 #define MCP_SESSION_BUCKETS 1024
 #define MCP_FRONT_BUCKETS 256
 #define MCP_TICK_MS 1000
+#define MCP_STOP_TICK_MS 50 /* while stopping */
 #define MCP_RETRY_MS 1000          /* SSE retry field of priming events */
 #define MCP_KEEPALIVE_MS 15000     /* comment on quiet modern streams */
 #define MCP_LOG_BYTES_MAX ((size_t)8 << 20) /* event log bytes per session */
@@ -43,6 +44,8 @@ struct cmcp__mcp_loop {
   int index;
   uv_loop_t *loop;
   cmcp__mailbox *mb;
+  uv_mutex_t mb_lock; /* guards mb_open for cmcp__mcp_loop_stop */
+  int mb_open;        /* mb takes posts from other threads */
   cmcp__workers *pool;
   cmcp__http_server *http;
   int port;
@@ -57,6 +60,7 @@ struct cmcp__mcp_loop {
   uv_timer_t tick;
   int stopping;     /* no new work; draining */
   int http_closed;  /* the HTTP server finished closing */
+  uint64_t drain_deadline; /* stopping: when what is left is cut off */
   int closing;      /* handles closing */
 };
 
@@ -121,6 +125,13 @@ void cmcp__mcp_update_stats(cmcp__mcp_loop *lp);
 /* Makes the loop run cmcp__mcp_moderns_reap right after this turn. */
 void cmcp__mcp_reap_kick(cmcp__mcp_loop *lp);
 
+/* ---- mcp_loop.c ---------------------------------------------------------- */
+
+/* Queues mail on loop to's mailbox from any thread; CMCP_ECLOSED once that
+ * loop has closed it (its memory may be gone: never touch to->mb
+ * directly from another loop). */
+int cmcp__mcp_push(cmcp__mcp_loop *to, cmcp__mail *mail);
+
 /* ---- mcp_front.c --------------------------------------------------------- */
 
 /* Forwards a legacy request to the owner of sid (which may be this loop):
@@ -148,6 +159,8 @@ void cmcp__mcp_session_handle(cmcp__mcp_loop *lp, mcp_smsg *m);
 int cmcp__mcp_sid_make(cmcp__mcp_loop *lp, char *sid);
 /* Ticks the loop's sessions: peer deadlines, idle expiry. */
 void cmcp__mcp_sessions_tick(cmcp__mcp_loop *lp, uint64_t now);
+/* 1 if a session of the loop has a call in flight. */
+int cmcp__mcp_sessions_busy(cmcp__mcp_loop *lp);
 /* At stop: ends every session's GET stream and listen streams. */
 void cmcp__mcp_sessions_shutdown(cmcp__mcp_loop *lp);
 /* Closes every session (final close). */

@@ -5,8 +5,10 @@
  * the standalone GET streams and subscriptions/listen streams end (the
  * latter with their result), and in-flight requests get drain_timeout_ms
  * (the HTTP server's drain deadline) to be answered. Once the server has
- * closed every connection, the peers are closed, the worker pool joins,
- * the mailbox and handles close, and uv_run returns.
+ * closed every connection and the loop's sessions have nothing in flight
+ * (their requests may come through other loops), or at the deadline, the
+ * peers are closed, the worker pool joins, the mailbox and handles close,
+ * and uv_run returns.
  */
 #include "transport/mcp_int.h"
 
@@ -67,10 +69,18 @@ void cmcp__mcp_reap_kick(cmcp__mcp_loop *lp) {
     uv_idle_start(&lp->reaper, on_reaper);
 }
 
+static void maybe_finish(cmcp__mcp_loop *lp);
+
 static void on_tick(uv_timer_t *h) {
   cmcp__mcp_loop *lp = h->data;
   uint64_t now = cmcp__now_ms();
-  cmcp__mcp_update_stats(lp);
+  if (lp->stopping) {
+    maybe_finish(lp);
+    if (lp->closing)
+      return;
+  }
+  if (lp->http != NULL)
+    cmcp__mcp_update_stats(lp);
   cmcp__mcp_sessions_tick(lp, now);
   cmcp__mcp_moderns_tick(lp, now);
 }
@@ -115,6 +125,10 @@ int cmcp__mcp_loop_new(cmcp__mcp_loop **out, cmcp__mcp_shared *sh, int index,
   lp = cmcp__calloc(1, sizeof *lp);
   if (lp == NULL)
     return CMCP_ENOMEM;
+  if (uv_mutex_init(&lp->mb_lock) != 0) {
+    cmcp__free(lp);
+    return CMCP_ENOMEM;
+  }
   *out = lp;
   lp->sh = sh;
   lp->index = index;
@@ -125,6 +139,7 @@ int cmcp__mcp_loop_new(cmcp__mcp_loop **out, cmcp__mcp_shared *sh, int index,
   lp->tick.data = lp;
   lp->reaper.data = lp;
   rc = cmcp__mailbox_new(&lp->mb, loop, NULL, NULL);
+  lp->mb_open = rc == 0;
   if (rc == 0)
     rc = cmcp__workers_new(&lp->pool, lp->mb, workers, queue_max);
   if (rc == 0) {
@@ -156,24 +171,45 @@ static void on_handle_closed(uv_handle_t *h) {
 
 static void on_pool_closed(void *data) {
   cmcp__mcp_loop *lp = data;
+  /* The mailbox is freed as the loop runs: cmcp__mcp_loop_stop, which
+   * other threads call at any time, must not reach it from now on. */
+  uv_mutex_lock(&lp->mb_lock);
+  lp->mb_open = 0;
+  uv_mutex_unlock(&lp->mb_lock);
   if (lp->mb != NULL)
     cmcp__mailbox_close(lp->mb); /* runs what is still queued */
   uv_close((uv_handle_t *)&lp->tick, on_handle_closed);
   uv_close((uv_handle_t *)&lp->reaper, on_handle_closed);
 }
 
-/* Every connection is closed: nothing more can arrive over HTTP. */
-static void on_http_closed(cmcp__http_server *srv, void *data) {
-  cmcp__mcp_loop *lp = data;
-  (void)srv;
-  lp->http_closed = 1;
-  lp->http = NULL;
+/* The final close: peers closed, worker pool joined, handles closed. */
+static void final_close(cmcp__mcp_loop *lp) {
   cmcp__mcp_fronts_abort(lp);
   cmcp__mcp_sessions_close_all(lp);
   cmcp__mcp_moderns_close_all(lp);
   lp->closing = 1;
   uv_idle_stop(&lp->reaper);
+  uv_timer_stop(&lp->tick);
   cmcp__workers_close(lp->pool, on_pool_closed, lp);
+}
+
+/* Closes once this loop's connections are gone and its sessions have no
+ * call in flight (requests of its sessions may be held by other loops),
+ * or at the drain deadline. */
+static void maybe_finish(cmcp__mcp_loop *lp) {
+  if (!lp->http_closed || lp->closing)
+    return;
+  if (cmcp__now_ms() < lp->drain_deadline && cmcp__mcp_sessions_busy(lp))
+    return;
+  final_close(lp);
+}
+
+static void on_http_closed(cmcp__http_server *srv, void *data) {
+  cmcp__mcp_loop *lp = data;
+  (void)srv;
+  lp->http_closed = 1;
+  lp->http = NULL;
+  maybe_finish(lp);
 }
 
 typedef struct stop_mail {
@@ -190,16 +226,27 @@ static void stop_run(void *arg) {
     return;
   if (!lp->stopping) {
     lp->stopping = 1;
+    lp->drain_deadline = cmcp__now_ms() + lp->sh->cfg.drain_timeout_ms;
+    uv_timer_start(&lp->tick, on_tick, MCP_STOP_TICK_MS, MCP_STOP_TICK_MS);
     cmcp__mcp_sessions_shutdown(lp);
     cmcp__mcp_moderns_shutdown(lp);
     cmcp__http_server_close(lp->http, on_http_closed, lp);
   }
   if (now && !lp->http_closed) {
     /* A second signal: whatever is left is aborted at once. */
+    lp->drain_deadline = 0;
     cmcp__mcp_fronts_abort(lp);
     cmcp__mcp_moderns_close_all(lp);
     cmcp__mcp_sessions_close_all(lp);
   }
+}
+
+int cmcp__mcp_push(cmcp__mcp_loop *to, cmcp__mail *mail) {
+  int rc;
+  uv_mutex_lock(&to->mb_lock);
+  rc = to->mb_open ? cmcp__mailbox_push(to->mb, mail) : CMCP_ECLOSED;
+  uv_mutex_unlock(&to->mb_lock);
+  return rc;
 }
 
 int cmcp__mcp_loop_stop(cmcp__mcp_loop *lp, int now) {
@@ -209,7 +256,9 @@ int cmcp__mcp_loop_stop(cmcp__mcp_loop *lp, int now) {
     return CMCP_ENOMEM;
   sm->lp = lp;
   sm->now = now;
-  rc = cmcp__mailbox_post(lp->mb, stop_run, sm);
+  uv_mutex_lock(&lp->mb_lock);
+  rc = lp->mb_open ? cmcp__mailbox_post(lp->mb, stop_run, sm) : CMCP_ECLOSED;
+  uv_mutex_unlock(&lp->mb_lock);
   if (rc != 0)
     cmcp__free(sm);
   return rc;
@@ -220,5 +269,6 @@ void cmcp__mcp_loop_free(cmcp__mcp_loop *lp) {
     return;
   if (lp->sh->loops[lp->index] == lp)
     lp->sh->loops[lp->index] = NULL;
+  uv_mutex_destroy(&lp->mb_lock);
   cmcp__free(lp);
 }

@@ -598,6 +598,16 @@ void cmcp__mcp_sessions_tick(cmcp__mcp_loop *lp, uint64_t now) {
   }
 }
 
+int cmcp__mcp_sessions_busy(cmcp__mcp_loop *lp) {
+  size_t b;
+  mcp_session *s;
+  for (b = 0; b < MCP_SESSION_BUCKETS; b++)
+    for (s = lp->sessions[b]; s != NULL; s = s->next)
+      if (cmcp__peer_inflight(s->peer) > 0)
+        return 1;
+  return 0;
+}
+
 void cmcp__mcp_sessions_shutdown(cmcp__mcp_loop *lp) {
   size_t b;
   for (b = 0; b < MCP_SESSION_BUCKETS; b++) {
