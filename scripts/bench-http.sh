@@ -13,8 +13,11 @@
 #      four servers run side by side and are measured in turn, RUNS rounds.
 #   b. Memory per legacy session holding a GET stream: bench/http/sessions.py
 #      opens SESSIONS sessions on a fresh cmcpd and TS_SESSIONS on a fresh TS
-#      SDK 1.x stateful server, reading each server's VmRSS, RUNS rounds.
+#      SDK 1.x stateful server, reading each server's VmRSS, and the same
+#      sessions on cmcpd with no GET stream (--no-get), RUNS rounds.
 #   c. Latency p50/p99 of cmcpd at 1, 64 (from a) and 1,024 connections.
+#   d. System calls per request of cmcpd and nginx (strace -c), if strace is
+#      installed.
 #
 # Each wrk run also reads the server's CPU time (/proc) for CPU µs per
 # request. Raw outputs go to a fresh temporary folder (printed). Knobs:
@@ -230,6 +233,26 @@ check cmcpd_after "$U_CMCPD" "${MODERN[@]}" || ALIVE+=" cmcpd:wrong-answer"
 check ts1_after "$U_TS1" "${LEGACY[@]}" || ALIVE+=" ts1:wrong-answer"
 check ts2_after "$U_TS2" "${MODERN[@]}" || ALIVE+=" ts2:wrong-answer"
 RSS_END="cmcpd=$(rss "$PID_CMCPD") ts1=$(rss "$PID_TS1") ts2=$(rss "$PID_TS2")"
+
+# System calls per request of cmcpd and nginx (strace -c over a short wrk
+# run: strace slows the server, the counts per request stay exact).
+HAVE_STRACE=0
+if command -v strace >/dev/null; then
+  HAVE_STRACE=1
+  for s in "cmcpd $PID_CMCPD $U_CMCPD" "nginx $PID_NGINX $U_NGINX"; do
+    set -- $s
+    targets=()
+    for p in "$2" $(pgrep -P "$2" || true); do targets+=(-p "$p"); done
+    say "strace_$1: wrk -t2 -c$CONNS -d3s under strace -c -f"
+    strace -c -f -o "$OUT/strace_$1.txt" "${targets[@]}" 2>/dev/null &
+    st=$!
+    sleep 0.5
+    wrk -t2 -c"$CONNS" -d3s -s "$MOD" "$3" >"$OUT/strace_wrk_$1.txt" 2>&1 || true
+    sleep 0.2
+    kill -INT "$st" 2>/dev/null || true
+    wait "$st" 2>/dev/null || true
+  done
+fi
 for p in "$PID_TS2" "$PID_TS1" "$PID_NGINX" "$PID_CMCPD"; do stop "$p"; done
 
 # ---- b: sessions, a fresh server per run ---------------------------------------
@@ -244,6 +267,18 @@ for i in $(seq 1 "$RUNS"); do
     --sessions "$SESSIONS" --procs 1 >"$OUT/b_cmcpd_$i.txt" 2>&1 ||
     say "sessions on cmcpd: not all held (see $OUT/b_cmcpd_$i.txt)"
   kill -0 "$pid" 2>/dev/null || echo "EXITED" >>"$OUT/b_cmcpd_$i.txt"
+  stop "$pid"
+
+  port=$(free_port)
+  "$CMCPD" --listen "127.0.0.1:$port" --threads "$THREADS" 2>>"$OUT/b_cmcpd.err" &
+  pid=$!
+  PIDS+=("$pid")
+  wait_port "$port"
+  say "b_cmcpd_noget_$i: $SESSIONS sessions without a GET stream"
+  python3 bench/http/sessions.py --port "$port" --pid "$pid" --no-get \
+    --sessions "$SESSIONS" --procs 1 >"$OUT/b_cmcpd_noget_$i.txt" 2>&1 ||
+    say "sessions on cmcpd: not all opened (see $OUT/b_cmcpd_noget_$i.txt)"
+  kill -0 "$pid" 2>/dev/null || echo "EXITED" >>"$OUT/b_cmcpd_noget_$i.txt"
   stop "$pid"
 
   port=$(free_port)
@@ -294,7 +329,9 @@ done
   echo "CMD_WRK=wrk -t2 -c$CONNS -d${DURATION}s --timeout 10s --latency -s LUA http://127.0.0.1:PORT/mcp"
   echo "CMD_WRK_C1=wrk -t1 -c1 -d${DURATION}s --timeout 10s --latency -s bench/http/echo-modern.lua http://127.0.0.1:PORT/mcp"
   echo "CMD_WRK_C1024=wrk -t2 -c1024 -d${DURATION}s --timeout 10s --latency -s bench/http/echo-modern.lua http://127.0.0.1:PORT/mcp"
-  echo "CMD_SESSIONS=python3 bench/http/sessions.py --port PORT --pid PID --sessions N"
+  echo "CMD_SESSIONS=python3 bench/http/sessions.py --port PORT --pid PID --sessions N [--no-get]"
+  echo "HAVE_STRACE=$HAVE_STRACE"
+  echo "CMD_STRACE=strace -c -f -p PID (nginx: master and workers) during wrk -t2 -c$CONNS -d3s -s bench/http/echo-modern.lua"
   echo "OUT=$OUT"
 } >"$OUT/meta.env"
 

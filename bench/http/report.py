@@ -43,6 +43,10 @@ def med(xs):
     return statistics.median(xs) if xs else float("nan")
 
 
+def plural(n, word):
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
 def fmt_int(x):
     return "n/a" if x != x else f"{x:,.0f}"
 
@@ -151,7 +155,7 @@ def throughput_section(d, meta):
            meta.get("CMD_TS1", "?"), meta.get("CMD_TS2", "?"),
            meta.get("CMD_WRK", "?"), "```", "",
            f"The four servers run side by side and are measured in turn, "
-           f"{n} rounds of {meta.get('DURATION', '?')} s each (after a "
+           f"{plural(n, 'round')} of {meta.get('DURATION', '?')} s each (after a "
            "short unrecorded warm-up); medians. Before and after the rounds "
            "one request to each server is checked (200 and the echoed "
            f"text). nginx answers {meta.get('BODY_NGINX', '?')} bytes, "
@@ -201,7 +205,7 @@ def latency_section(d, meta):
                                              "bench/http/echo-modern.lua"),
            meta.get("CMD_WRK_C1024", "?"), "```", "",
            f"cmcpd --threads {meta.get('THREADS', '?')}, the runs of (a) "
-           f"for {meta.get('CONNS', '64')} connections; {n} rounds "
+           f"for {meta.get('CONNS', '64')} connections; {plural(n, 'round')} "
            "interleaved with (a); medians of wrk's latency distribution.",
            "", "| connections | requests/s (median) | min–max | "
            "latency p50 / p99 ms | server CPU µs/request | errors |",
@@ -278,8 +282,8 @@ def sessions_section(d, meta):
            "notifications/initialized, then GET /mcp answered with an SSE "
            "stream), holds every stream open, reads the server's VmRSS "
            "(user-space resident memory; kernel socket buffers are not in "
-           f"it), then closes the connections. {n} rounds, cmcpd and the "
-           "TypeScript SDK interleaved; medians.", "",
+           f"it), then closes the connections. {plural(n, 'round')}, the "
+           "three rows interleaved; medians.", "",
            "| server | sessions held | VmRSS KB before → streams open | "
            "KB per session | min–max | VmRSS KB after closing | "
            "seconds to open | trouble |",
@@ -287,16 +291,71 @@ def sessions_section(d, meta):
     c_line, c_kb = sessions_line(
         f"cmcpd --threads {meta.get('THREADS', '?')}",
         sessions_rows(d, "b_cmcpd", n), SESSION_TARGET_KB)
+    n_line, n_kb = sessions_line(
+        f"cmcpd --threads {meta.get('THREADS', '?')}, no GET stream "
+        "(`--no-get`)", sessions_rows(d, "b_cmcpd_noget", n), None)
     t_line, t_kb = sessions_line(
         f"TypeScript SDK {meta.get('SDK1', '?')} (stateful, JSON)",
         sessions_rows(d, "b_ts1", n), None)
-    out += [c_line, t_line, ""]
+    out += [c_line, n_line, t_line, ""]
+    if c_kb == c_kb and n_kb == n_kb:
+        out.append(f"- Without a GET stream a session closes its connection "
+                   f"once initialized: {n_kb:.2f} KB per session is the "
+                   "session itself (an upper bound: the freed connections' "
+                   "memory stays in the allocator), so the connection and "
+                   f"its open stream add about {c_kb - n_kb:.2f} KB.")
     if c_kb == c_kb and t_kb == t_kb and c_kb > 0:
         out.append(f"- The TypeScript SDK holds {t_kb / c_kb:,.0f}× cmcpd's "
                    "memory per session.")
     out += ["- \"After closing\": a legacy session outlives its connections "
             "(until DELETE or `--session-idle-timeout`, 10 minutes by "
             "default), so the memory stays; it is not a leak measure.", ""]
+    return out
+
+
+def parse_strace(text):
+    """{syscall: calls} from the summary table of strace -c."""
+    calls = {}
+    for line in text.splitlines():
+        t = line.split()
+        if len(t) in (5, 6) and t[-1] != "total" and t[3].isdigit():
+            try:
+                float(t[0])
+            except ValueError:
+                continue
+            calls[t[-1]] = int(t[3])
+    return calls
+
+
+def strace_section(d, meta):
+    if meta.get("HAVE_STRACE") != "1":
+        return []
+    counts, reqs = {}, {}
+    for name in ("cmcpd", "nginx"):
+        counts[name] = parse_strace(read(os.path.join(d, f"strace_{name}.txt")))
+        r = parse_wrk(read(os.path.join(d, f"strace_wrk_{name}.txt")))
+        reqs[name] = r["requests"] if r else 0
+    if not all(counts.values()) or not all(reqs.values()):
+        return ["### d. System calls per request", "",
+                "(strace gave no counts)", ""]
+    names = sorted(set(counts["cmcpd"]) | set(counts["nginx"]),
+                   key=lambda k: -(counts["cmcpd"].get(k, 0) / reqs["cmcpd"] +
+                                   counts["nginx"].get(k, 0) / reqs["nginx"]))
+    out = ["### d. System calls per request: cmcpd and nginx", "", "```",
+           meta.get("CMD_STRACE", "?"), "```", "",
+           f"Calls per request over the {reqs['cmcpd']:,} (cmcpd) and "
+           f"{reqs['nginx']:,} (nginx) requests wrk completed under strace "
+           "(strace slows the servers; the counts per request do not "
+           "depend on it). Calls below 0.01 per request are left out.", "",
+           "| system call | cmcpd | nginx |", "|---|---|---|"]
+    tc = tn = 0.0
+    for k in names:
+        c = counts["cmcpd"].get(k, 0) / reqs["cmcpd"]
+        g = counts["nginx"].get(k, 0) / reqs["nginx"]
+        tc, tn = tc + c, tn + g
+        if c >= 0.01 or g >= 0.01:
+            out.append(f"| {k} | {c:.2f} | {g:.2f} |")
+    out += [f"| all | {tc:.2f} | {tn:.2f} |", ""]
     return out
 
 
@@ -341,6 +400,7 @@ def render(d):
     lines += throughput_section(d, meta)
     lines += sessions_section(d, meta)
     lines += latency_section(d, meta)
+    lines += strace_section(d, meta)
     lines.append(HTTP_END)
     return "\n".join(lines) + "\n"
 

@@ -9,6 +9,8 @@ http://127.0.0.1:PORT/mcp, each over its own connection: POST initialize
 GET /mcp with the session id, which the server answers with an SSE stream
 that stays open. With every stream open it reads the server's VmRSS from
 /proc/SERVER_PID/status, then closes all connections and reads it again.
+With --no-get each session closes its connection once initialized instead,
+which leaves the server holding the sessions alone.
 Prints one line
 
     RESULT sessions target=N opened=K failed=F dropped=D rss_before_kb=..
@@ -108,8 +110,9 @@ async def hold(reader, sess):
     sess.dropped = True
 
 
-async def open_session(port, sess):
-    """initialize, initialized, GET: True once the stream is open."""
+async def open_session(port, sess, get):
+    """initialize, initialized, GET: True once the stream is open (without
+    get: True once initialized, with the connection closed)."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     sess.writer = writer
     base = {"Content-Type": "application/json",
@@ -128,6 +131,10 @@ async def open_session(port, sess):
     status, _, _ = await exchange(reader, writer, "POST", h, note)
     if status != 202:
         return False
+    if not get:
+        writer.close()
+        sess.writer = None
+        return True
     writer.write(request("GET", {"Accept": "text/event-stream",
                                  "Mcp-Session-Id": sid,
                                  "MCP-Protocol-Version": PROTOCOL}))
@@ -139,7 +146,7 @@ async def open_session(port, sess):
     return True
 
 
-async def child_main(port, count, concurrency):
+async def child_main(port, count, concurrency, get):
     """Opens count sessions, reports, waits for a line on stdin, closes."""
     gate = asyncio.Semaphore(concurrency)
     sessions = [Session() for _ in range(count)]
@@ -147,7 +154,7 @@ async def child_main(port, count, concurrency):
     async def one(sess):
         async with gate:
             try:
-                return await asyncio.wait_for(open_session(port, sess),
+                return await asyncio.wait_for(open_session(port, sess, get),
                                               IO_TIMEOUT)
             except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError,
                     asyncio.LimitOverrunError, ValueError, IndexError):
@@ -177,7 +184,8 @@ def parent_main(args):
     kids = [subprocess.Popen([sys.executable, os.path.abspath(__file__),
                               "--child", "--port", str(args.port),
                               "--sessions", str(n),
-                              "--concurrency", str(args.concurrency)],
+                              "--concurrency", str(args.concurrency)]
+                             + (["--no-get"] if args.no_get else []),
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                              text=True) for n in per]
     opened = failed = 0
@@ -226,10 +234,13 @@ def main():
     p.add_argument("--concurrency", type=int, default=100)
     p.add_argument("--settle", type=float, default=1.0,
                    help="seconds to wait before reading RSS")
+    p.add_argument("--no-get", action="store_true",
+                   help="open no GET stream: initialize, initialized, close")
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child:
-        asyncio.run(child_main(args.port, args.sessions, args.concurrency))
+        asyncio.run(child_main(args.port, args.sessions, args.concurrency,
+                               not args.no_get))
         return 0
     if args.pid <= 0 or args.procs < 1 or args.sessions < 1:
         p.error("--pid, --sessions and --procs must be positive")
