@@ -380,8 +380,20 @@ class HttpLimitsTestCase(unittest.TestCase):
                 s.close()
             except OSError:
                 pass
+        bad = []
         for srv in self.servers:
-            srv.kill()
+            try:
+                if srv.proc.poll() is None:  # a clean end, whatever the test
+                    rc = srv.stop(10)
+                    if rc != 0:
+                        bad.append(f"{srv.prog} exited {rc}: "
+                                   f"{srv.err()[-2000:]!r}")
+            except subprocess.TimeoutExpired:
+                bad.append(f"{srv.prog} still running 10 s after SIGTERM")
+            finally:
+                srv.kill()
+        if bad:
+            self.fail("; ".join(bad))
 
     def start(self, *args, prog="cmcp-everything"):
         srv = Server(prog, *args)
