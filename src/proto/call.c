@@ -162,6 +162,20 @@ void cmcp__call_invoke(cmcp_call_t *call) {
 
 static void complete_posted(void *arg) { cmcp__call_complete(arg); }
 
+/* Drops a late result of a closed peer. The peer may still be writing to
+ * the call as it closes: the second of the two parties frees it. */
+static void drop_late(cmcp_call_t *call) {
+  unsigned old = atomic_fetch_or(&call->state, CMCP__CS_DROPPED);
+  if (old & CMCP__CS_ORPHANED)
+    cmcp__call_free(call);
+}
+
+void cmcp__call_orphaned(cmcp_call_t *call) {
+  unsigned old = atomic_fetch_or(&call->state, CMCP__CS_ORPHANED);
+  if (old & CMCP__CS_DROPPED)
+    cmcp__call_free(call);
+}
+
 /* Brings a finished call to its loop thread for completion. */
 static void handoff(cmcp_call_t *call) {
   cmcp__peer_t *peer = call->peer;
@@ -172,7 +186,7 @@ static void handoff(cmcp_call_t *call) {
   /* After cmcp__peer_close no op may run: the late result is dropped. */
   if (atomic_load(&peer->closed) ||
       peer->ops->post(peer->ctx, complete_posted, call) != 0)
-    cmcp__call_free(call);
+    drop_late(call);
 }
 
 /* Claims the right to finish the current round. */

@@ -216,7 +216,11 @@ struct cmcp__req {
 /* Call state bits (cmcp_call_t.state). */
 enum {
   CMCP__CS_IN_HANDLER = 1, /* a handler invocation is running */
-  CMCP__CS_FINISHED = 2    /* the handler finished this round */
+  CMCP__CS_FINISHED = 2,   /* the handler finished this round */
+  /* A call finishing off the loop after its peer closed is freed by
+   * whichever of these two sets its bit second: */
+  CMCP__CS_ORPHANED = 4,   /* the closing peer is done with the call */
+  CMCP__CS_DROPPED = 8     /* the finisher gave up handing it back */
 };
 
 /* How the handler finished. */
@@ -288,6 +292,9 @@ void cmcp__call_fail(cmcp_call_t *call, int code, const char *message,
                      json_object *data);
 /* Sends the call's outcome and retires it (loop thread). */
 void cmcp__call_complete(cmcp_call_t *call);
+/* The closing peer is done touching a call whose handler still runs:
+ * frees it if its finisher already dropped it (peer.c, loop thread). */
+void cmcp__call_orphaned(cmcp_call_t *call);
 /* 1 when running on the call's loop thread. */
 int cmcp__call_on_loop(const cmcp_call_t *call);
 

@@ -64,9 +64,12 @@ static void orphan_calls(cmcp__peer_t *peer) {
       c->next = NULL;
       atomic_store(&c->cancelled, 1);
       c->peer_linked = 0;
-      if ((c->method == CMCP__M_LISTEN || c->asks_pending > 0) &&
-          !c->completing)
+      if (c->completing)
+        continue; /* its completion frees it */
+      if (c->method == CMCP__M_LISTEN || c->asks_pending > 0)
         cmcp__call_free(c);
+      else
+        cmcp__call_orphaned(c); /* the handler still runs */
     }
   }
   peer->inflight = 0;

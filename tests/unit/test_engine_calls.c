@@ -11,6 +11,7 @@
 
 #include "helper_engine.h"
 #include "helper_spec.h"
+#include "proto/engine.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -429,8 +430,12 @@ static void test_late_result_of_closed_peer(void **state) {
   assert_int_equal(pthread_create(&t, NULL, finish_after_close, parked[0]),
                    0);
   before = tp->n;
+  /* the call keeps the peer's memory alive, not its use */
+  cmcp__peer_ref(tp->peer);
   cmcp__peer_close(tp->peer);
   assert_int_equal(cmcp__peer_feed(tp->peer, "{}", 2), CMCP_ECLOSED);
+  assert_int_equal(cmcp__peer_tick(tp->peer, 0), -1);
+  cmcp__peer_unref(tp->peer);
   pthread_join(t, NULL);
   tp->peer = NULL; /* closed already */
   tp_pump(tp, SIZE_MAX, 50);
