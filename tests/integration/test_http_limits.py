@@ -234,14 +234,20 @@ class Conn:
     def closed_by_peer(self, timeout=5.0):
         """True if the peer closes (EOF or reset) within timeout, reading
         and dropping whatever comes before."""
+        return self.drain_to_close(timeout)[0]
+
+    def drain_to_close(self, timeout=5.0):
+        """Reads and drops bytes until the peer closes: (closed within
+        timeout, bytes read)."""
         deadline = time.monotonic() + timeout
+        self.got = len(self.buf)
         try:
             for _ in range(1 << 16):
                 self._fill(deadline)
                 self.buf = b""
         except Incomplete as e:
-            return "timed out" not in str(e)
-        return False
+            return "timed out" not in str(e), self.got
+        return False, self.got
 
 
 def request(port, method, path, headers=(), body=b"", timeout=5.0):
@@ -569,10 +575,12 @@ class HttpLimitsTestCase(unittest.TestCase):
 
     def open_slow_stream(self, srv, kind):
         """A stream whose client never reads past the response head; the
-        next resource update reaches it. Returns its socket."""
+        next resource update reaches it. Returns its socket and the legacy
+        session id (None for a modern stream)."""
         uri = "test://watched-resource"
         s = connect(srv.port, rcvbuf=4096)
         self.socks.append(s)
+        sid = None
         if kind == "legacy GET stream":
             sid = legacy_session(srv.port)
             c = Conn(srv.port)
@@ -589,7 +597,7 @@ class HttpLimitsTestCase(unittest.TestCase):
         status, headers = head.read_head()
         self.assertEqual(status, 200, kind)
         self.assertTrue(headers["content-type"].startswith("text/event-stream"))
-        return s
+        return s, sid
 
     def flood_until_dropped(self, srv, slow):
         """Updates the watched resource (16 pipelined calls at a time) until
@@ -621,19 +629,27 @@ class HttpLimitsTestCase(unittest.TestCase):
         srv = self.start()
         for kind in ("legacy GET stream", "modern subscriptions/listen"):
             with self.subTest(kind):
-                slow = self.open_slow_stream(srv, kind)
+                slow, sid = self.open_slow_stream(srv, kind)
                 calls, worst, probe = self.flood_until_dropped(srv, slow)
+                # Reading now drains what was queued, then the close.
+                closed, queued = Conn(srv.port, sock=slow).drain_to_close(10)
                 print(f"\nslow consumer ({kind}): dropped after {calls} "
-                      f"events; worst batch {worst * 1000:.0f} ms, worst "
-                      f"probe {probe * 1000:.0f} ms", file=sys.stderr)
-                # Dropped at its bound, not before (~130 B per event).
+                      f"events, {queued} bytes left to read; worst batch "
+                      f"{worst * 1000:.0f} ms, worst probe "
+                      f"{probe * 1000:.0f} ms", file=sys.stderr)
+                self.assertTrue(closed, "slow stream left open")
+                # Dropped at its bound, not before (~130 B per event), and
+                # what was in flight is bounded by it plus socket buffers.
                 self.assertGreater(calls * 100, OUTBOUND_BYTES_DEFAULT)
+                self.assertLess(queued, OUTBOUND_BYTES_DEFAULT + (8 << 20))
                 self.assertLess(worst, PROMPT_S)
                 self.assertLess(probe, PROMPT_S)
-                # Reading now drains what was queued, then the close.
-                c = Conn(srv.port, sock=slow)
-                self.assertTrue(c.closed_by_peer(10), "slow stream open")
                 self.assert_serves(srv, f"after dropping a {kind}")
+                if sid is not None:  # the stream went, the session stays
+                    c = Conn(srv.port)
+                    c.send(legacy_request(sid, 9, "ping"))
+                    self.assertEqual(call_result(*c.response(), 9), {})
+                    c.close()
 
     # ---- max connections --------------------------------------------------------
 
@@ -760,10 +776,14 @@ class HttpLimitsTestCase(unittest.TestCase):
                   r[2] < t_sig - 0.25]
         answered = [r for r in records if r[3] not in
                     ("no answer", "refused")]
+        late = {}
+        for r in records:
+            if r[2] is None or r[2] >= t_sig:
+                late[r[3]] = late.get(r[3], 0) + 1
         print(f"\nSIGTERM under load: {len(records)} requests, "
               f"{len(before)} sent >= 250 ms before the signal, "
-              f"{sum(r[3] == 'ok' for r in records)} ok, exit {rc} after "
-              f"{exited:.2f} s", file=sys.stderr)
+              f"{sum(r[3] == 'ok' for r in records)} ok; after the signal: "
+              f"{late}; exit {rc} after {exited:.2f} s", file=sys.stderr)
         self.assertGreater(len(before), 20, "too little load")
         # The drain was exercised: sleeps in flight across the signal.
         across = [r for r in before if r[1] == "sleep" and r[5] > t_sig]
