@@ -763,6 +763,7 @@ static void test_modern_input_and_update(void **state) {
   assert_string_equal(jstr(r, "result.inputRequests.a.method"),
                       "elicitation/create");
   assert_non_null(jpath(r, "result.inputRequests.b"));
+  spec_assert_valid(V2, "InputRequests", jpath(r, "result.inputRequests"));
   assert_null(jpath(r, "result.requestState"));
   /* A partial answer (and an unknown key) keeps it waiting for "b". */
   snprintf(params, sizeof(params),
