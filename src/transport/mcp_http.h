@@ -44,6 +44,7 @@ typedef struct cmcp__mcp_config {
   unsigned max_connections;  /* per loop; 0: the HTTP layer's default */
   size_t max_body_bytes;     /* 0: the HTTP layer's default */
   uint32_t drain_timeout_ms; /* given to in-flight work at stop */
+  uint32_t keepalive_ms;     /* comment on a quiet modern stream; 0: 15 s */
 } cmcp__mcp_config;
 
 typedef struct cmcp__mcp_shared cmcp__mcp_shared;

@@ -39,6 +39,8 @@ cmcp__mcp_shared *cmcp__mcp_shared_new(cmcp_server_t *srv,
     sh->cfg.max_sessions = CMCP__MCP_MAX_SESSIONS_DEFAULT;
   if (sh->cfg.session_events == 0)
     sh->cfg.session_events = CMCP__MCP_SESSION_EVENTS_DEFAULT;
+  if (sh->cfg.keepalive_ms == 0)
+    sh->cfg.keepalive_ms = MCP_KEEPALIVE_MS;
   sh->nloops = nloops;
   sh->start_ms = cmcp__now_ms();
   atomic_init(&sh->sessions, 0);

@@ -228,7 +228,7 @@ void cmcp__mcp_moderns_tick(cmcp__mcp_loop *lp, uint64_t now) {
       continue;
     }
     if (mr->req != NULL && mr->streaming &&
-        now - mr->last_write >= MCP_KEEPALIVE_MS)
+        now - mr->last_write >= lp->sh->cfg.keepalive_ms)
       (void)modern_write(mr, ":\n\n", 3);
   }
 }

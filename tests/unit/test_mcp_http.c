@@ -14,6 +14,7 @@
 #include <cmcp.h>
 
 #include <arpa/inet.h>
+#include <stdatomic.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +63,19 @@ static void slow(cmcp_call_t *call, void *data) {
   cmcp_call_done(call);
 }
 
+/* A blocking handler that waits until its call is cancelled (at most 5 s)
+ * and says whether it was. */
+static atomic_int waited_cancelled;
+static void wait_cancel(cmcp_call_t *call, void *data) {
+  int i;
+  (void)data;
+  for (i = 0; i < 500 && !cmcp_call_is_cancelled(call); i++)
+    usleep(10 * 1000);
+  atomic_store(&waited_cancelled, cmcp_call_is_cancelled(call) ? 1 : -1);
+  cmcp_call_add_text(call, "waited");
+  cmcp_call_done(call);
+}
+
 typedef struct rig {
   cmcp_server_t *srv;
   cmcp__loops *loops;
@@ -97,6 +111,11 @@ static void rig_start(rig *r, const cmcp__mcp_config *mcp) {
           "\"n\":{\"type\":\"integer\",\"x-mcp-header\":\"N\"}}}}}}",
           0, echo, NULL),
       0);
+  assert_int_equal(cmcp_server_add_tool_json(
+                       r->srv, "{\"name\":\"wait\",\"inputSchema\":{\"type\":"
+                               "\"object\"}}",
+                       CMCP_FEATURE_BLOCKING, wait_cancel, NULL),
+                   0);
   memset(&cfg, 0, sizeof cfg);
   cfg.threads = 2;
   cfg.separate_ports = 1;
@@ -148,20 +167,26 @@ static int dial(int port) {
   return fd;
 }
 
-/* Sends a request (extra: header lines ending in CRLF). */
-static int send_req(int port, const char *method, const char *path,
-                    const char *extra, const char *body) {
+/* Sends a request (extra: header lines ending in CRLF), asking the server
+ * to close the connection after its answer unless keep. */
+static int send_req_conn(int port, const char *method, const char *path,
+                         const char *extra, const char *body, int keep) {
   char buf[16384];
   int fd = dial(port), n;
   size_t blen = body != NULL ? strlen(body) : 0;
   n = snprintf(buf, sizeof buf,
-               "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n"
+               "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n%s"
                "%sContent-Length: %zu\r\n\r\n%s",
-               method, path, port, extra != NULL ? extra : "", blen,
-               body != NULL ? body : "");
+               method, path, port, keep ? "" : "Connection: close\r\n",
+               extra != NULL ? extra : "", blen, body != NULL ? body : "");
   assert_true(n > 0 && (size_t)n < sizeof buf);
   assert_int_equal(send(fd, buf, (size_t)n, MSG_NOSIGNAL), n);
   return fd;
+}
+
+static int send_req(int port, const char *method, const char *path,
+                    const char *extra, const char *body) {
+  return send_req_conn(port, method, path, extra, body, 0);
 }
 
 /* Decodes a chunked body in place. */
@@ -725,6 +750,94 @@ static void stop_answers_requests_in_flight(void **state) {
   cmcp_server_free(r->srv);
 }
 
+/* Starts a modern POST of method (with params JSON without _meta) on its
+ * own connection and returns the socket. */
+static int modern_open(int port, const char *method, const char *name,
+                       const char *params) {
+  char extra[512], body[1024];
+  snprintf(extra, sizeof extra,
+           ACCEPT_BOTH JSON_CT "MCP-Protocol-Version: 2026-07-28\r\n"
+                               "Mcp-Method: %s\r\n%s%s%s",
+           method, name ? "Mcp-Name: " : "", name ? name : "",
+           name ? "\r\n" : "");
+  snprintf(body, sizeof body,
+           "{\"jsonrpc\":\"2.0\",\"id\":21,\"method\":\"%s\",\"params\":"
+           "{%s%s" MODERN_META "}}",
+           method, params, params[0] ? "," : "");
+  return send_req_conn(port, "POST", "/mcp", extra, body, 1);
+}
+
+static void modern_listen_keepalive_and_shutdown_result(void **state) {
+  static rig rr;
+  cmcp__mcp_config mcp;
+  const char *got;
+  int fd;
+  (void)state;
+  memset(&mcp, 0, sizeof mcp);
+  mcp.keepalive_ms = 200;
+  rig_start(&rr, &mcp);
+  fd = modern_open(rr.port[1], "subscriptions/listen", NULL,
+                   "\"notifications\":{\"toolsListChanged\":true}");
+  read_until(fd, NULL);
+  got = read_until(fd, "notifications/subscriptions/acknowledged");
+  assert_non_null(strstr(got, "text/event-stream"));
+  assert_int_equal(cmcp_server_notify_list_changed(rr.srv, CMCP_LIST_TOOLS),
+                   0);
+  read_until(fd, "notifications/tools/list_changed");
+  read_until(fd, "\r\n:\n\n"); /* a keep-alive comment within a tick */
+  cmcp__loops_stop(rr.loops, 0);
+  /* The listen stream ends with its result, then the last chunk. */
+  got = read_until(fd, "\"id\":21,\"result\"");
+  read_until(fd, "\r\n0\r\n\r\n");
+  close(fd);
+  cmcp__loops_wait(rr.loops);
+  cmcp_server_free(rr.srv);
+}
+
+static void closing_a_modern_stream_cancels_its_call(void **state) {
+  rig *r = plain_rig();
+  int fd, i;
+  (void)state;
+  atomic_store(&waited_cancelled, 0);
+  fd = modern_open(r->port[0], "tools/call", "wait", "\"name\":\"wait\"");
+  usleep(200 * 1000); /* running on a worker */
+  close(fd);
+  for (i = 0; i < 300 && atomic_load(&waited_cancelled) == 0; i++)
+    usleep(10 * 1000);
+  assert_int_equal(atomic_load(&waited_cancelled), 1);
+  rig_stop(r);
+}
+
+static void resume_past_the_event_log_starts_fresh(void **state) {
+  static rig rr;
+  cmcp__mcp_config mcp;
+  char sid[64], extra[320];
+  const char *got;
+  int fd, i;
+  (void)state;
+  memset(&mcp, 0, sizeof mcp);
+  mcp.session_events = 2;
+  rig_start(&rr, &mcp);
+  init_session(rr.port[0], sid, sizeof sid);
+  initialized(rr.port[0], sid);
+  for (i = 0; i < 4; i++) /* stream 0 logs them with nobody attached */
+    assert_int_equal(
+        cmcp_server_notify_list_changed(rr.srv, CMCP_LIST_TOOLS), 0);
+  usleep(100 * 1000);
+  /* 0-1 is long gone from a log of two events: a fresh stream, with a
+   * priming event and no replay. */
+  snprintf(extra, sizeof extra,
+           "Accept: text/event-stream\r\nMcp-Session-Id: %s\r\n"
+           "MCP-Protocol-Version: 2025-11-25\r\nLast-Event-ID: 0-1\r\n",
+           sid);
+  fd = send_req(rr.port[0], "GET", "/mcp", extra, NULL);
+  read_until(fd, NULL);
+  got = read_until(fd, "data: \n\n");
+  assert_null(strstr(got, "list_changed"));
+  close(fd);
+  rig_stop(&rr);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(health_and_routing),
@@ -740,6 +853,9 @@ int main(void) {
       cmocka_unit_test(json_response_mode),
       cmocka_unit_test(session_limits_and_expiry),
       cmocka_unit_test(oversize_body_is_413),
+      cmocka_unit_test(modern_listen_keepalive_and_shutdown_result),
+      cmocka_unit_test(closing_a_modern_stream_cancels_its_call),
+      cmocka_unit_test(resume_past_the_event_log_starts_fresh),
       cmocka_unit_test(stop_answers_requests_in_flight),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
