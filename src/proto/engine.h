@@ -3,11 +3,13 @@
  * Files:
  *   server.c    the server object, limits, notifications from any thread
  *   registry.c  immutable feature snapshots swapped atomically
- *   call.c      cmcp_call_t: the handler-facing API and call completion
- *   peer.c      peers: feed, decode, admission, in-flight table, asks, tick
- *   methods.c   method handlers shared by both eras
+ *   call.c      cmcp_call_t: the handler-facing API, finishing from any thread
+ *   complete.c  a finished call becomes its response (or asks the client)
+ *   writer.c    JSON text written directly for the tools/call hot path
+ *   peer.c      peers: feed, decode, in-flight table, asks, ping, tick
+ *   methods.c   dispatch, admission and the method handlers of both eras
  *   modern.c    2026-07-28 specifics: _meta, discover, listen, MRTR state
- *   tasks.c     tasks: the 2025-11-25 core and the 2026-07-28 extension
+ *   tasks.c     the tasks extension (hooked through cmcp__ext_ops)
  *
  * Threads. A peer and everything reachable from it is touched on its loop
  * thread only. A call's result may be built on another thread (blocking or
@@ -332,7 +334,7 @@ struct cmcp__peer {
 typedef struct cmcp__ask {
   struct cmcp__ask *next;
   int64_t id;
-  cmcp_call_t *call;
+  cmcp_call_t *call;           /* NULL for a ping */
   char *key;
   uint64_t deadline_ms;
 } cmcp__ask;
@@ -351,7 +353,8 @@ int cmcp__send_error(cmcp__peer_t *peer, json_object *id, int code,
                      const char *message, json_object *data);
 int cmcp__send_notification(cmcp__peer_t *peer, const char *method,
                             json_object *params, json_object *related);
-/* Sends params as a server->client request for call's ask key. */
+/* Sends params as a server->client request for call's ask key (call NULL:
+ * a ping of our own, answered by nobody's handler). */
 int cmcp__send_ask(cmcp__peer_t *peer, cmcp_call_t *call, const char *key,
                    const char *method, json_object *params);
 

@@ -163,7 +163,7 @@ int cmcp__send_notification(cmcp__peer_t *peer, const char *method,
 
 int cmcp__send_ask(cmcp__peer_t *peer, cmcp_call_t *call, const char *key,
                    const char *method, json_object *params) {
-  cmcp__out_info info = {CMCP__OUT_REQUEST, call->id, 0};
+  cmcp__out_info info = {CMCP__OUT_REQUEST, call ? call->id : NULL, 0};
   cmcp__ask *a = cmcp__calloc(1, sizeof(*a));
   json_object *id;
   size_t len = 0;
@@ -181,7 +181,8 @@ int cmcp__send_ask(cmcp__peer_t *peer, cmcp_call_t *call, const char *key,
     goto nomem;
   a->next = peer->asks;
   peer->asks = a;
-  call->asks_pending++;
+  if (call != NULL)
+    call->asks_pending++;
   return send_text(peer, text, len, &info) == CMCP_ECLOSED ? CMCP_ECLOSED : 0;
 nomem:
   if (a != NULL)
@@ -282,7 +283,8 @@ void cmcp__asks_drop_call(cmcp__peer_t *peer, cmcp_call_t *call) {
       pp = &a->next;
     }
   }
-  call->asks_pending = 0;
+  if (call != NULL)
+    call->asks_pending = 0;
 }
 
 /* Unlinks and returns the ask with this id, or NULL. */
@@ -311,6 +313,11 @@ static void handle_response(cmcp__peer_t *peer, cmcp__msg *msg) {
     return;
   }
   call = a->call;
+  if (call == NULL) { /* our ping: the client is alive */
+    cmcp__free(a->key);
+    cmcp__free(a);
+    return;
+  }
   call->asks_pending--;
   if (msg->kind == CMCP__MSG_RESULT) {
     if (json_object_object_add(call->inputs, a->key,
@@ -445,6 +452,16 @@ int cmcp__peer_feed(cmcp__peer_t *peer, const char *text, size_t len) {
 static int expire_one(cmcp__peer_t *peer, uint64_t now_ms, int64_t *next) {
   cmcp__ask *a;
   for (a = peer->asks; a != NULL; a = a->next) {
+    if (a->deadline_ms <= now_ms && a->call == NULL) {
+      /* "the sender MAY consider the connection stale and terminate"
+       * (ping) */
+      cmcp__asks_drop_call(peer, NULL);
+      if (peer->ops->close != NULL && !peer->closing) {
+        peer->closing = 1;
+        peer->ops->close(peer->ctx, "the client did not answer ping");
+      }
+      return 0;
+    }
     if (a->deadline_ms <= now_ms) {
       char text[256];
       cmcp_call_t *call = a->call;
@@ -463,17 +480,28 @@ static int expire_one(cmcp__peer_t *peer, uint64_t now_ms, int64_t *next) {
   return 0;
 }
 
+int cmcp__peer_ping(cmcp__peer_t *peer) {
+  if (peer == NULL || atomic_load(&peer->closed))
+    return CMCP_ECLOSED;
+  if (!peer->initialized)
+    return CMCP_ESTATE; /* 2026-07-28 has no ping */
+  return cmcp__send_ask(peer, NULL, "ping", "ping", NULL);
+}
+
 int64_t cmcp__peer_tick(cmcp__peer_t *peer, uint64_t now_ms) {
   int64_t next = -1;
   if (peer == NULL || atomic_load(&peer->closed))
     return -1;
-  while (expire_one(peer, now_ms, &next))
+  cmcp__peer_ref(peer); /* a transport may close the peer inside ops */
+  while (!atomic_load(&peer->closed) && expire_one(peer, now_ms, &next))
     next = -1;
-  if (peer->srv->tasks != NULL && peer->srv->tasks->tick != NULL) {
+  if (!atomic_load(&peer->closed) && peer->srv->tasks != NULL &&
+      peer->srv->tasks->tick != NULL) {
     int64_t t = peer->srv->tasks->tick(peer, now_ms);
     if (t >= 0 && (next < 0 || t < next))
       next = t;
   }
+  cmcp__peer_unref(peer);
   return next;
 }
 

@@ -70,6 +70,13 @@ int cmcp__peer_feed(cmcp__peer_t *peer, const char *text, size_t len);
  * Returns the milliseconds until the next deadline (or -1 for none). */
 int64_t cmcp__peer_tick(cmcp__peer_t *peer, uint64_t now_ms);
 
+/* Sends a ping request to the client of a legacy session (2026-07-28 has
+ * no ping). If no answer comes within CMCP_LIMIT_ASK_TIMEOUT_MS,
+ * cmcp__peer_tick asks the transport to close the conversation
+ * (ops->close). Returns 0, CMCP_ESTATE without a legacy session,
+ * CMCP_ECLOSED, CMCP_ENOMEM. */
+int cmcp__peer_ping(cmcp__peer_t *peer);
+
 /* Number of admitted requests not yet answered. */
 size_t cmcp__peer_inflight(const cmcp__peer_t *peer);
 

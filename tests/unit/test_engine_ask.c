@@ -303,6 +303,38 @@ static void test_legacy_ask_close_inside_send(void **state) {
   cmcp_server_free(srv);
 }
 
+static void test_legacy_ping(void **state) {
+  cmcp_server_t *srv = server();
+  tpeer *tp = tp_new(srv, 0);
+  json_object *ping;
+  char text[128];
+  (void)state;
+  assert_int_equal(cmcp__peer_ping(tp->peer), CMCP_ESTATE);
+  tp_initialize(tp, "2025-11-25", "{}");
+  assert_int_equal(cmcp_server_set_limit(srv, CMCP_LIMIT_ASK_TIMEOUT_MS, 50),
+                   0);
+  assert_int_equal(cmcp__peer_ping(tp->peer), 0);
+  ping = tp_next(tp);
+  assert_string_equal(jstr(ping, "method"), "ping");
+  assert_int_equal(tp->kind[tp->next - 1], CMCP__OUT_REQUEST);
+  assert_null(tp->related[tp->next - 1]);
+  spec_assert_valid("2025-11-25", "PingRequest", ping);
+  snprintf(text, sizeof(text), "{\"jsonrpc\":\"2.0\",\"id\":%lld,"
+           "\"result\":{}}", (long long)jint(ping, "id"));
+  tp_feed(tp, text);
+  assert_int_equal(cmcp__peer_tick(tp->peer, cmcp__now_ms() + 1000), -1);
+  assert_int_equal(tp->close_calls, 0);
+  /* unanswered: the conversation is stale */
+  assert_int_equal(cmcp__peer_ping(tp->peer), 0);
+  assert_non_null(tp_next(tp));
+  tp->close_now = 1;
+  assert_int_equal(cmcp__peer_tick(tp->peer, cmcp__now_ms() + 1000), -1);
+  assert_int_equal(tp->close_calls, 1);
+  assert_null(tp->peer);
+  tp_free(tp);
+  cmcp_server_free(srv);
+}
+
 /* ---- modern (MRTR) ------------------------------------------------------------ */
 
 static char *retry_text(const char *id, const char *name, const char *caps,
@@ -488,6 +520,7 @@ int main(void) {
       cmocka_unit_test(test_legacy_url_elicitation),
       cmocka_unit_test(test_legacy_ask_failures),
       cmocka_unit_test(test_legacy_ask_close_inside_send),
+      cmocka_unit_test(test_legacy_ping),
       cmocka_unit_test(test_mrtr_one_round),
       cmocka_unit_test(test_mrtr_two_rounds),
       cmocka_unit_test(test_mrtr_bad_state),
