@@ -22,10 +22,11 @@
 # Each wrk run also reads the server's CPU time (/proc) for CPU µs per
 # request. Raw outputs go to a fresh temporary folder (printed). Knobs:
 # RUNS (3), DURATION (10 s), CONNS (64), THREADS (2: cmcpd --threads and
-# nginx worker_processes), SESSIONS (5000), TS_SESSIONS (1000), NO_DOC=1 to
-# print the section instead of writing docs/BENCHMARKS.md. A full run takes
-# about 5 minutes. Installs wrk, nginx and the SDK 2.x (npm, pinned in
-# bench/http/package.json) if they are missing.
+# nginx worker_processes), SESSIONS (5000), TS_SESSIONS (500), WARMUP (2 s),
+# NO_DOC=1 to print the section instead of writing docs/BENCHMARKS.md. A
+# full run takes about 6 minutes (8 under a load average of 10). Installs
+# wrk, nginx and the SDK 2.x (npm, pinned in bench/http/package.json) if
+# they are missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,8 +36,8 @@ DURATION=${DURATION:-10}
 CONNS=${CONNS:-64}
 THREADS=${THREADS:-2}
 SESSIONS=${SESSIONS:-5000}
-TS_SESSIONS=${TS_SESSIONS:-1000}
-WARMUP=${WARMUP:-3}
+TS_SESSIONS=${TS_SESSIONS:-500}
+WARMUP=${WARMUP:-2}
 OUT=$(mktemp -d "${TMPDIR:-/tmp}/cmcp-bench-http.XXXXXX")
 
 say() { echo "bench-http: $*" >&2; }

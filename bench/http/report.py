@@ -191,9 +191,15 @@ def throughput_section(d, meta):
                                    medians[key])
         out.append(f"- **cmcpd / {name}: {fmt_f(whole, 2)}×** requests/s "
                    f"(ratio of medians; median of the per-round ratios "
-                   f"{fmt_f(paired, 2)}×): {verdict(whole, target)}; "
-                   f"{name} spends {fmt_f(cpu, 2)}× cmcpd's CPU per request.")
-    out.append("")
+                   f"{fmt_f(paired, 2)}×): {verdict(whole, target)}. "
+                   f"By CPU per request **{fmt_f(cpu, 2)}×** (median of "
+                   f"the per-round ratios {name} CPU / cmcpd CPU): "
+                   f"{verdict(cpu, target)}.")
+    out += ["", "The requests/s ratio depends on how much of the two cores "
+            "wrk and the machine's other work leave each server (wrk needs "
+            "less of them against a slower server); the CPU ratio is the "
+            "rate ratio the servers would show with cores of their own, and "
+            "moves much less from run to run.", ""]
     return out
 
 
