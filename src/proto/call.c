@@ -19,7 +19,8 @@
 #include <math.h>
 #include <string.h>
 
-/* ---- lifetime ------------------------------------------------------------- */
+/* ---- lifetime -------------------------------------------------------------
+ */
 
 /* The name a call is about: the tool or prompt name, or the URI. */
 static const char *call_name(const cmcp__req *req) {
@@ -61,8 +62,8 @@ cmcp_call_t *cmcp__call_new(cmcp__peer_t *peer, const cmcp__req *req,
       !json_object_is_type(call->progress_token, json_type_string) &&
       !json_object_is_type(call->progress_token, json_type_int))
     call->progress_token = NULL;
-  cmcp__buf_init(&call->content, (size_t)cmcp__limit(peer->srv,
-                                                     CMCP_LIMIT_OUTBOUND_BYTES));
+  cmcp__buf_init(&call->content,
+                 (size_t)cmcp__limit(peer->srv, CMCP_LIMIT_OUTBOUND_BYTES));
   atomic_init(&call->state, 0);
   atomic_init(&call->cancelled, 0);
   atomic_init(&call->claimed, 0);
@@ -132,8 +133,12 @@ static void handler_returned(cmcp_call_t *call) {
     cmcp__call_complete(call);
 }
 
-static void blocking_work(void *arg) { run_handler(arg); }
-static void blocking_done(void *arg) { handler_returned(arg); }
+static void blocking_work(void *arg) {
+  run_handler(arg);
+}
+static void blocking_done(void *arg) {
+  handler_returned(arg);
+}
 
 void cmcp__call_invoke(cmcp_call_t *call) {
   const cmcp__peer_ops *ops = call->peer->ops;
@@ -148,7 +153,8 @@ void cmcp__call_invoke(cmcp_call_t *call) {
     if (rc == CMCP_ELIMIT)
       cmcp__call_fail(call, CMCP_MCP_SERVER_OVERLOADED,
                       "Server overloaded: the worker queue is full "
-                      "(CMCP_LIMIT_WORKER_QUEUE); retry later", NULL);
+                      "(CMCP_LIMIT_WORKER_QUEUE); retry later",
+                      NULL);
     else
       cmcp__call_fail(call, CMCP_JSONRPC_INTERNAL_ERROR,
                       "The worker pool is not available", NULL);
@@ -158,9 +164,12 @@ void cmcp__call_invoke(cmcp_call_t *call) {
   handler_returned(call);
 }
 
-/* ---- finishing ------------------------------------------------------------ */
+/* ---- finishing ------------------------------------------------------------
+ */
 
-static void complete_posted(void *arg) { cmcp__call_complete(arg); }
+static void complete_posted(void *arg) {
+  cmcp__call_complete(arg);
+}
 
 /* Drops a late result of a closed peer. The peer may still be writing to
  * the call as it closes: the second of the two parties frees it. */
@@ -273,9 +282,12 @@ void cmcp__call_fail(cmcp_call_t *call, int code, const char *message,
   cmcp__call_complete(call);
 }
 
-/* ---- accessors ------------------------------------------------------------ */
+/* ---- accessors ------------------------------------------------------------
+ */
 
-cmcp_server_t *cmcp_call_server(const cmcp_call_t *call) { return call->srv; }
+cmcp_server_t *cmcp_call_server(const cmcp_call_t *call) {
+  return call->srv;
+}
 
 const char *cmcp_call_method(const cmcp_call_t *call) {
   switch (call->method) {
@@ -292,14 +304,20 @@ const char *cmcp_call_method(const cmcp_call_t *call) {
   }
 }
 
-const char *cmcp_call_name(const cmcp_call_t *call) { return call->name; }
+const char *cmcp_call_name(const cmcp_call_t *call) {
+  return call->name;
+}
 
 const char *cmcp_call_protocol_version(const cmcp_call_t *call) {
   return cmcp__version_name(call->version);
 }
 
-int cmcp_call_is_modern(const cmcp_call_t *call) { return call->modern; }
-json_object *cmcp_call_params(const cmcp_call_t *call) { return call->params; }
+int cmcp_call_is_modern(const cmcp_call_t *call) {
+  return call->modern;
+}
+json_object *cmcp_call_params(const cmcp_call_t *call) {
+  return call->params;
+}
 
 json_object *cmcp_call_arguments(const cmcp_call_t *call) {
   return call->args;
@@ -388,7 +406,8 @@ int cmcp_call_is_cancelled(const cmcp_call_t *call) {
   return atomic_load(&call->cancelled);
 }
 
-/* ---- building the result -------------------------------------------------- */
+/* ---- building the result --------------------------------------------------
+ */
 
 /* Appends item (consumed) to the array *arr, created on first use. */
 static int append(json_object **arr, json_object *item) {
@@ -503,9 +522,8 @@ int cmcp_call_add_text_contents(cmcp_call_t *call, const char *uri,
                                 const char *mime_type, const char *text) {
   if (call == NULL || text == NULL)
     return CMCP_EINVAL;
-  return append(&call->contents,
-                obj3("uri", uri != NULL ? uri : call->name, "mimeType",
-                     mime_type, "text", text));
+  return append(&call->contents, obj3("uri", uri != NULL ? uri : call->name,
+                                      "mimeType", mime_type, "text", text));
 }
 
 int cmcp_call_add_blob_contents(cmcp_call_t *call, const char *uri,
@@ -513,9 +531,8 @@ int cmcp_call_add_blob_contents(cmcp_call_t *call, const char *uri,
   if (call == NULL || base64 == NULL ||
       cmcp__base64_check(base64, strlen(base64), CMCP__B64_STD, NULL) != 0)
     return CMCP_EINVAL;
-  return append(&call->contents,
-                obj3("uri", uri != NULL ? uri : call->name, "mimeType",
-                     mime_type, "blob", base64));
+  return append(&call->contents, obj3("uri", uri != NULL ? uri : call->name,
+                                      "mimeType", mime_type, "blob", base64));
 }
 
 /* Sets extra[key] = v (consumed). */
@@ -588,9 +605,9 @@ int cmcp_call_set_completion_total(cmcp_call_t *call, int64_t total,
 /* Result keys the engine writes itself. */
 static int engine_owned(const char *key) {
   static const char *const owned[] = {
-      "content",  "structuredContent", "isError",    "contents",
-      "messages", "completion",        "resultType", "ttlMs",
-      "cacheScope", "inputRequests",   "requestState"};
+      "content",    "structuredContent", "isError",     "contents",
+      "messages",   "completion",        "resultType",  "ttlMs",
+      "cacheScope", "inputRequests",     "requestState"};
   size_t i;
   for (i = 0; i < CMCP__ARRAY_SIZE(owned); i++)
     if (strcmp(key, owned[i]) == 0)
@@ -608,7 +625,8 @@ int cmcp_call_set_result_field(cmcp_call_t *call, const char *key,
   return extra_set(call, key, v);
 }
 
-/* ---- while running: progress and logs ------------------------------------- */
+/* ---- while running: progress and logs -------------------------------------
+ */
 
 typedef struct out_job {
   cmcp__peer_t *peer;
@@ -657,9 +675,9 @@ static int call_notify(cmcp_call_t *call, const char *method,
   job->len = len;
   job->peer = peer;
   cmcp__peer_ref(peer);
-  rc = atomic_load(&peer->closed) ? CMCP_ECLOSED
-                                   : peer->ops->post(peer->ctx, out_job_run,
-                                                     job);
+  rc = atomic_load(&peer->closed)
+           ? CMCP_ECLOSED
+           : peer->ops->post(peer->ctx, out_job_run, job);
   if (rc != 0) {
     json_object_put(job->related);
     cmcp__peer_unref(peer);
@@ -706,13 +724,13 @@ int cmcp_call_progress(cmcp_call_t *call, double progress, double total,
 
 /* 1 if a message at level may be sent for this call. */
 static int log_admitted(const cmcp_call_t *call, cmcp_log_level_t level) {
-  int threshold = call->modern ? (int)call->log_level
-                               : atomic_load(&call->peer->log_level);
+  int threshold =
+      call->modern ? (int)call->log_level : atomic_load(&call->peer->log_level);
   return threshold != CMCP_LOG_OFF && (int)level >= threshold;
 }
 
-int cmcp_call_log(cmcp_call_t *call, cmcp_log_level_t level,
-                  const char *logger, const char *data_json) {
+int cmcp_call_log(cmcp_call_t *call, cmcp_log_level_t level, const char *logger,
+                  const char *data_json) {
   json_object *data = NULL, *params;
   int rc;
   if (call == NULL || cmcp_log_level_name(level) == NULL)
@@ -729,7 +747,8 @@ int cmcp_call_log(cmcp_call_t *call, cmcp_log_level_t level,
   return rc;
 }
 
-/* ---- asking the client ------------------------------------------------------ */
+/* ---- asking the client ------------------------------------------------------
+ */
 
 json_object *cmcp_call_input(const cmcp_call_t *call, const char *key) {
   json_object *v = NULL;

@@ -70,15 +70,18 @@ static int legacy_input(cmcp_call_t *call) {
   if (call->asks == NULL || json_object_object_length(call->asks) == 0) {
     cmcp__send_error(peer, call->id, CMCP_JSONRPC_INTERNAL_ERROR,
                      "Internal error: the handler needs input but asked for "
-                     "none", NULL);
+                     "none",
+                     NULL);
     return 0;
   }
   {
     json_object_object_foreach(call->asks, key, ask) {
       const char *why = legacy_ask_problem(call, ask);
       if (why != NULL || legacy_adapt(call, ask) != 0) {
-        snprintf(text, sizeof(text), "Internal error: cannot ask the client "
-                 "for '%s': %s", key, why != NULL ? why : "out of memory");
+        snprintf(text, sizeof(text),
+                 "Internal error: cannot ask the client "
+                 "for '%s': %s",
+                 key, why != NULL ? why : "out of memory");
         cmcp__send_error(peer, call->id, CMCP_JSONRPC_INTERNAL_ERROR, text,
                          NULL);
         return 0;
@@ -95,9 +98,9 @@ static int legacy_input(cmcp_call_t *call) {
   }
   {
     json_object_object_foreach(call->asks, key, ask) {
-      int rc = cmcp__send_ask(peer, call, key,
-                              cmcp__json_get_string(ask, "method"),
-                              cmcp__json_get_object(ask, "params"));
+      int rc =
+          cmcp__send_ask(peer, call, key, cmcp__json_get_string(ask, "method"),
+                         cmcp__json_get_object(ask, "params"));
       if (rc == CMCP_ECLOSED)
         return 0;
       if (rc != 0)
@@ -109,8 +112,8 @@ static int legacy_input(cmcp_call_t *call) {
   return 1;
 nomem:
   cmcp__asks_drop_call(peer, call);
-  cmcp__send_error(peer, call->id, CMCP_JSONRPC_INTERNAL_ERROR,
-                   "Out of memory", NULL);
+  cmcp__send_error(peer, call->id, CMCP_JSONRPC_INTERNAL_ERROR, "Out of memory",
+                   NULL);
   return 0;
 }
 
@@ -141,9 +144,9 @@ static void send_tool_result(cmcp_call_t *call) {
   cmcp__buf b;
   cmcp__buf_init(&b, (size_t)cmcp__limit(call->srv, CMCP_LIMIT_OUTBOUND_BYTES));
   /* one allocation for the usual answer */
-  if (cmcp__w_reserve(&b, call->content.len + 192 +
-                              (call->modern ? strlen(call->srv->info_modern)
-                                            : 0)) != 0 ||
+  if (cmcp__w_reserve(
+          &b, call->content.len + 192 +
+                  (call->modern ? strlen(call->srv->info_modern) : 0)) != 0 ||
       cmcp__w_envelope_start(&b, call->id) != 0 ||
       cmcp__tool_result_text(call, &b, 1, &code, &msg) != 0 ||
       cmcp__buf_add(&b, "}", 1) != 0) {
@@ -171,10 +174,9 @@ static void send_result(cmcp_call_t *call) {
     cmcp__send_error(call->peer, call->id, code, msg, NULL);
     return;
   }
-  if (call->modern &&
-      cmcp__modern_decorate(call->srv, r, call->method ==
-                                              CMCP__M_RESOURCES_READ,
-                            "complete") != 0)
+  if (call->modern && cmcp__modern_decorate(
+                          call->srv, r, call->method == CMCP__M_RESOURCES_READ,
+                          "complete") != 0)
     cmcp__send_error(call->peer, call->id, CMCP_JSONRPC_INTERNAL_ERROR,
                      "Out of memory", NULL);
   else

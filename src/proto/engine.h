@@ -21,11 +21,11 @@
 #define CMCP_PROTO_ENGINE_H
 
 #include "base/base.h"
-#include "json/json.h"
 #include "proto/peer.h"
 #include "proto/schema.h"
 #include "proto/seal.h"
 #include "proto/uritemplate.h"
+#include "json/json.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -68,14 +68,14 @@ typedef enum {
 typedef struct cmcp__feature {
   atomic_int refs;
   cmcp__kind kind;
-  unsigned flags;          /* CMCP_FEATURE_* */
-  char *key;               /* tool/prompt name, resource URI, uriTemplate */
-  json_object *def;        /* the Tool/Resource/... object as listed */
+  unsigned flags;   /* CMCP_FEATURE_* */
+  char *key;        /* tool/prompt name, resource URI, uriTemplate */
+  json_object *def; /* the Tool/Resource/... object as listed */
   cmcp_handler_fn fn;
   void *data;
-  cmcp__schema_t *input;   /* tools: compiled inputSchema */
-  cmcp__schema_t *output;  /* tools: compiled outputSchema, or NULL */
-  cmcp__uritpl_t *tpl;     /* templates: compiled uriTemplate */
+  cmcp__schema_t *input;  /* tools: compiled inputSchema */
+  cmcp__schema_t *output; /* tools: compiled outputSchema, or NULL */
+  cmcp__uritpl_t *tpl;    /* templates: compiled uriTemplate */
 } cmcp__feature;
 
 /* An immutable snapshot of every feature. */
@@ -91,8 +91,8 @@ typedef struct cmcp__registry {
  * Compiles the schemas or template the kind needs. NULL with a reason in
  * err on an invalid definition, or on ENOMEM (*status tells which). */
 cmcp__feature *cmcp__feature_new(cmcp__kind kind, json_object *def,
-                                 unsigned flags, cmcp_handler_fn fn,
-                                 void *data, int *status);
+                                 unsigned flags, cmcp_handler_fn fn, void *data,
+                                 int *status);
 void cmcp__feature_unref(cmcp__feature *f);
 
 /* An empty snapshot, or NULL on ENOMEM. */
@@ -114,7 +114,8 @@ cmcp__registry *cmcp__registry_acquire(cmcp_server_t *srv);
  * srv->lock. */
 void cmcp__registry_publish(cmcp_server_t *srv, cmcp__registry *next);
 
-/* ---- server ---------------------------------------------------------------- */
+/* ---- server ----------------------------------------------------------------
+ */
 
 /* Task extension hook: set by the tasks module; NULL means the tasks
  * methods are unknown (-32601). */
@@ -144,22 +145,22 @@ typedef struct cmcp__ext_ops {
 extern const cmcp__ext_ops cmcp__tasks_ops;
 
 struct cmcp_server {
-  pthread_mutex_t lock;            /* features writers, peer list */
-  _Atomic(cmcp__registry *) reg;   /* current snapshot */
-  atomic_int acquiring;            /* readers between load and increment */
-  json_object *info;               /* Implementation: name, version, ... */
-  char *info_modern;               /* serverInfo text for 2026-07-28 */
+  pthread_mutex_t lock;          /* features writers, peer list */
+  _Atomic(cmcp__registry *) reg; /* current snapshot */
+  atomic_int acquiring;          /* readers between load and increment */
+  json_object *info;             /* Implementation: name, version, ... */
+  char *info_modern;             /* serverInfo text for 2026-07-28 */
   char *instructions;
   int64_t limits[CMCP_LIMIT_COUNT_];
   cmcp__sealer_t *sealer;
   int64_t cache_ttl_ms;
-  const char *cache_scope;         /* "public" or "private" (static) */
+  const char *cache_scope; /* "public" or "private" (static) */
   cmcp_handler_fn completion_fn;
   void *completion_data;
-  atomic_long inflight_total;      /* admitted requests, every peer */
-  cmcp__peer_t *peers;             /* live peers (under lock) */
-  const cmcp__ext_ops *tasks;      /* tasks extension, or NULL */
-  void *tasks_state;               /* its server-wide state (tasks.c) */
+  atomic_long inflight_total; /* admitted requests, every peer */
+  cmcp__peer_t *peers;        /* live peers (under lock) */
+  const cmcp__ext_ops *tasks; /* tasks extension, or NULL */
+  void *tasks_state;          /* its server-wide state (tasks.c) */
   void *data;
 };
 
@@ -208,10 +209,10 @@ struct cmcp__req {
   json_object *id;
   const char *method_name;
   cmcp__method method;
-  int modern;              /* 1 on the 2026-07-28 wire */
-  int version;             /* cmcp__version */
-  json_object *meta;       /* params._meta, or NULL */
-  json_object *caps;       /* client capabilities (borrowed) */
+  int modern;        /* 1 on the 2026-07-28 wire */
+  int version;       /* cmcp__version */
+  json_object *meta; /* params._meta, or NULL */
+  json_object *caps; /* client capabilities (borrowed) */
   cmcp_log_level_t log_level;
 };
 
@@ -221,8 +222,8 @@ enum {
   CMCP__CS_FINISHED = 2,   /* the handler finished this round */
   /* A call finishing off the loop after its peer closed is freed by
    * whichever of these two sets its bit second: */
-  CMCP__CS_ORPHANED = 4,   /* the closing peer is done with the call */
-  CMCP__CS_DROPPED = 8     /* the finisher gave up handing it back */
+  CMCP__CS_ORPHANED = 4, /* the closing peer is done with the call */
+  CMCP__CS_DROPPED = 8   /* the finisher gave up handing it back */
 };
 
 /* How the handler finished. */
@@ -237,11 +238,11 @@ typedef enum {
 struct cmcp_call {
   cmcp_server_t *srv;
   cmcp__peer_t *peer;
-  cmcp__registry *reg;        /* snapshot the call holds */
-  const cmcp__feature *feat;  /* NULL for completion, listen */
-  cmcp_call_t *next;          /* in-flight hash chain */
-  cmcp_call_t *listen_next;   /* peer's subscriptions/listen list */
-  json_object *root;          /* reference to the request message */
+  cmcp__registry *reg;       /* snapshot the call holds */
+  const cmcp__feature *feat; /* NULL for completion, listen */
+  cmcp_call_t *next;         /* in-flight hash chain */
+  cmcp_call_t *listen_next;  /* peer's subscriptions/listen list */
+  json_object *root;         /* reference to the request message */
   json_object *id, *params, *args, *caps;
   cmcp__method method;
   int modern, version;
@@ -252,7 +253,7 @@ struct cmcp_call {
   int progress_sent;
   cmcp__uritpl_match vars;
   /* result under construction */
-  cmcp__buf content;          /* content blocks as JSON text, comma-joined */
+  cmcp__buf content; /* content blocks as JSON text, comma-joined */
   json_object *structured, *contents, *messages, *values, *extra;
   int64_t total;
   int has_total, has_more;
@@ -269,13 +270,13 @@ struct cmcp_call {
   char *state_in, *state_out; /* handler state */
   int asks_pending;           /* legacy: server->client requests open */
   /* subscriptions/listen */
-  unsigned listen_want;       /* CMCP__WANT_* */
-  json_object *listen_uris;   /* array of URIs, or NULL */
-  int peer_linked;            /* in the peer's in-flight table */
-  atomic_int claimed;         /* a finishing function was called */
-  size_t values_dropped;      /* completion values past the cap */
-  int completing;             /* inside cmcp__call_complete */
-  void *task;                 /* the task this call runs (tasks.c) */
+  unsigned listen_want;     /* CMCP__WANT_* */
+  json_object *listen_uris; /* array of URIs, or NULL */
+  int peer_linked;          /* in the peer's in-flight table */
+  atomic_int claimed;       /* a finishing function was called */
+  size_t values_dropped;    /* completion values past the cap */
+  int completing;           /* inside cmcp__call_complete */
+  void *task;               /* the task this call runs (tasks.c) */
 };
 
 /* Creates a call for req on peer, holding reg (a reference is taken) and
@@ -300,7 +301,8 @@ void cmcp__call_orphaned(cmcp_call_t *call);
 /* 1 when running on the call's loop thread. */
 int cmcp__call_on_loop(const cmcp_call_t *call);
 
-/* ---- peers ----------------------------------------------------------------- */
+/* ---- peers -----------------------------------------------------------------
+ */
 
 struct cmcp__peer {
   cmcp_server_t *srv;
@@ -308,15 +310,15 @@ struct cmcp__peer {
   void *ctx;
   atomic_int refs;
   atomic_int closed;
-  pthread_t loop;               /* the owning loop thread */
-  cmcp__peer_t *prev, *next;    /* server's peer list */
-  atomic_uint want;             /* CMCP__WANT_* */
+  pthread_t loop;            /* the owning loop thread */
+  cmcp__peer_t *prev, *next; /* server's peer list */
+  atomic_uint want;          /* CMCP__WANT_* */
   /* legacy session */
   int initialized;
-  int version;                  /* negotiated cmcp__version, or -1 */
-  json_object *caps;            /* client capabilities from initialize */
-  atomic_int log_level;         /* legacy logging/setLevel */
-  json_object *subs;            /* resources/subscribe URIs (object set) */
+  int version;          /* negotiated cmcp__version, or -1 */
+  json_object *caps;    /* client capabilities from initialize */
+  atomic_int log_level; /* legacy logging/setLevel */
+  json_object *subs;    /* resources/subscribe URIs (object set) */
   /* in-flight requests */
   cmcp_call_t **buckets;
   size_t nbuckets;
@@ -325,16 +327,16 @@ struct cmcp__peer {
   /* server->client requests (legacy asks) */
   struct cmcp__ask *asks;
   int64_t next_ask_id;
-  struct cmcp__task *tasks;     /* this session's tasks (tasks.c) */
-  int closing;                  /* ops->close was requested */
-  int client_ready;             /* notifications/initialized seen */
+  struct cmcp__task *tasks; /* this session's tasks (tasks.c) */
+  int closing;              /* ops->close was requested */
+  int client_ready;         /* notifications/initialized seen */
 };
 
 /* One server->client request awaiting the client's response. */
 typedef struct cmcp__ask {
   struct cmcp__ask *next;
   int64_t id;
-  cmcp_call_t *call;           /* NULL for a ping */
+  cmcp_call_t *call; /* NULL for a ping */
   char *key;
   uint64_t deadline_ms;
 } cmcp__ask;
@@ -462,7 +464,7 @@ json_object *cmcp__ask_missing_cap(const cmcp_call_t *call, json_object *ask);
 /* Sealed list cursors: offset <-> token bound to the method. */
 int cmcp__cursor_make(cmcp_server_t *srv, const char *method, size_t offset,
                       cmcp__buf *out);
-int cmcp__cursor_open(cmcp_server_t *srv, const char *method,
-                      const char *token, size_t *offset);
+int cmcp__cursor_open(cmcp_server_t *srv, const char *method, const char *token,
+                      size_t *offset);
 
 #endif /* CMCP_PROTO_ENGINE_H */

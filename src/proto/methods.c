@@ -10,7 +10,8 @@
 
 #include <string.h>
 
-/* ---- method lookup --------------------------------------------------------- */
+/* ---- method lookup ---------------------------------------------------------
+ */
 
 #define IS(lit) (memcmp(name, lit, sizeof(lit) - 1) == 0)
 
@@ -63,11 +64,12 @@ cmcp__method cmcp__method_lookup(const char *name) {
 
 #undef IS
 
-/* ---- helpers ------------------------------------------------------------------ */
+/* ---- helpers
+ * ------------------------------------------------------------------ */
 
 /* Answers -32602 with a message built from fmt. */
-static void invalid_params(cmcp__peer_t *peer, cmcp__req *req,
-                           const char *fmt, const char *arg) {
+static void invalid_params(cmcp__peer_t *peer, cmcp__req *req, const char *fmt,
+                           const char *arg) {
   char text[512];
   snprintf(text, sizeof(text), fmt, arg);
   cmcp__send_error(peer, req->id, CMCP_JSONRPC_INVALID_PARAMS, text, NULL);
@@ -82,8 +84,7 @@ static const char *param_string(cmcp__peer_t *peer, cmcp__req *req,
   if (req->msg->params == NULL ||
       !json_object_object_get_ex(req->msg->params, field, &v)) {
     if (required) {
-      invalid_params(peer, req, "Missing required parameter: params.%s",
-                     field);
+      invalid_params(peer, req, "Missing required parameter: params.%s", field);
       *ok = 0;
     }
     return NULL;
@@ -118,9 +119,9 @@ static json_object *param_object(cmcp__peer_t *peer, cmcp__req *req,
 /* Sends result to req, decorated for the modern wire (consumes result). */
 static void reply(cmcp__peer_t *peer, cmcp__req *req, json_object *result,
                   int cacheable) {
-  if (result == NULL || (req->modern && cmcp__modern_decorate(
-                                            peer->srv, result, cacheable,
-                                            "complete") != 0))
+  if (result == NULL ||
+      (req->modern &&
+       cmcp__modern_decorate(peer->srv, result, cacheable, "complete") != 0))
     cmcp__send_error(peer, req->id, CMCP_JSONRPC_INTERNAL_ERROR,
                      "Out of memory", NULL);
   else
@@ -138,7 +139,8 @@ static int set(json_object *o, const char *key, json_object *v) {
   return 0;
 }
 
-/* ---- what the server looks like to a version ------------------------------ */
+/* ---- what the server looks like to a version ------------------------------
+ */
 
 /* Keys each version's schema lists, per kind; NULL-terminated. The 2025-11
  * and 2026 rows differ only for Tool.execution (tasks moved out). */
@@ -249,7 +251,8 @@ json_object *cmcp__capabilities(cmcp_server_t *srv, const cmcp__registry *reg,
   return caps;
 }
 
-/* ---- legacy session -------------------------------------------------------- */
+/* ---- legacy session --------------------------------------------------------
+ */
 
 /* Checks the InitializeRequest params; answers and returns -1 if bad. */
 static int initialize_params(cmcp__peer_t *peer, cmcp__req *req,
@@ -323,8 +326,7 @@ void cmcp__m_set_level(cmcp__peer_t *peer, cmcp__req *req) {
   if (!ok)
     return;
   if (cmcp_log_level_parse(name, &level) != 0) {
-    invalid_params(peer, req, "Invalid params: unknown log level \"%s\"",
-                   name);
+    invalid_params(peer, req, "Invalid params: unknown log level \"%s\"", name);
     return;
   }
   atomic_store(&peer->log_level, (int)level);
@@ -352,7 +354,8 @@ nomem:
                    NULL);
 }
 
-/* ---- lists -------------------------------------------------------------------- */
+/* ---- lists
+ * -------------------------------------------------------------------- */
 
 static cmcp__kind list_kind(cmcp__method m, const char **field) {
   switch (m) {
@@ -382,8 +385,8 @@ static json_object *list_page(cmcp__peer_t *peer, cmcp__req *req,
     offset = n;
   end = n - offset > page ? offset + page : n;
   for (i = offset; arr != NULL && i < end; i++) {
-    json_object *item = cmcp__def_for_version(reg->items[kind][i],
-                                              req->version);
+    json_object *item =
+        cmcp__def_for_version(reg->items[kind][i], req->version);
     if (item == NULL || json_object_array_add(arr, item) != 0) {
       json_object_put(item);
       json_object_put(arr);
@@ -430,7 +433,8 @@ void cmcp__m_list(cmcp__peer_t *peer, cmcp__req *req) {
   cmcp__registry_unref(reg);
 }
 
-/* ---- calls ------------------------------------------------------------------ */
+/* ---- calls ------------------------------------------------------------------
+ */
 
 /* Admits a request as a call, or answers why not (never queues). */
 cmcp_call_t *cmcp__admit(cmcp__peer_t *peer, cmcp__req *req,
@@ -441,14 +445,16 @@ cmcp_call_t *cmcp__admit(cmcp__peer_t *peer, cmcp__req *req,
   char text[200];
   cmcp_call_t *call;
   if ((int64_t)peer->inflight >= per_peer) {
-    snprintf(text, sizeof(text), "Server overloaded: %lld requests already "
+    snprintf(text, sizeof(text),
+             "Server overloaded: %lld requests already "
              "in flight on this connection (CMCP_LIMIT_INFLIGHT_PER_PEER)",
              (long long)per_peer);
     goto refuse;
   }
   if (atomic_fetch_add(&srv->inflight_total, 1) >= total) {
     atomic_fetch_sub(&srv->inflight_total, 1);
-    snprintf(text, sizeof(text), "Server overloaded: %lld requests already "
+    snprintf(text, sizeof(text),
+             "Server overloaded: %lld requests already "
              "in flight in this process (CMCP_LIMIT_INFLIGHT_TOTAL)",
              (long long)total);
     goto refuse;
@@ -542,7 +548,8 @@ static const cmcp__feature *resource_find(const cmcp__registry *reg,
   if (f != NULL)
     return f;
   for (i = 0; i < reg->count[CMCP__TEMPLATE]; i++)
-    if (cmcp__uritpl_match_uri(reg->items[CMCP__TEMPLATE][i]->tpl, uri, vars) == 0)
+    if (cmcp__uritpl_match_uri(reg->items[CMCP__TEMPLATE][i]->tpl, uri, vars) ==
+        0)
       return reg->items[CMCP__TEMPLATE][i];
   return NULL;
 }
@@ -638,8 +645,10 @@ static const char *complete_params(cmcp__peer_t *peer, cmcp__req *req) {
   }
   if (cmcp__json_get_string(arg, "name") == NULL ||
       cmcp__json_get_string(arg, "value") == NULL) {
-    invalid_params(peer, req, "Invalid params: params.argument needs string "
-                   "%s", "name and value");
+    invalid_params(peer, req,
+                   "Invalid params: params.argument needs string "
+                   "%s",
+                   "name and value");
     return NULL;
   }
   type = cmcp__json_get_string(ref, "type");
@@ -665,7 +674,8 @@ void cmcp__m_complete(cmcp__peer_t *peer, cmcp__req *req) {
   if (peer->srv->completion_fn == NULL) {
     cmcp__send_error(peer, req->id, CMCP_JSONRPC_METHOD_NOT_FOUND,
                      "Method not found: completion/complete (this server "
-                     "offers no completions)", NULL);
+                     "offers no completions)",
+                     NULL);
     return;
   }
   reg = cmcp__registry_acquire(peer->srv);
@@ -677,7 +687,8 @@ void cmcp__m_complete(cmcp__peer_t *peer, cmcp__req *req) {
   cmcp__call_invoke(call);
 }
 
-/* ---- dispatch ---------------------------------------------------------------- */
+/* ---- dispatch
+ * ---------------------------------------------------------------- */
 
 enum { LEGACY = 1, MODERN = 2, ANYTIME = 4 };
 
@@ -725,16 +736,21 @@ void cmcp__dispatch(cmcp__peer_t *peer, cmcp__req *req) {
     snprintf(text, sizeof(text), "Method not found: %s", req->method_name);
     cmcp__send_error(peer, req->id, CMCP_JSONRPC_METHOD_NOT_FOUND, text, NULL);
   } else if (req->modern && !(m->flags & MODERN)) {
-    snprintf(text, sizeof(text), "Method not found: %s is not part of "
-             "protocol version 2026-07-28", req->method_name);
+    snprintf(text, sizeof(text),
+             "Method not found: %s is not part of "
+             "protocol version 2026-07-28",
+             req->method_name);
     cmcp__send_error(peer, req->id, CMCP_JSONRPC_METHOD_NOT_FOUND, text, NULL);
   } else if (!req->modern && !(m->flags & LEGACY)) {
-    snprintf(text, sizeof(text), "Invalid params: %s is a 2026-07-28 method "
+    snprintf(text, sizeof(text),
+             "Invalid params: %s is a 2026-07-28 method "
              "and needs params._meta with io.modelcontextprotocol/"
-             "protocolVersion", req->method_name);
+             "protocolVersion",
+             req->method_name);
     cmcp__send_error(peer, req->id, CMCP_JSONRPC_INVALID_PARAMS, text, NULL);
   } else if (!req->modern && !peer->initialized && !(m->flags & ANYTIME)) {
-    snprintf(text, sizeof(text), "Invalid request: %s before initialize; "
+    snprintf(text, sizeof(text),
+             "Invalid request: %s before initialize; "
              "send initialize first (or 2026-07-28 requests with _meta)",
              req->method_name);
     cmcp__send_error(peer, req->id, CMCP_JSONRPC_INVALID_REQUEST, text, NULL);
@@ -743,7 +759,8 @@ void cmcp__dispatch(cmcp__peer_t *peer, cmcp__req *req) {
   }
 }
 
-/* ---- completing a call ------------------------------------------------------ */
+/* ---- completing a call ------------------------------------------------------
+ */
 
 /* CallToolResult of a finished tools/call, as an object (the hot path
  * sends the text of cmcp__tool_result_text without building one). */
@@ -769,8 +786,8 @@ static int move_array(json_object *r, const char *key, json_object **field) {
 static json_object *completion_result(cmcp_call_t *call) {
   json_object *r = json_object_new_object(), *c = json_object_new_object();
   size_t n = call->values ? json_object_array_length(call->values) : 0;
-  int64_t total = call->has_total ? call->total
-                                  : (int64_t)(n + call->values_dropped);
+  int64_t total =
+      call->has_total ? call->total : (int64_t)(n + call->values_dropped);
   int more = call->has_more || call->values_dropped > 0;
   if (move_array(c, "values", &call->values) != 0 ||
       ((call->has_total || call->values_dropped > 0) &&
@@ -796,8 +813,7 @@ static int merge_extra(cmcp_call_t *call, json_object *r) {
   return 0;
 }
 
-json_object *cmcp__call_result(cmcp_call_t *call, int *code,
-                               const char **msg) {
+json_object *cmcp__call_result(cmcp_call_t *call, int *code, const char **msg) {
   json_object *r = NULL;
   int ok = 1;
   *code = CMCP_JSONRPC_INTERNAL_ERROR;

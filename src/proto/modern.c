@@ -70,15 +70,16 @@ static int meta_optional(cmcp__peer_t *peer, cmcp__req *req) {
   if (json_object_object_get_ex(req->meta, META_INFO, &v) &&
       (cmcp__json_get_string(v, "name") == NULL ||
        cmcp__json_get_string(v, "version") == NULL)) {
-    bad_meta(peer, req, "Invalid params: _meta " META_INFO " must be an "
+    bad_meta(peer, req,
+             "Invalid params: _meta " META_INFO " must be an "
              "object with string name and version");
     return -1;
   }
   if (json_object_object_get_ex(req->meta, META_LEVEL, &v)) {
     if (!json_object_is_type(v, json_type_string) ||
-        cmcp_log_level_parse(json_object_get_string(v), &req->log_level) !=
-            0) {
-      bad_meta(peer, req, "Invalid params: _meta " META_LEVEL " must be a "
+        cmcp_log_level_parse(json_object_get_string(v), &req->log_level) != 0) {
+      bad_meta(peer, req,
+               "Invalid params: _meta " META_LEVEL " must be a "
                "log level (debug, info, ..., emergency)");
       return -1;
     }
@@ -99,12 +100,13 @@ int cmcp__modern_check(cmcp__peer_t *peer, cmcp__req *req) {
     return -1;
   }
   if (!json_object_object_get_ex(req->meta, META_CAPS, &caps)) {
-    bad_meta(peer, req, "Invalid params: missing required _meta field "
-             META_CAPS);
+    bad_meta(peer, req,
+             "Invalid params: missing required _meta field " META_CAPS);
     return -1;
   }
   if (!json_object_is_type(caps, json_type_object)) {
-    bad_meta(peer, req, "Invalid params: _meta " META_CAPS " must be an "
+    bad_meta(peer, req,
+             "Invalid params: _meta " META_CAPS " must be an "
              "object");
     return -1;
   }
@@ -129,11 +131,11 @@ int cmcp__modern_decorate(cmcp_server_t *srv, json_object *result,
     if (set(result, "_meta", meta) != 0)
       return CMCP_ENOMEM;
   }
-  return set(meta, META_SERVER,
-             cmcp__server_info(srv, CMCP__V2026_07_28));
+  return set(meta, META_SERVER, cmcp__server_info(srv, CMCP__V2026_07_28));
 }
 
-/* ---- server/discover ------------------------------------------------------- */
+/* ---- server/discover -------------------------------------------------------
+ */
 
 void cmcp__m_discover(cmcp__peer_t *peer, cmcp__req *req) {
   cmcp__registry *reg = cmcp__registry_acquire(peer->srv);
@@ -143,8 +145,8 @@ void cmcp__m_discover(cmcp__peer_t *peer, cmcp__req *req) {
     rc = set(r, "capabilities",
              cmcp__capabilities(peer->srv, reg, CMCP__V2026_07_28));
   if (rc == 0 && peer->srv->instructions != NULL)
-    rc = set(r, "instructions",
-             json_object_new_string(peer->srv->instructions));
+    rc =
+        set(r, "instructions", json_object_new_string(peer->srv->instructions));
   if (rc == 0)
     rc = cmcp__modern_decorate(peer->srv, r, 1, "complete");
   cmcp__registry_unref(reg);
@@ -156,7 +158,8 @@ void cmcp__m_discover(cmcp__peer_t *peer, cmcp__req *req) {
   json_object_put(r);
 }
 
-/* ---- subscriptions/listen ------------------------------------------------- */
+/* ---- subscriptions/listen -------------------------------------------------
+ */
 
 /* A copy of a request id for a notification's _meta. */
 static json_object *id_copy(json_object *id) {
@@ -168,8 +171,8 @@ static json_object *id_copy(json_object *id) {
 
 int cmcp__listen_notify(cmcp__peer_t *peer, cmcp_call_t *listen,
                         const char *method, json_object *params) {
-  json_object *p = params != NULL ? json_object_get(params)
-                                  : json_object_new_object();
+  json_object *p =
+      params != NULL ? json_object_get(params) : json_object_new_object();
   json_object *meta = json_object_new_object();
   int rc;
   if (set(meta, META_SUB, id_copy(listen->id)) != 0 ||
@@ -188,9 +191,8 @@ int cmcp__listen_notify(cmcp__peer_t *peer, cmcp_call_t *listen,
  * server actually supports" (SubscriptionsAcknowledgedNotification). */
 static int listen_filter(cmcp__peer_t *peer, cmcp__req *req, json_object *f,
                          unsigned *want, json_object **uris) {
-  static const char *const keys[3] = {"toolsListChanged",
-                                      "resourcesListChanged",
-                                      "promptsListChanged"};
+  static const char *const keys[3] = {
+      "toolsListChanged", "resourcesListChanged", "promptsListChanged"};
   cmcp__registry *reg = cmcp__registry_acquire(peer->srv);
   size_t have[3], i;
   json_object *v;
@@ -206,13 +208,15 @@ static int listen_filter(cmcp__peer_t *peer, cmcp__req *req, json_object *f,
       *want |= 1u << i;
   if (json_object_object_get_ex(f, "resourceSubscriptions", &v)) {
     size_t n = json_object_is_type(v, json_type_array)
-                   ? json_object_array_length(v) : 0;
+                   ? json_object_array_length(v)
+                   : 0;
     for (i = 0; i < n; i++)
       if (!json_object_is_type(json_object_array_get_idx(v, i),
                                json_type_string))
         break;
     if (!json_object_is_type(v, json_type_array) || i < n) {
-      bad_meta(peer, req, "Invalid params: params.notifications."
+      bad_meta(peer, req,
+               "Invalid params: params.notifications."
                "resourceSubscriptions must be an array of strings");
       return -1;
     }
@@ -226,14 +230,12 @@ static int listen_filter(cmcp__peer_t *peer, cmcp__req *req, json_object *f,
 
 /* The acknowledged filter as a SubscriptionFilter object. */
 static json_object *filter_json(unsigned want, json_object *uris) {
-  static const char *const keys[3] = {"toolsListChanged",
-                                      "resourcesListChanged",
-                                      "promptsListChanged"};
+  static const char *const keys[3] = {
+      "toolsListChanged", "resourcesListChanged", "promptsListChanged"};
   json_object *f = json_object_new_object();
   unsigned i;
   for (i = 0; f != NULL && i < 3; i++)
-    if ((want & (1u << i)) &&
-        set(f, keys[i], json_object_new_boolean(1)) != 0)
+    if ((want & (1u << i)) && set(f, keys[i], json_object_new_boolean(1)) != 0)
       goto fail;
   if (f != NULL && uris != NULL &&
       set(f, "resourceSubscriptions", json_object_get(uris)) != 0)
@@ -251,7 +253,8 @@ void cmcp__m_listen(cmcp__peer_t *peer, cmcp__req *req) {
   if (req->msg->params == NULL ||
       !json_object_object_get_ex(req->msg->params, "notifications", &f) ||
       !json_object_is_type(f, json_type_object)) {
-    bad_meta(peer, req, "Invalid params: params.notifications must be a "
+    bad_meta(peer, req,
+             "Invalid params: params.notifications must be a "
              "SubscriptionFilter object");
     return;
   }
@@ -270,10 +273,11 @@ void cmcp__m_listen(cmcp__peer_t *peer, cmcp__req *req) {
   cmcp__peer_update_want(peer);
   ack = json_object_new_object();
   if (set(ack, "notifications", filter_json(want, uris)) != 0 ||
-      cmcp__listen_notify(peer, call, "notifications/subscriptions/acknowledged",
+      cmcp__listen_notify(peer, call,
+                          "notifications/subscriptions/acknowledged",
                           ack) == CMCP_ENOMEM)
     cmcp__log(CMCP_LOG_WARNING, "subscriptions/listen: acknowledgement lost "
-              "(out of memory)");
+                                "(out of memory)");
   if (ack != NULL)
     json_object_put(ack);
 }
@@ -303,7 +307,8 @@ void cmcp__listen_end(cmcp__peer_t *peer, cmcp_call_t *call, int respond) {
   cmcp__call_free(call);
 }
 
-/* ---- cursors --------------------------------------------------------------- */
+/* ---- cursors ---------------------------------------------------------------
+ */
 
 int cmcp__cursor_make(cmcp_server_t *srv, const char *method, size_t offset,
                       cmcp__buf *out) {
@@ -313,8 +318,8 @@ int cmcp__cursor_make(cmcp_server_t *srv, const char *method, size_t offset,
                     cmcp__limit(srv, CMCP_LIMIT_STATE_TTL_MS), out);
 }
 
-int cmcp__cursor_open(cmcp_server_t *srv, const char *method,
-                      const char *token, size_t *offset) {
+int cmcp__cursor_open(cmcp_server_t *srv, const char *method, const char *token,
+                      size_t *offset) {
   cmcp__buf b;
   char *end;
   unsigned long long v;
@@ -335,7 +340,8 @@ int cmcp__cursor_open(cmcp_server_t *srv, const char *method,
   return rc;
 }
 
-/* ---- multi round-trip requests -------------------------------------------- */
+/* ---- multi round-trip requests --------------------------------------------
+ */
 
 /* Writes v as canonical JSON (object keys sorted) into b. */
 static int canon(json_object *v, cmcp__buf *b, int depth);
@@ -385,9 +391,9 @@ static int canon(json_object *v, cmcp__buf *b, int depth) {
   if (json_object_is_type(v, json_type_object))
     return canon_object(v, b, depth + 1);
   if (!json_object_is_type(v, json_type_array))
-    return cmcp__buf_adds(b, json_object_to_json_string_ext(
-                                 v, JSON_C_TO_STRING_PLAIN |
-                                        JSON_C_TO_STRING_NOSLASHESCAPE));
+    return cmcp__buf_adds(
+        b, json_object_to_json_string_ext(
+               v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
   n = json_object_array_length(v);
   rc = cmcp__buf_adds(b, "[");
   for (i = 0; rc == 0 && i < n; i++) {
@@ -472,10 +478,10 @@ static const char *responses_load(cmcp_call_t *call, json_object *resp) {
 int cmcp__mrtr_restore(cmcp_call_t *call) {
   json_object *state = NULL, *resp = NULL;
   const char *why = NULL;
-  int has_state = json_object_object_get_ex(call->params, "requestState",
-                                            &state);
-  int has_resp = json_object_object_get_ex(call->params, "inputResponses",
-                                           &resp);
+  int has_state =
+      json_object_object_get_ex(call->params, "requestState", &state);
+  int has_resp =
+      json_object_object_get_ex(call->params, "inputResponses", &resp);
   if (!has_state && !has_resp)
     return 0;
   if (has_state && !json_object_is_type(state, json_type_string))
@@ -497,7 +503,8 @@ int cmcp__mrtr_restore(cmcp_call_t *call) {
 
 /* Sets caps.<name> = {} (or caps.<name>.<sub> = {}). */
 static json_object *cap_need(const char *name, const char *sub) {
-  json_object *caps = json_object_new_object(), *inner = json_object_new_object();
+  json_object *caps = json_object_new_object(),
+              *inner = json_object_new_object();
   if (sub != NULL && set(inner, sub, json_object_new_object()) != 0)
     goto fail;
   if (set(caps, name, inner) != 0) {
@@ -523,15 +530,17 @@ json_object *cmcp__ask_missing_cap(const cmcp_call_t *call, json_object *ask) {
   mode = cmcp__json_get_string(cmcp__json_get_object(ask, "params"), "mode");
   if (call->caps == NULL ||
       !json_object_object_get_ex(call->caps, "elicitation", &el))
-    return cap_need("elicitation", mode != NULL && strcmp(mode, "url") == 0
-                                       ? "url" : NULL);
+    return cap_need("elicitation",
+                    mode != NULL && strcmp(mode, "url") == 0 ? "url" : NULL);
   if (mode != NULL && strcmp(mode, "url") == 0)
     return json_object_object_get_ex(el, "url", NULL)
-               ? NULL : cap_need("elicitation", "url");
+               ? NULL
+               : cap_need("elicitation", "url");
   /* An empty elicitation object means form support (2025-11-25 compat). */
   return json_object_object_get_ex(el, "form", NULL) ||
                  !json_object_object_get_ex(el, "url", NULL)
-             ? NULL : cap_need("elicitation", "form");
+             ? NULL
+             : cap_need("elicitation", "form");
 }
 
 /* Seals {"s": state, "i": answers so far} bound to the call. */

@@ -10,7 +10,8 @@
 
 #include <string.h>
 
-/* ---- lifetime --------------------------------------------------------------- */
+/* ---- lifetime ---------------------------------------------------------------
+ */
 
 cmcp__peer_t *cmcp__peer_new(cmcp_server_t *srv, const cmcp__peer_ops *ops,
                              void *ctx) {
@@ -34,7 +35,9 @@ cmcp__peer_t *cmcp__peer_new(cmcp_server_t *srv, const cmcp__peer_ops *ops,
   return peer;
 }
 
-void cmcp__peer_ref(cmcp__peer_t *peer) { atomic_fetch_add(&peer->refs, 1); }
+void cmcp__peer_ref(cmcp__peer_t *peer) {
+  atomic_fetch_add(&peer->refs, 1);
+}
 
 void cmcp__peer_unref(cmcp__peer_t *peer) {
   if (atomic_fetch_sub(&peer->refs, 1) != 1)
@@ -98,7 +101,8 @@ void cmcp__peer_shutdown(cmcp__peer_t *peer) {
     cmcp__listen_end(peer, peer->listens, 1);
 }
 
-/* ---- sending ---------------------------------------------------------------- */
+/* ---- sending ----------------------------------------------------------------
+ */
 
 /* Hands one serialized message to the transport; a refusal (slow
  * consumer) asks the transport to end the conversation. */
@@ -191,7 +195,8 @@ nomem:
   return CMCP_ENOMEM;
 }
 
-/* ---- in-flight table ------------------------------------------------------ */
+/* ---- in-flight table ------------------------------------------------------
+ */
 
 static uint64_t id_hash(json_object *id) {
   uint64_t h = 1469598103934665603ull;
@@ -269,7 +274,8 @@ void cmcp__inflight_remove(cmcp__peer_t *peer, cmcp_call_t *call) {
   }
 }
 
-/* ---- asks ------------------------------------------------------------------ */
+/* ---- asks ------------------------------------------------------------------
+ */
 
 void cmcp__asks_drop_call(cmcp__peer_t *peer, cmcp_call_t *call) {
   cmcp__ask **pp = &peer->asks;
@@ -330,8 +336,10 @@ static void handle_response(cmcp__peer_t *peer, cmcp__msg *msg) {
     }
   } else {
     char text[512];
-    snprintf(text, sizeof(text), "The client answered input request '%s' "
-             "with error %d: %s", a->key, msg->error_code,
+    snprintf(text, sizeof(text),
+             "The client answered input request '%s' "
+             "with error %d: %s",
+             a->key, msg->error_code,
              msg->error_message ? msg->error_message : "");
     cmcp__asks_drop_call(peer, call);
     cmcp__call_fail(call, CMCP_JSONRPC_INTERNAL_ERROR, text, NULL);
@@ -377,7 +385,8 @@ static void handle_notification(cmcp__peer_t *peer, cmcp__msg *msg) {
    * notification is never answered. */
 }
 
-/* ---- feeding ----------------------------------------------------------------- */
+/* ---- feeding
+ * ----------------------------------------------------------------- */
 
 /* Classifies a request's era and answers what needs no dispatch. */
 static void handle_request(cmcp__peer_t *peer, cmcp__msg *msg) {
@@ -407,7 +416,8 @@ static void handle_request(cmcp__peer_t *peer, cmcp__msg *msg) {
   if (cmcp__inflight_find(peer, req.id) != NULL) {
     cmcp__send_error(peer, req.id, CMCP_JSONRPC_INVALID_REQUEST,
                      "Duplicate request id: a request with this id is still "
-                     "in flight", NULL);
+                     "in flight",
+                     NULL);
     return;
   }
   cmcp__dispatch(peer, &req);
@@ -424,8 +434,8 @@ int cmcp__peer_feed(cmcp__peer_t *peer, const char *text, size_t len) {
   peer->loop = pthread_self();
   lim.max_bytes = (size_t)cmcp__limit(peer->srv, CMCP_LIMIT_MESSAGE_BYTES);
   lim.max_depth = (int)cmcp__limit(peer->srv, CMCP_LIMIT_JSON_DEPTH);
-  rc = cmcp__rpc_decode(text, len, &lim, &msg, &code, &bad_id, err,
-                        sizeof(err));
+  rc =
+      cmcp__rpc_decode(text, len, &lim, &msg, &code, &bad_id, err, sizeof(err));
   if (rc != 0) {
     if (rc == CMCP_ENOMEM)
       return CMCP_ENOMEM;
@@ -446,7 +456,8 @@ int cmcp__peer_feed(cmcp__peer_t *peer, const char *text, size_t len) {
   return 0;
 }
 
-/* ---- tick --------------------------------------------------------------------- */
+/* ---- tick
+ * --------------------------------------------------------------------- */
 
 /* Fails the first call whose ask is past its deadline; 1 if one was. */
 static int expire_one(cmcp__peer_t *peer, uint64_t now_ms, int64_t *next) {
@@ -546,8 +557,7 @@ void cmcp__peer_deliver_updated(cmcp__peer_t *peer, const char *uri) {
   if (peer->subs != NULL && json_object_object_get_ex(peer->subs, uri, NULL)) {
     params = json_object_new_object();
     if (params != NULL &&
-        json_object_object_add(params, "uri", json_object_new_string(uri)) ==
-            0)
+        json_object_object_add(params, "uri", json_object_new_string(uri)) == 0)
       cmcp__send_notification(peer, "notifications/resources/updated", params,
                               NULL);
     json_object_put(params);
@@ -558,8 +568,7 @@ void cmcp__peer_deliver_updated(cmcp__peer_t *peer, const char *uri) {
       continue;
     params = json_object_new_object();
     if (params != NULL &&
-        json_object_object_add(params, "uri", json_object_new_string(uri)) ==
-            0)
+        json_object_object_add(params, "uri", json_object_new_string(uri)) == 0)
       cmcp__listen_notify(peer, l, "notifications/resources/updated", params);
     json_object_put(params);
     if (atomic_load(&peer->closed)) /* l may be gone: stop here */

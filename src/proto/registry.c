@@ -79,8 +79,8 @@ static int feature_compile(cmcp__feature *f, char *err, size_t errlen) {
 }
 
 cmcp__feature *cmcp__feature_new(cmcp__kind kind, json_object *def,
-                                 unsigned flags, cmcp_handler_fn fn,
-                                 void *data, int *status) {
+                                 unsigned flags, cmcp_handler_fn fn, void *data,
+                                 int *status) {
   char err[256] = "";
   const char *key = cmcp__json_get_string(def, key_field[kind]);
   cmcp__feature *f;

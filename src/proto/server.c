@@ -65,8 +65,8 @@ static json_object *info_new(const char *name, const char *version) {
   if (o == NULL)
     return NULL;
   if (json_object_object_add(o, "name", json_object_new_string(name)) != 0 ||
-      json_object_object_add(o, "version",
-                             json_object_new_string(version)) != 0) {
+      json_object_object_add(o, "version", json_object_new_string(version)) !=
+          0) {
     json_object_put(o);
     return NULL;
   }
@@ -113,8 +113,12 @@ void cmcp_server_free(cmcp_server_t *srv) {
   cmcp__free(srv);
 }
 
-void cmcp_server_set_data(cmcp_server_t *srv, void *data) { srv->data = data; }
-void *cmcp_server_data(const cmcp_server_t *srv) { return srv->data; }
+void cmcp_server_set_data(cmcp_server_t *srv, void *data) {
+  srv->data = data;
+}
+void *cmcp_server_data(const cmcp_server_t *srv) {
+  return srv->data;
+}
 
 int cmcp_server_set_instructions(cmcp_server_t *srv, const char *text) {
   char *copy = NULL;
@@ -149,8 +153,7 @@ int cmcp_server_set_info_json(cmcp_server_t *srv, const char *json) {
 
 int cmcp_server_set_limit(cmcp_server_t *srv, cmcp_limit_t which,
                           int64_t value) {
-  if (srv == NULL || (int)which < 0 || which >= CMCP_LIMIT_COUNT_ ||
-      value <= 0)
+  if (srv == NULL || (int)which < 0 || which >= CMCP_LIMIT_COUNT_ || value <= 0)
     return CMCP_EINVAL;
   srv->limits[which] = value;
   return 0;
@@ -166,8 +169,7 @@ int64_t cmcp__limit(const cmcp_server_t *srv, cmcp_limit_t which) {
   return srv->limits[which];
 }
 
-int cmcp_server_set_state_key(cmcp_server_t *srv, const void *key,
-                              size_t len) {
+int cmcp_server_set_state_key(cmcp_server_t *srv, const void *key, size_t len) {
   cmcp__sealer_t *s;
   if (srv == NULL || key == NULL || len < CMCP__SEAL_MIN_KEY)
     return CMCP_EINVAL;
@@ -340,9 +342,9 @@ int cmcp_server_add_resource(cmcp_server_t *srv, const char *uri,
   return add_feature(srv, CMCP__RESOURCE, def, 0, fn, data);
 }
 
-int cmcp_server_add_resource_json(cmcp_server_t *srv,
-                                  const char *resource_json, unsigned flags,
-                                  cmcp_handler_fn fn, void *data) {
+int cmcp_server_add_resource_json(cmcp_server_t *srv, const char *resource_json,
+                                  unsigned flags, cmcp_handler_fn fn,
+                                  void *data) {
   json_object *def = NULL;
   int rc;
   if (srv == NULL || fn == NULL)
@@ -438,10 +440,10 @@ typedef enum { JOB_LIST, JOB_UPDATED, JOB_LOG } job_type;
 typedef struct notify_job {
   cmcp__peer_t *peer;
   job_type type;
-  unsigned kinds;          /* JOB_LIST */
-  cmcp_log_level_t level;  /* JOB_LOG */
+  unsigned kinds;         /* JOB_LIST */
+  cmcp_log_level_t level; /* JOB_LOG */
   size_t len;
-  char text[];             /* URI (JOB_UPDATED) or notification (JOB_LOG) */
+  char text[]; /* URI (JOB_UPDATED) or notification (JOB_LOG) */
 } notify_job;
 
 static void job_run(void *arg) {
@@ -570,7 +572,8 @@ int cmcp_server_log(cmcp_server_t *srv, cmcp_log_level_t level,
   return rc;
 }
 
-/* ---- peer list ------------------------------------------------------------ */
+/* ---- peer list ------------------------------------------------------------
+ */
 
 void cmcp__server_attach(cmcp_server_t *srv, cmcp__peer_t *peer) {
   pthread_mutex_lock(&srv->lock);

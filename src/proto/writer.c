@@ -24,13 +24,27 @@ int cmcp__w_string(cmcp__buf *b, const char *s, size_t len) {
     rc = cmcp__buf_add(b, s + run, i - run);
     run = i + 1;
     switch (c) {
-    case '"': esc[1] = '"'; break;
-    case '\\': esc[1] = '\\'; break;
-    case '\b': esc[1] = 'b'; break;
-    case '\f': esc[1] = 'f'; break;
-    case '\n': esc[1] = 'n'; break;
-    case '\r': esc[1] = 'r'; break;
-    case '\t': esc[1] = 't'; break;
+    case '"':
+      esc[1] = '"';
+      break;
+    case '\\':
+      esc[1] = '\\';
+      break;
+    case '\b':
+      esc[1] = 'b';
+      break;
+    case '\f':
+      esc[1] = 'f';
+      break;
+    case '\n':
+      esc[1] = 'n';
+      break;
+    case '\r':
+      esc[1] = 'r';
+      break;
+    case '\t':
+      esc[1] = 't';
+      break;
     default:
       esc[1] = 'u';
       esc[4] = hex[c >> 4];
@@ -177,10 +191,11 @@ static int w_tool_result(cmcp__buf *b, cmcp_call_t *call, int decorate) {
   } else if (call->content.len == 0 && call->structured != NULL) {
     /* "a tool that returns structured content SHOULD also return the
      * serialized JSON in a TextContent block" (tools, 2025-06-18) */
-    const char *kv[4] = {"type", "text", "text",
-                         json_object_to_json_string_ext(
-                             call->structured, JSON_C_TO_STRING_PLAIN |
-                                                   JSON_C_TO_STRING_NOSLASHESCAPE)};
+    const char *kv[4] = {
+        "type", "text", "text",
+        json_object_to_json_string_ext(call->structured,
+                                       JSON_C_TO_STRING_PLAIN |
+                                           JSON_C_TO_STRING_NOSLASHESCAPE)};
     rc = cmcp__w_block(&call->content, kv, 4);
   }
   if (rc == 0)

@@ -48,16 +48,17 @@ static void structured(cmcp_call_t *call, void *data) {
 
 static void ask(cmcp_call_t *call, void *data) {
   (void)data;
-  if (cmcp_call_input(call, "a") != NULL && cmcp_call_input(call, "b") != NULL) {
-    cmcp_call_add_text(call, cmcp_call_state(call) ? cmcp_call_state(call) : "");
+  if (cmcp_call_input(call, "a") != NULL &&
+      cmcp_call_input(call, "b") != NULL) {
+    cmcp_call_add_text(call,
+                       cmcp_call_state(call) ? cmcp_call_state(call) : "");
     cmcp_call_done(call);
     return;
   }
   if (cmcp_call_input(call, "a") == NULL)
     cmcp_call_ask_elicit(call, "a", "A?", "{\"type\":\"object\"}");
   else
-    cmcp_call_ask_sampling(call, "b",
-                           "{\"messages\":[],\"maxTokens\":1}");
+    cmcp_call_ask_sampling(call, "b", "{\"messages\":[],\"maxTokens\":1}");
   cmcp_call_set_state(call, "st");
   cmcp_call_need_input(call);
 }
@@ -110,8 +111,9 @@ static cmcp_server_t *make_server(void) {
       srv, "{\"uriTemplate\":\"test://t/{id}\",\"name\":\"t\"}", 0, read_res,
       NULL);
   cmcp_server_add_prompt_json(
-      srv, "{\"name\":\"p\",\"arguments\":[{\"name\":\"a\",\"required\":true}]}",
-      0, prompt, NULL);
+      srv,
+      "{\"name\":\"p\",\"arguments\":[{\"name\":\"a\",\"required\":true}]}", 0,
+      prompt, NULL);
   cmcp_server_set_completion(srv, complete, NULL);
   return srv;
 }

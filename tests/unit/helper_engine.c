@@ -32,10 +32,10 @@ static int tp_send(void *ctx, const char *json, size_t len,
   tp->out[tp->n] = o;
   tp->kind[tp->n] = info->kind;
   tp->status[tp->n] = info->http_status;
-  tp->related[tp->n] = info->related_id != NULL
-                           ? json_tokener_parse(json_object_to_json_string(
-                                 info->related_id))
-                           : NULL;
+  tp->related[tp->n] =
+      info->related_id != NULL
+          ? json_tokener_parse(json_object_to_json_string(info->related_id))
+          : NULL;
   tp->n++;
   return 0;
 }

@@ -33,13 +33,13 @@ typedef struct tpeer {
   json_object *related[TP_MAX];
   int status[TP_MAX];
   size_t n, next;
-  int send_rc;            /* what ops->send returns (0 by default) */
+  int send_rc; /* what ops->send returns (0 by default) */
   int close_calls;
-  int close_now;          /* ops->close closes the peer at once */
+  int close_now; /* ops->close closes the peer at once */
   pthread_mutex_t mu;
   pthread_cond_t cv;
   tp_job *head, *tail;
-  int threads;            /* blocking threads still running */
+  int threads; /* blocking threads still running */
 } tpeer;
 
 tpeer *tp_new(cmcp_server_t *srv, unsigned flags);

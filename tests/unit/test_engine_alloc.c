@@ -20,9 +20,13 @@
 
 static long alloc_count, fail_at;
 
-static int should_fail(void) { return ++alloc_count == fail_at; }
+static int should_fail(void) {
+  return ++alloc_count == fail_at;
+}
 
-static void *t_malloc(size_t n) { return should_fail() ? NULL : malloc(n); }
+static void *t_malloc(size_t n) {
+  return should_fail() ? NULL : malloc(n);
+}
 static void *t_realloc(void *p, size_t n) {
   return should_fail() ? NULL : realloc(p, n);
 }
@@ -53,7 +57,8 @@ static void ask(cmcp_call_t *call, void *data) {
 
 static void read_res(cmcp_call_t *call, void *data) {
   (void)data;
-  cmcp_call_add_text_contents(call, NULL, "text/plain", cmcp_call_uri_var(call, "id"));
+  cmcp_call_add_text_contents(call, NULL, "text/plain",
+                              cmcp_call_uri_var(call, "id"));
   cmcp_call_done(call);
 }
 
@@ -79,11 +84,11 @@ static const char *const flow[] = {
     "\"name\":\"echo\",\"arguments\":{\"text\":\"m\"}," MODERN_META("{}") "}}",
     "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"tools/call\",\"params\":{"
     "\"name\":\"ask\"," MODERN_META("{\"elicitation\":{}}") "}}",
-    "{\"jsonrpc\":\"2.0\",\"id\":10,\"method\":\"server/discover\",\"params\":{"
-    MODERN_META("{}") "}}",
+    "{\"jsonrpc\":\"2.0\",\"id\":10,\"method\":\"server/"
+    "discover\",\"params\":{" MODERN_META("{}") "}}",
     "{\"jsonrpc\":\"2.0\",\"id\":11,\"method\":\"subscriptions/listen\","
-    "\"params\":{\"notifications\":{\"toolsListChanged\":true},"
-    MODERN_META("{}") "}}",
+    "\"params\":{\"notifications\":{\"toolsListChanged\":true}," MODERN_META(
+        "{}") "}}",
     "{\"jsonrpc\":\"2.0\",\"id\":12,\"method\":\"bogus\"}",
     "not json",
 };

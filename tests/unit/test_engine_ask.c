@@ -65,14 +65,13 @@ static void multi_tool(cmcp_call_t *call, void *data) {
     return;
   }
   assert_string_equal(cmcp_call_state(call), "asked-roots");
-  snprintf(text, sizeof(text), "%s:%s",
-           json_object_get_string(
-               json_object_object_get(json_object_object_get(name, "content"),
-                                      "n")),
-           json_object_get_string(json_object_object_get(
-               json_object_array_get_idx(json_object_object_get(roots, "roots"),
-                                         0),
-               "uri")));
+  snprintf(
+      text, sizeof(text), "%s:%s",
+      json_object_get_string(
+          json_object_object_get(json_object_object_get(name, "content"), "n")),
+      json_object_get_string(json_object_object_get(
+          json_object_array_get_idx(json_object_object_get(roots, "roots"), 0),
+          "uri")));
   cmcp_call_add_text(call, text);
   cmcp_call_done(call);
 }
@@ -108,18 +107,14 @@ static void read_with_ask(cmcp_call_t *call, void *data) {
 
 static cmcp_server_t *server(void) {
   cmcp_server_t *srv = cmcp_server_new("ask", "1");
-  assert_int_equal(cmcp_server_add_tool(srv, "sample", NULL, NULL, sample_tool,
-                                        NULL),
+  assert_int_equal(
+      cmcp_server_add_tool(srv, "sample", NULL, NULL, sample_tool, NULL), 0);
+  assert_int_equal(
+      cmcp_server_add_tool(srv, "multi", NULL, NULL, multi_tool, NULL), 0);
+  assert_int_equal(cmcp_server_add_tool(srv, "url", NULL, NULL, url_tool, NULL),
                    0);
-  assert_int_equal(cmcp_server_add_tool(srv, "multi", NULL, NULL, multi_tool,
-                                        NULL),
-                   0);
-  assert_int_equal(cmcp_server_add_tool(srv, "url", NULL, NULL, url_tool,
-                                        NULL),
-                   0);
-  assert_int_equal(cmcp_server_add_tool(srv, "noask", NULL, NULL, no_ask_tool,
-                                        NULL),
-                   0);
+  assert_int_equal(
+      cmcp_server_add_tool(srv, "noask", NULL, NULL, no_ask_tool, NULL), 0);
   assert_int_equal(cmcp_server_add_resource(srv, "test://guarded", "g",
                                             "text/plain", read_with_ask, NULL),
                    0);
@@ -130,7 +125,8 @@ static cmcp_server_t *server(void) {
   "{\"role\":\"assistant\",\"content\":{\"type\":\"text\",\"text\":"           \
   "\"Paris\"},\"model\":\"m\"}"
 
-/* ---- legacy -------------------------------------------------------------------- */
+/* ---- legacy
+ * -------------------------------------------------------------------- */
 
 static void test_legacy_sampling(void **state) {
   cmcp_server_t *srv = server();
@@ -151,8 +147,9 @@ static void test_legacy_sampling(void **state) {
   assert_int_equal(cmcp__peer_inflight(tp->peer), 1);
   /* an unrelated response is ignored */
   tp_feed(tp, "{\"jsonrpc\":\"2.0\",\"id\":999,\"result\":{}}");
-  snprintf(text, sizeof(text), "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"result\":"
-           SAMPLING_RESULT "}", (long long)jint(ask, "id"));
+  snprintf(text, sizeof(text),
+           "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"result\":" SAMPLING_RESULT "}",
+           (long long)jint(ask, "id"));
   tp_feed(tp, text);
   r = tp_next(tp);
   assert_int_equal(jint(r, "id"), 1);
@@ -168,7 +165,8 @@ static void answer(tpeer *tp, const char *method, const char *result_json) {
   char text[2048];
   assert_non_null(ask);
   assert_string_equal(jstr(ask, "method"), method);
-  snprintf(text, sizeof(text), "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"result\":%s}",
+  snprintf(text, sizeof(text),
+           "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"result\":%s}",
            (long long)jint(ask, "id"), result_json);
   tp_feed(tp, text);
 }
@@ -251,7 +249,8 @@ static void test_legacy_ask_failures(void **state) {
   tp_feed(tp, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\","
               "\"params\":{\"name\":\"sample\"}}");
   ask = tp_next(tp);
-  snprintf(text, sizeof(text), "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"error\":"
+  snprintf(text, sizeof(text),
+           "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"error\":"
            "{\"code\":-1,\"message\":\"user rejected\"}}",
            (long long)jint(ask, "id"));
   r = tp_call(tp, text);
@@ -275,8 +274,9 @@ static void test_legacy_ask_failures(void **state) {
   tp_feed(tp, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\","
               "\"params\":{\"requestId\":3}}");
   assert_int_equal(cmcp__peer_inflight(tp->peer), 0);
-  snprintf(text, sizeof(text), "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"result\":"
-           SAMPLING_RESULT "}", (long long)jint(ask, "id"));
+  snprintf(text, sizeof(text),
+           "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"result\":" SAMPLING_RESULT "}",
+           (long long)jint(ask, "id"));
   tp_feed(tp, text);
   assert_null(tp_next(tp));
   /* closing with an ask pending frees the waiting call */
@@ -319,8 +319,10 @@ static void test_legacy_ping(void **state) {
   assert_int_equal(tp->kind[tp->next - 1], CMCP__OUT_REQUEST);
   assert_null(tp->related[tp->next - 1]);
   spec_assert_valid("2025-11-25", "PingRequest", ping);
-  snprintf(text, sizeof(text), "{\"jsonrpc\":\"2.0\",\"id\":%lld,"
-           "\"result\":{}}", (long long)jint(ping, "id"));
+  snprintf(text, sizeof(text),
+           "{\"jsonrpc\":\"2.0\",\"id\":%lld,"
+           "\"result\":{}}",
+           (long long)jint(ping, "id"));
   tp_feed(tp, text);
   assert_int_equal(cmcp__peer_tick(tp->peer, cmcp__now_ms() + 1000), -1);
   assert_int_equal(tp->close_calls, 0);
@@ -335,7 +337,8 @@ static void test_legacy_ping(void **state) {
   cmcp_server_free(srv);
 }
 
-/* ---- modern (MRTR) ------------------------------------------------------------ */
+/* ---- modern (MRTR)
+ * ------------------------------------------------------------ */
 
 static char *retry_text(const char *id, const char *name, const char *caps,
                         const char *responses, const char *state_token) {
@@ -453,18 +456,18 @@ static void test_mrtr_bad_state(void **state) {
   /* wrong types */
   snprintf(text, sizeof(text),
            "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tools/call\","
-           "\"params\":{\"name\":\"sample\",\"requestState\":5,"
-           MODERN_META("{}") "}}");
+           "\"params\":{\"name\":\"sample\",\"requestState\":5," MODERN_META(
+               "{}") "}}");
   assert_rpc_error(tp_call(tp, text), -32602, "params.requestState");
   snprintf(text, sizeof(text),
            "{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"tools/call\","
-           "\"params\":{\"name\":\"sample\",\"inputResponses\":[],"
-           MODERN_META("{}") "}}");
+           "\"params\":{\"name\":\"sample\",\"inputResponses\":[]," MODERN_META(
+               "{}") "}}");
   assert_rpc_error(tp_call(tp, text), -32602, "params.inputResponses");
   snprintf(text, sizeof(text),
            "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/call\","
-           "\"params\":{\"name\":\"sample\",\"inputResponses\":{\"llm\":1},"
-           MODERN_META("{}") "}}");
+           "\"params\":{\"name\":\"sample\",\"inputResponses\":{\"llm\":1}"
+           "," MODERN_META("{}") "}}");
   assert_rpc_error(tp_call(tp, text), -32602, "inputResponses");
   /* expired */
   assert_int_equal(cmcp_server_set_limit(srv, CMCP_LIMIT_STATE_TTL_MS, 1), 0);
@@ -492,22 +495,22 @@ static void test_mrtr_missing_capability(void **state) {
   assert_int_equal(tp->status[tp->next - 1], 400);
   spec_assert_valid("2026-07-28", "MissingRequiredClientCapabilityError", r);
   r = tp_call(tp, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\","
-                  "\"params\":{\"name\":\"url\","
-                  MODERN_META("{\"elicitation\":{\"form\":{}}}") "}}");
+                  "\"params\":{\"name\":\"url\"," MODERN_META(
+                      "{\"elicitation\":{\"form\":{}}}") "}}");
   assert_rpc_error(r, -32021, "capability");
   assert_non_null(jpath(r, "error.data.requiredCapabilities.elicitation.url"));
   /* URL elicitation on the modern wire carries no elicitationId */
   r = tp_call(tp, "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\","
-                  "\"params\":{\"name\":\"url\","
-                  MODERN_META("{\"elicitation\":{\"url\":{}}}") "}}");
+                  "\"params\":{\"name\":\"url\"," MODERN_META(
+                      "{\"elicitation\":{\"url\":{}}}") "}}");
   assert_null(jpath(r, "result.inputRequests.go.params.elicitationId"));
   assert_string_equal(jstr(r, "result.inputRequests.go.params.url"),
                       "https://example.com/login");
   spec_assert_valid("2026-07-28", "InputRequiredResult", jpath(r, "result"));
   /* resources/read may ask too */
   r = tp_call(tp, "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"resources/read\","
-                  "\"params\":{\"uri\":\"test://guarded\","
-                  MODERN_META("{\"elicitation\":{}}") "}}");
+                  "\"params\":{\"uri\":\"test://guarded\"," MODERN_META(
+                      "{\"elicitation\":{}}") "}}");
   assert_string_equal(jstr(r, "result.resultType"), "input_required");
   tp_free(tp);
   cmcp_server_free(srv);

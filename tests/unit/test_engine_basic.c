@@ -163,8 +163,7 @@ static void test_method_lookup(void **state) {
   assert_int_equal(cmcp__method_lookup("tools/list"), CMCP__M_TOOLS_LIST);
   assert_int_equal(cmcp__method_lookup("resources/templates/list"),
                    CMCP__M_TEMPLATES_LIST);
-  assert_int_equal(cmcp__method_lookup("subscriptions/listen"),
-                   CMCP__M_LISTEN);
+  assert_int_equal(cmcp__method_lookup("subscriptions/listen"), CMCP__M_LISTEN);
   assert_int_equal(cmcp__method_lookup("tasks/update"), CMCP__M_TASKS);
   assert_int_equal(cmcp__method_lookup("tools/cal"), CMCP__M_UNKNOWN);
   assert_int_equal(cmcp__method_lookup(""), CMCP__M_UNKNOWN);
@@ -191,8 +190,7 @@ static void test_tools_list_and_call(void **state) {
     assert_string_equal(jstr(r, "result.content.0.type"), "text");
     assert_null(jpath(r, "result.isError"));
     assert_null(jpath(r, "result.resultType"));
-    spec_assert_valid(legacy_versions[i], "CallToolResult",
-                      jpath(r, "result"));
+    spec_assert_valid(legacy_versions[i], "CallToolResult", jpath(r, "result"));
     spec_assert_valid(legacy_versions[i], "JSONRPCResponse", r);
     assert_int_equal(cmcp__peer_inflight(tp->peer), 0);
     tp_free(tp);
@@ -244,28 +242,28 @@ static void test_features_registry(void **state) {
                    CMCP_EEXIST);
   assert_int_equal(cmcp_server_add_tool(srv, "bad", NULL, "{", echo, NULL),
                    CMCP_EINVAL);
-  assert_int_equal(cmcp_server_add_tool(srv, "bad", NULL, "{\"type\":5}",
-                                        echo, NULL),
-                   CMCP_EINVAL);
-  assert_int_equal(cmcp_server_add_tool_json(srv, "{\"title\":\"x\"}", 0,
-                                             echo, NULL),
-                   CMCP_EINVAL);
+  assert_int_equal(
+      cmcp_server_add_tool(srv, "bad", NULL, "{\"type\":5}", echo, NULL),
+      CMCP_EINVAL);
+  assert_int_equal(
+      cmcp_server_add_tool_json(srv, "{\"title\":\"x\"}", 0, echo, NULL),
+      CMCP_EINVAL);
   assert_int_equal(cmcp_server_add_tool(srv, "t2", NULL, NULL, NULL, NULL),
                    CMCP_EINVAL);
   assert_int_equal(cmcp_server_remove_tool(srv, "nope"), CMCP_ENOENT);
   assert_int_equal(cmcp_server_remove_tool(srv, "echo"), 0);
   assert_int_equal(cmcp_server_remove_tool(srv, "echo"), CMCP_ENOENT);
-  assert_int_equal(cmcp_server_add_resource_json(srv, "{\"uri\":\"a://b\"}",
-                                                 0, echo, NULL),
-                   CMCP_EINVAL);
-  assert_int_equal(cmcp_server_add_resource_template_json(
-                       srv, "{\"uriTemplate\":\"a://{\",\"name\":\"n\"}", 0,
-                       echo, NULL),
-                   CMCP_EINVAL);
-  assert_int_equal(cmcp_server_add_prompt_json(
-                       srv, "{\"name\":\"p\",\"arguments\":[{}]}", 0, echo,
-                       NULL),
-                   CMCP_EINVAL);
+  assert_int_equal(
+      cmcp_server_add_resource_json(srv, "{\"uri\":\"a://b\"}", 0, echo, NULL),
+      CMCP_EINVAL);
+  assert_int_equal(
+      cmcp_server_add_resource_template_json(
+          srv, "{\"uriTemplate\":\"a://{\",\"name\":\"n\"}", 0, echo, NULL),
+      CMCP_EINVAL);
+  assert_int_equal(
+      cmcp_server_add_prompt_json(srv, "{\"name\":\"p\",\"arguments\":[{}]}", 0,
+                                  echo, NULL),
+      CMCP_EINVAL);
   assert_int_equal(cmcp_server_set_limit(srv, CMCP_LIMIT_PAGE_SIZE, 0),
                    CMCP_EINVAL);
   assert_int_equal(cmcp_server_set_limit(srv, CMCP_LIMIT_COUNT_, 1),
@@ -289,10 +287,10 @@ static void test_info_per_version(void **state) {
   tpeer *tp;
   json_object *r;
   (void)state;
-  assert_int_equal(cmcp_server_set_info_json(
-                       srv, "{\"title\":\"Basic\",\"websiteUrl\":"
-                            "\"https://example.com\"}"),
-                   0);
+  assert_int_equal(
+      cmcp_server_set_info_json(srv, "{\"title\":\"Basic\",\"websiteUrl\":"
+                                     "\"https://example.com\"}"),
+      0);
   assert_int_equal(cmcp_server_set_instructions(srv, "Be nice"), 0);
   assert_int_equal(
       cmcp_server_add_tool_json(srv,

@@ -18,7 +18,8 @@
 #include <string.h>
 #include <unistd.h>
 
-/* ---- handlers ------------------------------------------------------------------ */
+/* ---- handlers
+ * ------------------------------------------------------------------ */
 
 static void *finish_later(void *arg) {
   cmcp_call_t *call = arg;
@@ -134,31 +135,29 @@ static void content_tool(cmcp_call_t *call, void *data) {
   assert_int_equal(cmcp_call_add_text(call, "q\"b\\n\nt\tc\x01/\xc3\xa9"), 0);
   assert_int_equal(cmcp_call_add_audio(call, "AAAA", "audio/wav"),
                    old ? CMCP_EUNSUPPORTED : 0);
-  assert_int_equal(cmcp_call_add_content_json(
-                       call, "{\"type\":\"resource_link\",\"uri\":"
-                             "\"test://x\",\"name\":\"x\"}"),
-                   old ? CMCP_EUNSUPPORTED : 0);
+  assert_int_equal(
+      cmcp_call_add_content_json(call, "{\"type\":\"resource_link\",\"uri\":"
+                                       "\"test://x\",\"name\":\"x\"}"),
+      old ? CMCP_EUNSUPPORTED : 0);
   assert_int_equal(cmcp_call_add_content_json(call, "[1]"), CMCP_EINVAL);
   assert_int_equal(cmcp_call_add_content_json(call, "{bad"), CMCP_EINVAL);
-  assert_int_equal(cmcp_call_add_content_json(
-                       call, "{\"type\":\"resource\",\"resource\":{"
-                             "\"uri\":\"test://e\",\"text\":\"e\"}}"),
-                   0);
+  assert_int_equal(
+      cmcp_call_add_content_json(call, "{\"type\":\"resource\",\"resource\":{"
+                                       "\"uri\":\"test://e\",\"text\":\"e\"}}"),
+      0);
   cmcp_call_done(call);
 }
 
 static cmcp_server_t *server(void) {
   cmcp_server_t *srv = cmcp_server_new("calls", "1");
-  assert_int_equal(cmcp_server_add_tool(srv, "async", NULL, NULL, async_tool,
-                                        NULL),
-                   0);
+  assert_int_equal(
+      cmcp_server_add_tool(srv, "async", NULL, NULL, async_tool, NULL), 0);
   assert_int_equal(cmcp_server_add_tool_json(srv, "{\"name\":\"blocking\"}",
                                              CMCP_FEATURE_BLOCKING,
                                              blocking_tool, NULL),
                    0);
-  assert_int_equal(cmcp_server_add_tool(srv, "park", NULL, NULL, park_tool,
-                                        NULL),
-                   0);
+  assert_int_equal(
+      cmcp_server_add_tool(srv, "park", NULL, NULL, park_tool, NULL), 0);
   assert_int_equal(
       cmcp_server_add_tool_json(
           srv,
@@ -167,15 +166,12 @@ static cmcp_server_t *server(void) {
           "{\"type\":\"number\"}},\"required\":[\"sum\"]}}",
           0, structured_tool, NULL),
       0);
-  assert_int_equal(cmcp_server_add_tool(srv, "error", NULL, NULL, error_tool,
-                                        NULL),
-                   0);
-  assert_int_equal(cmcp_server_add_tool(srv, "fail", NULL, NULL, fail_tool,
-                                        NULL),
-                   0);
-  assert_int_equal(cmcp_server_add_tool(srv, "content", NULL, NULL,
-                                        content_tool, NULL),
-                   0);
+  assert_int_equal(
+      cmcp_server_add_tool(srv, "error", NULL, NULL, error_tool, NULL), 0);
+  assert_int_equal(
+      cmcp_server_add_tool(srv, "fail", NULL, NULL, fail_tool, NULL), 0);
+  assert_int_equal(
+      cmcp_server_add_tool(srv, "content", NULL, NULL, content_tool, NULL), 0);
   assert_int_equal(cmcp_server_add_tool(srv, "typed", NULL, NULL,
                                         typed_args_tool, (void *)0x1234),
                    0);
@@ -250,14 +246,16 @@ static void test_results_and_errors(void **state) {
   json_object *r;
   (void)state;
   tp_initialize(tp, "2025-06-18", "{\"roots\":{}}");
-  r = tp_call(tp, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\","
-                  "\"params\":{\"name\":\"structured\",\"arguments\":{\"n\":1}}}");
+  r = tp_call(tp,
+              "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\","
+              "\"params\":{\"name\":\"structured\",\"arguments\":{\"n\":1}}}");
   assert_int_equal(jint(r, "result.structuredContent.sum"), 3);
   assert_string_equal(jstr(r, "result.content.0.text"), "{\"sum\":3}");
   assert_int_equal(jint(r, "result._meta.k"), 1);
   spec_assert_valid("2025-06-18", "CallToolResult", jpath(r, "result"));
-  r = tp_call(tp, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\","
-                  "\"params\":{\"name\":\"structured\",\"arguments\":{\"n\":2}}}");
+  r = tp_call(tp,
+              "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\","
+              "\"params\":{\"name\":\"structured\",\"arguments\":{\"n\":2}}}");
   assert_rpc_error(r, -32603, "outputSchema");
   r = tp_call(tp, "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\","
                   "\"params\":{\"name\":\"structured\",\"arguments\":{}}}");
@@ -280,8 +278,9 @@ static void test_results_and_errors(void **state) {
   /* 2024-11-05 has no structuredContent: the text block carries it */
   tp = tp_new(srv, 0);
   tp_initialize(tp, "2024-11-05", "{}");
-  r = tp_call(tp, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\","
-                  "\"params\":{\"name\":\"structured\",\"arguments\":{\"n\":1}}}");
+  r = tp_call(tp,
+              "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\","
+              "\"params\":{\"name\":\"structured\",\"arguments\":{\"n\":1}}}");
   assert_null(jpath(r, "result.structuredContent"));
   assert_string_equal(jstr(r, "result.content.0.text"), "{\"sum\":3}");
   spec_assert_valid("2024-11-05", "CallToolResult", jpath(r, "result"));
@@ -386,7 +385,8 @@ static void test_inflight_limits(void **state) {
   for (i = 0; i < 2; i++) {
     snprintf(text, sizeof(text),
              "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"tools/call\","
-             "\"params\":{\"name\":\"park\"}}", i);
+             "\"params\":{\"name\":\"park\"}}",
+             i);
     tp_feed(tp, text);
   }
   r = tp_call(tp, "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tools/call\","
@@ -427,8 +427,7 @@ static void test_late_result_of_closed_peer(void **state) {
   tp_initialize(tp, "2025-11-25", "{}");
   tp_feed(tp, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\","
               "\"params\":{\"name\":\"park\"}}");
-  assert_int_equal(pthread_create(&t, NULL, finish_after_close, parked[0]),
-                   0);
+  assert_int_equal(pthread_create(&t, NULL, finish_after_close, parked[0]), 0);
   before = tp->n;
   /* the call keeps the peer's memory alive, not its use */
   cmcp__peer_ref(tp->peer);

@@ -29,8 +29,7 @@ static void read_blob(cmcp_call_t *call, void *data) {
   (void)data;
   assert_int_equal(cmcp_call_add_blob_contents(call, NULL, "image/png", "%%"),
                    CMCP_EINVAL);
-  cmcp_call_add_blob_contents(call, NULL, "application/octet-stream",
-                              "AAEC");
+  cmcp_call_add_blob_contents(call, NULL, "application/octet-stream", "AAEC");
   cmcp_call_done(call);
 }
 
@@ -49,8 +48,8 @@ static void get_prompt(cmcp_call_t *call, void *data) {
   char text[256];
   (void)data;
   cmcp_call_arg_string(call, "who", &who);
-  snprintf(text, sizeof(text),
-           "{\"type\":\"text\",\"text\":\"Hello %s\"}", who);
+  snprintf(text, sizeof(text), "{\"type\":\"text\",\"text\":\"Hello %s\"}",
+           who);
   assert_int_equal(cmcp_call_add_prompt_message(call, "robot", text),
                    CMCP_EINVAL);
   assert_int_equal(cmcp_call_add_prompt_message(call, "user", "{\"x\":1}"),
@@ -90,13 +89,11 @@ static cmcp_server_t *server(int ntools) {
   char name[32];
   for (i = 0; i < ntools; i++) {
     snprintf(name, sizeof(name), "tool%02d", i);
-    assert_int_equal(cmcp_server_add_tool(srv, name, "t", NULL, noop_tool,
-                                          NULL),
-                     0);
+    assert_int_equal(
+        cmcp_server_add_tool(srv, name, "t", NULL, noop_tool, NULL), 0);
   }
-  assert_int_equal(cmcp_server_add_resource(srv, "test://static-text",
-                                            "static", "text/plain",
-                                            read_static, "hello"),
+  assert_int_equal(cmcp_server_add_resource(srv, "test://static-text", "static",
+                                            "text/plain", read_static, "hello"),
                    0);
   assert_int_equal(cmcp_server_add_resource_json(
                        srv,
@@ -206,10 +203,9 @@ static void test_resources(void **state) {
                   "\"params\":{\"uri\":\"test://nothing\"}}");
   assert_rpc_error(r, -32002, "Resource not found");
   assert_string_equal(jstr(r, "error.data.uri"), "test://nothing");
-  assert_rpc_error(
-      tp_call(tp, "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":"
-                  "\"resources/read\",\"params\":{}}"),
-      -32602, "params.uri");
+  assert_rpc_error(tp_call(tp, "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":"
+                               "\"resources/read\",\"params\":{}}"),
+                   -32602, "params.uri");
   tp_free(tp);
   cmcp_server_free(srv);
 }
@@ -230,8 +226,7 @@ static void test_subscribe_and_updates(void **state) {
                   "\"test://static-text\"}}");
   assert_non_null(jpath(r, "result"));
   spec_assert_valid("2025-11-25", "JSONRPCResponse", r);
-  assert_int_equal(cmcp_server_notify_resource_updated(srv, "test://other"),
-                   0);
+  assert_int_equal(cmcp_server_notify_resource_updated(srv, "test://other"), 0);
   assert_null(tp_next(tp));
   assert_int_equal(
       cmcp_server_notify_resource_updated(srv, "test://static-text"), 0);
@@ -242,14 +237,13 @@ static void test_subscribe_and_updates(void **state) {
   spec_assert_valid("2025-11-25", "ResourceUpdatedNotification", r);
   assert_null(tp_next(other)); /* not initialized, not subscribed */
   /* list_changed on a feature change */
-  assert_int_equal(cmcp_server_add_tool(srv, "late", NULL, NULL, noop_tool,
-                                        NULL),
-                   0);
+  assert_int_equal(
+      cmcp_server_add_tool(srv, "late", NULL, NULL, noop_tool, NULL), 0);
   r = tp_next(tp);
   assert_string_equal(jstr(r, "method"), "notifications/tools/list_changed");
   spec_assert_valid("2025-11-25", "ToolListChangedNotification", r);
-  assert_int_equal(cmcp_server_notify_list_changed(srv, CMCP_LIST_PROMPTS |
-                                                            CMCP_LIST_RESOURCES),
+  assert_int_equal(cmcp_server_notify_list_changed(
+                       srv, CMCP_LIST_PROMPTS | CMCP_LIST_RESOURCES),
                    0);
   assert_string_equal(jstr(tp_next(tp), "method"),
                       "notifications/resources/list_changed");
@@ -318,8 +312,8 @@ static void test_completion(void **state) {
                   "\"completion/complete\",\"params\":{\"ref\":{\"type\":"
                   "\"ref/prompt\",\"name\":\"greet\"},\"argument\":{\"name\":"
                   "\"who\",\"value\":\"A\"}}}");
-  assert_int_equal(json_object_array_length(jpath(r, "result.completion.values")),
-                   100);
+  assert_int_equal(
+      json_object_array_length(jpath(r, "result.completion.values")), 100);
   assert_int_equal(jint(r, "result.completion.total"), 150);
   assert_true(json_object_get_boolean(jpath(r, "result.completion.hasMore")));
   spec_assert_valid("2025-11-25", "CompleteResult", jpath(r, "result"));
@@ -368,8 +362,7 @@ static void test_logging_levels(void **state) {
   tpeer *tp = tp_new(srv, 0);
   json_object *r;
   (void)state;
-  assert_int_equal(cmcp_server_add_tool(srv, "log", NULL, NULL, log_tool,
-                                        NULL),
+  assert_int_equal(cmcp_server_add_tool(srv, "log", NULL, NULL, log_tool, NULL),
                    0);
   tp_initialize(tp, "2025-11-25", "{}");
   r = tp_call(tp, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":"
@@ -394,8 +387,7 @@ static void test_logging_levels(void **state) {
   assert_string_equal(jstr(r, "params.data"), "loud");
   assert_string_equal(jstr(r, "params.logger"), "srv");
   spec_assert_valid("2025-11-25", "LoggingMessageNotification", r);
-  assert_int_equal(cmcp_server_log(srv, CMCP_LOG_OFF, "srv", "x"),
-                   CMCP_EINVAL);
+  assert_int_equal(cmcp_server_log(srv, CMCP_LOG_OFF, "srv", "x"), CMCP_EINVAL);
   assert_rpc_error(
       tp_call(tp, "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":"
                   "\"logging/setLevel\",\"params\":{\"level\":\"loud\"}}"),

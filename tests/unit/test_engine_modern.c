@@ -53,12 +53,10 @@ static cmcp_server_t *server(void) {
   cmcp_server_t *srv = cmcp_server_new("modern", "2.0");
   assert_int_equal(cmcp_server_add_tool(srv, "echo", "Echo", NULL, echo, NULL),
                    0);
-  assert_int_equal(cmcp_server_add_resource(srv, "test://r", "r", NULL,
-                                            read_text, NULL),
-                   0);
-  assert_int_equal(cmcp_server_add_prompt_json(srv, "{\"name\":\"p\"}", 0,
-                                               prompt, NULL),
-                   0);
+  assert_int_equal(
+      cmcp_server_add_resource(srv, "test://r", "r", NULL, read_text, NULL), 0);
+  assert_int_equal(
+      cmcp_server_add_prompt_json(srv, "{\"name\":\"p\"}", 0, prompt, NULL), 0);
   assert_int_equal(cmcp_server_set_completion(srv, complete, NULL), 0);
   assert_int_equal(cmcp_server_set_instructions(srv, "Use echo"), 0);
   return srv;
@@ -75,8 +73,9 @@ static void test_discover(void **state) {
   json_object *r;
   (void)state;
   assert_int_equal(cmcp_server_set_cache_hint(srv, 5000, "public"), 0);
-  r = tp_call(tp, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"server/discover\","
-                  "\"params\":{" M("{}") "}}");
+  r = tp_call(tp,
+              "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"server/discover\","
+              "\"params\":{" M("{}") "}}");
   assert_string_equal(jstr(r, "result.supportedVersions.0"), "2026-07-28");
   assert_string_equal(jstr(r, "result.supportedVersions.1"), "2025-11-25");
   assert_non_null(jpath(r, "result.capabilities.tools"));
@@ -121,11 +120,12 @@ static void test_meta_errors(void **state) {
                   "protocolVersion\":2026,\"io.modelcontextprotocol/"
                   "clientCapabilities\":{}}}}");
   assert_rpc_error(r, -32602, "protocolVersion must be a string");
-  r = tp_call(tp, "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tools/list\","
-                  "\"params\":{\"_meta\":{\"io.modelcontextprotocol/"
-                  "protocolVersion\":\"2026-07-28\",\"io.modelcontextprotocol/"
-                  "clientCapabilities\":{},\"io.modelcontextprotocol/logLevel\":"
-                  "\"chatty\"}}}");
+  r = tp_call(tp,
+              "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tools/list\","
+              "\"params\":{\"_meta\":{\"io.modelcontextprotocol/"
+              "protocolVersion\":\"2026-07-28\",\"io.modelcontextprotocol/"
+              "clientCapabilities\":{},\"io.modelcontextprotocol/logLevel\":"
+              "\"chatty\"}}}");
   assert_rpc_error(r, -32602, "logLevel");
   r = tp_call(tp, "{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"tools/list\","
                   "\"params\":{\"_meta\":{\"io.modelcontextprotocol/"
@@ -137,9 +137,9 @@ static void test_meta_errors(void **state) {
   r = tp_call(tp, "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"ping\","
                   "\"params\":{" M("{}") "}}");
   assert_rpc_error(r, -32601, "ping");
-  r = tp_call(tp, "{\"jsonrpc\":\"2.0\",\"id\":8,\"method\":"
-                  "\"logging/setLevel\",\"params\":{\"level\":\"info\","
-                  M("{}") "}}");
+  r = tp_call(
+      tp, "{\"jsonrpc\":\"2.0\",\"id\":8,\"method\":"
+          "\"logging/setLevel\",\"params\":{\"level\":\"info\"," M("{}") "}}");
   assert_rpc_error(r, -32601, "logging/setLevel");
   r = tp_call(tp, "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"initialize\","
                   "\"params\":{" M("{}") "}}");
@@ -252,25 +252,23 @@ static void test_listen(void **state) {
   assert_true(json_object_get_boolean(
       jpath(r, "params.notifications.toolsListChanged")));
   assert_null(jpath(r, "params.notifications.promptsListChanged"));
+  assert_string_equal(jstr(r, "params.notifications.resourceSubscriptions.0"),
+                      "test://r");
   assert_string_equal(
-      jstr(r, "params.notifications.resourceSubscriptions.0"), "test://r");
-  assert_string_equal(json_object_get_string(json_object_object_get(
-                          jpath(r, "params._meta"),
-                          "io.modelcontextprotocol/subscriptionId")),
-                      "sub");
+      json_object_get_string(json_object_object_get(
+          jpath(r, "params._meta"), "io.modelcontextprotocol/subscriptionId")),
+      "sub");
   spec_assert_valid("2026-07-28", "SubscriptionsAcknowledgedNotification", r);
   assert_int_equal(cmcp__peer_inflight(tp->peer), 1);
   /* a list change the stream asked for */
-  assert_int_equal(cmcp_server_add_tool(srv, "new", NULL, NULL, echo, NULL),
-                   0);
+  assert_int_equal(cmcp_server_add_tool(srv, "new", NULL, NULL, echo, NULL), 0);
   r = tp_next(tp);
   assert_string_equal(jstr(r, "method"), "notifications/tools/list_changed");
-  assert_string_equal(json_object_get_string(json_object_object_get(
-                          jpath(r, "params._meta"),
-                          "io.modelcontextprotocol/subscriptionId")),
-                      "sub");
-  assert_string_equal(json_object_get_string(tp->related[tp->next - 1]),
-                      "sub");
+  assert_string_equal(
+      json_object_get_string(json_object_object_get(
+          jpath(r, "params._meta"), "io.modelcontextprotocol/subscriptionId")),
+      "sub");
+  assert_string_equal(json_object_get_string(tp->related[tp->next - 1]), "sub");
   spec_assert_valid("2026-07-28", "ToolListChangedNotification", r);
   /* one it did not */
   cmcp_server_notify_list_changed(srv, CMCP_LIST_PROMPTS);
@@ -344,7 +342,8 @@ static void test_close_inside_send(void **state) {
              "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":"
              "\"subscriptions/listen\",\"params\":{\"notifications\":{"
              "\"toolsListChanged\":true,\"resourceSubscriptions\":"
-             "[\"test://r\"]}," M("{}") "}}", i);
+             "[\"test://r\"]}," M("{}") "}}",
+             i);
     tp_feed(tp, text);
   }
   tp->send_rc = CMCP_ELIMIT;
@@ -360,7 +359,8 @@ static void test_close_inside_send(void **state) {
     snprintf(text, sizeof(text),
              "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":"
              "\"subscriptions/listen\",\"params\":{\"notifications\":{"
-             "\"toolsListChanged\":true}," M("{}") "}}", i);
+             "\"toolsListChanged\":true}," M("{}") "}}",
+             i);
     tp_feed(tp, text);
   }
   tp->send_rc = CMCP_ELIMIT;
