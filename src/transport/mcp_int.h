@@ -169,8 +169,8 @@ void cmcp__mcp_sessions_close_all(cmcp__mcp_loop *lp);
 /* ---- mcp_params.c -------------------------------------------------------- */
 
 /* Checks the Mcp-Param-* headers of a modern tools/call of tool against the
- * x-mcp-header marks of its inputSchema. NULL when fine, else the -32020
- * message. */
+ * x-mcp-header marks of its inputSchema (mcp_params.h). NULL when fine,
+ * else the -32020 message, valid until the thread's next call. */
 const char *cmcp__mcp_check_params(cmcp_server_t *srv,
                                    cmcp__http_request *req, const char *tool,
                                    json_object *arguments);
