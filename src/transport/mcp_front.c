@@ -55,7 +55,7 @@ static void front_gone(mcp_front *f) {
   mcp_smsg *m = cmcp__calloc(1, sizeof *m + 1);
   if (m == NULL) {
     cmcp__log(CMCP_LOG_ERROR, "http: out of memory telling a session its "
-              "stream is gone");
+                              "stream is gone");
     return;
   }
   m->from = f->lp;
@@ -115,8 +115,8 @@ void cmcp__mcp_forward(cmcp__mcp_loop *lp, cmcp__http_request *req,
   }
 }
 
-mcp_fmsg *cmcp__mcp_fmsg_new(cmcp__mcp_loop *to, uint64_t token,
-                             mcp_fmsg_op op, const char *data, size_t len) {
+mcp_fmsg *cmcp__mcp_fmsg_new(cmcp__mcp_loop *to, uint64_t token, mcp_fmsg_op op,
+                             const char *data, size_t len) {
   mcp_fmsg *m = cmcp__calloc(1, sizeof *m + len + 1);
   if (m == NULL)
     return NULL;
@@ -150,7 +150,7 @@ static void front_stream(mcp_front *f, mcp_fmsg *m) {
   }
   if (m->len > 0 && cmcp__http_stream_write(f->req, m->data, m->len) != 0) {
     cmcp__log(CMCP_LOG_WARNING, "http: dropping a session stream whose "
-              "client does not read");
+                                "client does not read");
     front_fail(f);
     return;
   }
@@ -173,8 +173,8 @@ static void fmsg_deliver(cmcp__mcp_loop *lp, mcp_fmsg *m) {
     cmcp__http_request *req = f->req;
     front_unlink(f);
     cmcp__free(f);
-    cmcp__mcp_respond(req, m->status, m->ctype, m->sid, m->retry_after,
-                      m->data, m->len);
+    cmcp__mcp_respond(req, m->status, m->ctype, m->sid, m->retry_after, m->data,
+                      m->len);
   } else {
     front_stream(f, m);
   }

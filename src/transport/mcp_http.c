@@ -94,8 +94,8 @@ static const char *skip_id(const char *p, const char *end) {
 }
 
 int cmcp__mcp_error_code(const char *text, size_t len) {
-  static const char head[] = "{\"jsonrpc\":\"2.0\"", idk[] = ",\"id\":",
-                    errk[] = ",\"error\":{\"code\":";
+  static const char head[] = "{\"jsonrpc\":\"2.0\"",
+                    idk[] = ",\"id\":", errk[] = ",\"error\":{\"code\":";
   const char *p = text, *end = text + len;
   int code = 0, neg = 0;
   if (len < sizeof head || memcmp(p, head, sizeof head - 1) != 0)
@@ -139,7 +139,7 @@ static void serve_health(cmcp__mcp_loop *lp, cmcp__http_request *req) {
   cmcp__mcp_respond(req, 200, "application/json", NULL, 0, body, (size_t)n);
 }
 
-/* ---- header checks --------------------------------------------------------- */
+/* ---- header checks ------------------------------------------------------- */
 
 /* 1 if the comma-separated media ranges of accept cover type ("a/b"). */
 static int accepts(const char *accept, const char *type) {
@@ -212,7 +212,8 @@ static int origin_ok(const cmcp__mcp_shared *sh, cmcp__http_request *req) {
   const char *origin = cmcp__http_request_header(req, "Origin");
   const char *host = cmcp__http_request_header(req, "Host");
   size_t i;
-  if (sh->host_loopback && host != NULL && !host_allowed(sh, host, strlen(host)))
+  if (sh->host_loopback && host != NULL &&
+      !host_allowed(sh, host, strlen(host)))
     return 0;
   if (origin == NULL)
     return 1;
@@ -228,7 +229,7 @@ static int origin_ok(const cmcp__mcp_shared *sh, cmcp__http_request *req) {
   return host_allowed(sh, origin, strlen(origin));
 }
 
-/* ---- the parsed POST body ------------------------------------------------------ */
+/* ---- the parsed POST body ------------------------------------------------ */
 
 typedef struct post_info {
   json_object *root;
@@ -269,8 +270,7 @@ static int parse_body(cmcp__mcp_loop *lp, cmcp__http_request *req,
   char err[200];
   int rc;
   lim.max_bytes = 0;
-  lim.max_depth =
-      (int)cmcp_server_limit(lp->sh->srv, CMCP_LIMIT_JSON_DEPTH);
+  lim.max_depth = (int)cmcp_server_limit(lp->sh->srv, CMCP_LIMIT_JSON_DEPTH);
   rc = cmcp__json_parse(body, len, &lim, &pi->root, err, sizeof err);
   if (rc == CMCP_ENOMEM) {
     cmcp__mcp_respond_error(req, 503, NULL, CMCP_MCP_SERVER_OVERLOADED,
@@ -298,7 +298,7 @@ static int parse_body(cmcp__mcp_loop *lp, cmcp__http_request *req,
   return 0;
 }
 
-/* ---- modern header checks ------------------------------------------------------ */
+/* ---- modern header checks ------------------------------------------------ */
 
 /* Decodes an Mcp-Name value: plain visible ASCII, or "=?base64?...?=". The
  * result (NUL-terminated) goes in out. 0, or -1 for a malformed value. */
@@ -382,8 +382,7 @@ static const char *modern_meta(const post_info *pi) {
 /* "Servers that process the request body MUST reject requests where the
  * values specified in the headers do not match the corresponding values in
  * the request body" (400, -32020). NULL when the headers are fine. */
-static const char *modern_headers(cmcp_server_t *srv,
-                                  cmcp__http_request *req,
+static const char *modern_headers(cmcp_server_t *srv, cmcp__http_request *req,
                                   const post_info *pi) {
   const char *why;
   const char *pv = cmcp__http_request_header(req, "MCP-Protocol-Version");
@@ -407,7 +406,7 @@ static const char *modern_headers(cmcp_server_t *srv,
   return why;
 }
 
-/* ---- POST ------------------------------------------------------------------------ */
+/* ---- POST ---------------------------------------------------------------- */
 
 /* 1 if version is a legacy version this server speaks. */
 static int legacy_version_known(const char *v) {
@@ -545,7 +544,7 @@ out:
     json_object_put(pi.root);
 }
 
-/* ---- GET and DELETE ------------------------------------------------------------------ */
+/* ---- GET and DELETE ------------------------------------------------------ */
 
 static const cmcp__http_header allow_post = {"Allow", "POST"};
 
@@ -568,7 +567,8 @@ static void serve_session_op(cmcp__mcp_loop *lp, cmcp__http_request *req,
                       &allow_post);
     return;
   }
-  if (op == SM_GET && (accept == NULL || !accepts(accept, "text/event-stream"))) {
+  if (op == SM_GET &&
+      (accept == NULL || !accepts(accept, "text/event-stream"))) {
     cmcp__mcp_respond_error(req, 406, NULL, CMCP_JSONRPC_INVALID_REQUEST,
                             "Not Acceptable: Accept must list "
                             "text/event-stream");
@@ -597,7 +597,7 @@ static void serve_session_op(cmcp__mcp_loop *lp, cmcp__http_request *req,
   cmcp__mcp_forward(lp, req, owner, m);
 }
 
-/* ---- routing -------------------------------------------------------------------------- */
+/* ---- routing ------------------------------------------------------------- */
 
 static const cmcp__http_header allow_mcp = {"Allow", "GET, POST, DELETE"};
 static const cmcp__http_header allow_get = {"Allow", "GET"};

@@ -53,8 +53,7 @@ typedef struct cmcp__mcp_loop cmcp__mcp_loop;
 /* The process-wide part for nloops loops (cfg is copied; its strings stay
  * borrowed). NULL on ENOMEM or bad arguments. */
 cmcp__mcp_shared *cmcp__mcp_shared_new(cmcp_server_t *srv,
-                                       const cmcp__mcp_config *cfg,
-                                       int nloops);
+                                       const cmcp__mcp_config *cfg, int nloops);
 /* Frees it once every loop is freed. */
 void cmcp__mcp_shared_free(cmcp__mcp_shared *sh);
 
@@ -66,8 +65,8 @@ void cmcp__mcp_shared_free(cmcp__mcp_shared *sh);
  * left *out set, the handles made so far are closing: run loop until
  * uv_run returns, then free *out with cmcp__mcp_loop_free. */
 int cmcp__mcp_loop_new(cmcp__mcp_loop **out, cmcp__mcp_shared *sh, int index,
-                       uv_loop_t *loop, int workers, size_t queue_max,
-                       int port, int reuseport);
+                       uv_loop_t *loop, int workers, size_t queue_max, int port,
+                       int reuseport);
 
 /* The port the loop's server is bound to. */
 int cmcp__mcp_loop_port(const cmcp__mcp_loop *lp);

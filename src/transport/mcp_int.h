@@ -2,27 +2,28 @@
  * share (mcp_http.c routing and checks, mcp_session.c legacy sessions,
  * mcp_modern.c per-request peers, mcp_params.c Mcp-Param headers,
  * mcp_front.c requests waiting for a
- * session's messages, mcp_loop.c the loop's lifetime). Internal to src/transport/mcp_*.c.
+ * session's messages, mcp_loop.c the loop's lifetime). Internal to
+ * src/transport/mcp_*.c.
  */
 #ifndef CMCP_TRANSPORT_MCP_INT_H
 #define CMCP_TRANSPORT_MCP_INT_H
 
-#include "json/json.h"
 #include "proto/peer.h"
 #include "rt/rt.h"
 #include "transport/http.h"
 #include "transport/mcp_http.h"
 #include "transport/sse.h"
+#include "json/json.h"
 
 #include <stdatomic.h>
 
-#define MCP_SID_MAX 48        /* session id text with its NUL */
+#define MCP_SID_MAX 48 /* session id text with its NUL */
 #define MCP_SESSION_BUCKETS 1024
 #define MCP_FRONT_BUCKETS 256
 #define MCP_TICK_MS 1000
-#define MCP_STOP_TICK_MS 50 /* while stopping */
-#define MCP_RETRY_MS 1000          /* SSE retry field of priming events */
-#define MCP_KEEPALIVE_MS 15000     /* comment on quiet modern streams */
+#define MCP_STOP_TICK_MS 50    /* while stopping */
+#define MCP_RETRY_MS 1000      /* SSE retry field of priming events */
+#define MCP_KEEPALIVE_MS 15000 /* comment on quiet modern streams */
 #define MCP_LOG_BYTES_MAX ((size_t)8 << 20) /* event log bytes per session */
 
 typedef struct mcp_front mcp_front;
@@ -58,13 +59,13 @@ struct cmcp__mcp_loop {
   mcp_modern *reap;    /* of those, the ones to close after this turn */
   uv_idle_t reaper;    /* runs the reap list */
   uv_timer_t tick;
-  int stopping;     /* no new work; draining */
-  int http_closed;  /* the HTTP server finished closing */
+  int stopping;            /* no new work; draining */
+  int http_closed;         /* the HTTP server finished closing */
   uint64_t drain_deadline; /* stopping: when what is left is cut off */
-  int closing;      /* handles closing */
+  int closing;             /* handles closing */
 };
 
-/* ---- messages between loops (mailbox closures) -------------------------- */
+/* ---- messages between loops (mailbox closures) --------------------------- */
 
 /* What a front (the loop holding an HTTP request) asks a session's owner. */
 typedef enum { SM_POST = 1, SM_GET, SM_DELETE, SM_GONE } mcp_smsg_op;
@@ -92,10 +93,10 @@ typedef struct mcp_fmsg {
   cmcp__mcp_loop *to;
   uint64_t token;
   mcp_fmsg_op op;
-  int status;        /* FM_RESPOND */
-  const char *ctype; /* FM_RESPOND: static Content-Type, or NULL */
-  int end;           /* FM_STREAM: end the stream after data */
-  int retry_after;   /* FM_RESPOND 503 */
+  int status;            /* FM_RESPOND */
+  const char *ctype;     /* FM_RESPOND: static Content-Type, or NULL */
+  int end;               /* FM_STREAM: end the stream after data */
+  int retry_after;       /* FM_RESPOND 503 */
   char sid[MCP_SID_MAX]; /* Mcp-Session-Id to send, or "" */
   size_t len;
   char data[];
@@ -144,8 +145,8 @@ void cmcp__mcp_forward(cmcp__mcp_loop *lp, cmcp__http_request *req,
 void cmcp__mcp_to_front(cmcp__mcp_loop *lp, mcp_fmsg *m);
 /* A new message to a front, with len bytes of data copied in. NULL on
  * ENOMEM. */
-mcp_fmsg *cmcp__mcp_fmsg_new(cmcp__mcp_loop *to, uint64_t token,
-                             mcp_fmsg_op op, const char *data, size_t len);
+mcp_fmsg *cmcp__mcp_fmsg_new(cmcp__mcp_loop *to, uint64_t token, mcp_fmsg_op op,
+                             const char *data, size_t len);
 /* The loop that owns session id sid, or NULL for an id no loop made. */
 cmcp__mcp_loop *cmcp__mcp_sid_owner(cmcp__mcp_shared *sh, const char *sid);
 /* Aborts every front of the loop (final close). */
@@ -171,9 +172,8 @@ void cmcp__mcp_sessions_close_all(cmcp__mcp_loop *lp);
 /* Checks the Mcp-Param-* headers of a modern tools/call of tool against the
  * x-mcp-header marks of its inputSchema (mcp_params.h). NULL when fine,
  * else the -32020 message, valid until the thread's next call. */
-const char *cmcp__mcp_check_params(cmcp_server_t *srv,
-                                   cmcp__http_request *req, const char *tool,
-                                   json_object *arguments);
+const char *cmcp__mcp_check_params(cmcp_server_t *srv, cmcp__http_request *req,
+                                   const char *tool, json_object *arguments);
 
 /* ---- mcp_modern.c -------------------------------------------------------- */
 

@@ -47,8 +47,7 @@ cmcp__mcp_shared *cmcp__mcp_shared_new(cmcp_server_t *srv,
   sh->host_loopback =
       (inet_pton(AF_INET, cfg->host, &a4) == 1 &&
        (ntohl(a4.s_addr) >> 24) == 127) ||
-      (inet_pton(AF_INET6, cfg->host, &a6) == 1 &&
-       IN6_IS_ADDR_LOOPBACK(&a6)) ||
+      (inet_pton(AF_INET6, cfg->host, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6)) ||
       strcmp(cfg->host, "localhost") == 0;
   return sh;
 }
@@ -93,12 +92,12 @@ static void http_config(const cmcp__mcp_shared *sh, cmcp__http_config *hc) {
   cmcp__http_config_init(hc);
   if (sh->cfg.max_connections > 0)
     hc->max_connections = sh->cfg.max_connections;
-  hc->max_body_bytes =
-      sh->cfg.max_body_bytes > 0 ? sh->cfg.max_body_bytes
-      : msg > 0                  ? (size_t)msg
-                                 : hc->max_body_bytes;
+  hc->max_body_bytes = sh->cfg.max_body_bytes > 0 ? sh->cfg.max_body_bytes
+                       : msg > 0                  ? (size_t)msg
+                                                  : hc->max_body_bytes;
   /* 0 would mean the default to the HTTP layer: "no time" is 1 ms. */
-  hc->drain_timeout_ms = sh->cfg.drain_timeout_ms > 0 ? sh->cfg.drain_timeout_ms : 1;
+  hc->drain_timeout_ms =
+      sh->cfg.drain_timeout_ms > 0 ? sh->cfg.drain_timeout_ms : 1;
 }
 
 static void on_pool_closed(void *data);
@@ -116,8 +115,8 @@ static void loop_abandon(cmcp__mcp_loop *lp) {
 }
 
 int cmcp__mcp_loop_new(cmcp__mcp_loop **out, cmcp__mcp_shared *sh, int index,
-                       uv_loop_t *loop, int workers, size_t queue_max,
-                       int port, int reuseport) {
+                       uv_loop_t *loop, int workers, size_t queue_max, int port,
+                       int reuseport) {
   cmcp__http_config hc;
   cmcp__mcp_loop *lp;
   int rc;
@@ -165,7 +164,7 @@ int cmcp__mcp_loop_port(const cmcp__mcp_loop *lp) {
   return lp->port;
 }
 
-/* ---- stop and close ---------------------------------------------------------- */
+/* ---- stop and close ------------------------------------------------------ */
 
 static void on_handle_closed(uv_handle_t *h) {
   (void)h;

@@ -123,7 +123,7 @@ static int m_send(void *ctx, const char *json, size_t len,
     /* "The server MUST NOT send independent JSON-RPC requests on this
      * stream": the engine asks through MRTR on this wire. */
     cmcp__log(CMCP_LOG_WARNING, "http: dropped a server request on a "
-              "modern stream");
+                                "modern stream");
     return 0;
   }
   return modern_event(mr, json, len);
@@ -154,7 +154,7 @@ static void m_close(void *ctx, const char *reason) {
 static const cmcp__peer_ops modern_ops = {m_send, m_post, m_run_blocking,
                                           m_close};
 
-/* ---- deferred closing ------------------------------------------------------- */
+/* ---- deferred closing ---------------------------------------------------- */
 
 /* Queues mr on the loop's reap list; the reaper (an idle handle, so right
  * after this loop turn) closes it outside any engine call. */

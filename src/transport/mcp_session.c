@@ -83,7 +83,7 @@ static mcp_session *session_find(cmcp__mcp_loop *lp, const char *sid) {
   return NULL;
 }
 
-/* ---- sending to fronts ---------------------------------------------------- */
+/* ---- sending to fronts --------------------------------------------------- */
 
 /* Sends an answer to the request attached to st (if any). */
 static void front_respond(mcp_session *s, mcp_stream *st, int status,
@@ -188,7 +188,7 @@ static int stream_event(mcp_session *s, mcp_stream *st, const char *json,
   return rc;
 }
 
-/* ---- streams ---------------------------------------------------------------- */
+/* ---- streams ------------------------------------------------------------- */
 
 static mcp_stream *stream_find_no(mcp_session *s, uint64_t no) {
   mcp_stream *st;
@@ -244,7 +244,7 @@ static void stream_detach_end(mcp_session *s, mcp_stream *st) {
     front_stream(s, st, NULL, 0, 1);
 }
 
-/* ---- lifetime ---------------------------------------------------------------- */
+/* ---- lifetime ------------------------------------------------------------ */
 
 static void session_reap_soon(mcp_session *s);
 
@@ -273,7 +273,7 @@ static void session_close(mcp_session *s) {
   session_free(s);
 }
 
-/* ---- peer ops ------------------------------------------------------------------ */
+/* ---- peer ops ------------------------------------------------------------ */
 
 /* A response: ends its POST stream (or answers its JSON request). */
 static int send_response(mcp_session *s, mcp_stream *st, const char *json,
@@ -324,7 +324,7 @@ static void s_close(void *ctx, const char *reason) {
 static const cmcp__peer_ops session_ops = {s_send, s_post, s_run_blocking,
                                            s_close};
 
-/* ---- deferred closing ---------------------------------------------------------- */
+/* ---- deferred closing ---------------------------------------------------- */
 
 typedef struct reap_mail {
   cmcp__mcp_loop *lp;
@@ -422,7 +422,7 @@ refuse:
   return NULL;
 }
 
-/* ---- what fronts ask ------------------------------------------------------------ */
+/* ---- what fronts ask ----------------------------------------------------- */
 
 /* A POST: a request gets a stream (SSE, or a JSON answer); a notification
  * or a response is fed and acknowledged with 202. */
@@ -439,9 +439,8 @@ static void on_post(cmcp__mcp_loop *lp, mcp_session *s, mcp_smsg *m) {
     return;
   }
   st = stream_add(s, s->next_stream);
-  if (st == NULL ||
-      cmcp__json_parse(m->id_text, strlen(m->id_text), NULL, &st->req_id, NULL,
-                       0) != 0) {
+  if (st == NULL || cmcp__json_parse(m->id_text, strlen(m->id_text), NULL,
+                                     &st->req_id, NULL, 0) != 0) {
     if (st != NULL)
       stream_remove(s, st);
     reply_error(lp, m, 503, CMCP_MCP_SERVER_OVERLOADED, "Out of memory");
@@ -507,8 +506,7 @@ static int resume(mcp_session *s, mcp_smsg *m, uint64_t no, uint64_t seq) {
 static void on_get(cmcp__mcp_loop *lp, mcp_session *s, mcp_smsg *m) {
   uint64_t no, seq;
   mcp_stream *st;
-  if (m->last_id[0] != '\0' &&
-      cmcp__sse_id_parse(m->last_id, &no, &seq) == 0 &&
+  if (m->last_id[0] != '\0' && cmcp__sse_id_parse(m->last_id, &no, &seq) == 0 &&
       resume(s, m, no, seq) == 0)
     return;
   st = stream_zero(s);
@@ -590,9 +588,9 @@ void cmcp__mcp_sessions_tick(cmcp__mcp_loop *lp, uint64_t now) {
     for (; s != NULL; s = next) {
       next = s->next;
       (void)cmcp__peer_tick(s->peer, now);
-      if (s->reaping || (now - s->last_active >= idle &&
-                         cmcp__peer_inflight(s->peer) == 0 &&
-                         !session_attached(s)))
+      if (s->reaping ||
+          (now - s->last_active >= idle && cmcp__peer_inflight(s->peer) == 0 &&
+           !session_attached(s)))
         session_close(s);
     }
   }

@@ -69,8 +69,8 @@ static void check_event(const char *d, size_t n) {
     abort();
   decode(ev.data, ev.len - 1, &got);
   expected(d, n, &want);
-  if (got.len != want.len || (got.len > 0 && memcmp(got.data, want.data,
-                                                    got.len) != 0))
+  if (got.len != want.len ||
+      (got.len > 0 && memcmp(got.data, want.data, got.len) != 0))
     abort();
   cmcp__buf_free(&ev);
   cmcp__buf_free(&got);

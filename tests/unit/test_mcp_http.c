@@ -14,8 +14,8 @@
 #include <cmcp.h>
 
 #include <arpa/inet.h>
-#include <stdatomic.h>
 #include <netinet/in.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,15 +29,15 @@
 
 #define ACCEPT_BOTH "Accept: application/json, text/event-stream\r\n"
 #define JSON_CT "Content-Type: application/json\r\n"
-#define MODERN_META                                                        \
-  "\"_meta\":{\"io.modelcontextprotocol/protocolVersion\":\"2026-07-28\"," \
+#define MODERN_META                                                            \
+  "\"_meta\":{\"io.modelcontextprotocol/protocolVersion\":\"2026-07-28\","     \
   "\"io.modelcontextprotocol/clientCapabilities\":{}}"
-#define INIT_BODY                                                          \
-  "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{"   \
-  "\"protocolVersion\":\"2025-11-25\",\"capabilities\":{},\"clientInfo\":" \
+#define INIT_BODY                                                              \
+  "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{"       \
+  "\"protocolVersion\":\"2025-11-25\",\"capabilities\":{},\"clientInfo\":"     \
   "{\"name\":\"t\",\"version\":\"1\"}}}"
 
-/* ---- the server under test ------------------------------------------------ */
+/* ---- the server under test ----------------------------------------------- */
 
 static void echo(cmcp_call_t *call, void *data) {
   const char *text = "none";
@@ -94,14 +94,14 @@ static void rig_start(rig *r, const cmcp__mcp_config *mcp) {
                            "{\"type\":\"string\"}}}",
                            echo, NULL),
       0);
-  assert_int_equal(cmcp_server_add_tool(r->srv, "steps", "s", NULL, steps,
-                                        NULL),
-                   0);
-  assert_int_equal(cmcp_server_add_tool_json(
-                       r->srv, "{\"name\":\"slow\",\"inputSchema\":{\"type\":"
-                               "\"object\"}}",
-                       CMCP_FEATURE_BLOCKING, slow, NULL),
-                   0);
+  assert_int_equal(
+      cmcp_server_add_tool(r->srv, "steps", "s", NULL, steps, NULL), 0);
+  assert_int_equal(
+      cmcp_server_add_tool_json(r->srv,
+                                "{\"name\":\"slow\",\"inputSchema\":{\"type\":"
+                                "\"object\"}}",
+                                CMCP_FEATURE_BLOCKING, slow, NULL),
+      0);
   assert_int_equal(
       cmcp_server_add_tool_json(
           r->srv,
@@ -111,11 +111,12 @@ static void rig_start(rig *r, const cmcp__mcp_config *mcp) {
           "\"n\":{\"type\":\"integer\",\"x-mcp-header\":\"N\"}}}}}}",
           0, echo, NULL),
       0);
-  assert_int_equal(cmcp_server_add_tool_json(
-                       r->srv, "{\"name\":\"wait\",\"inputSchema\":{\"type\":"
-                               "\"object\"}}",
-                       CMCP_FEATURE_BLOCKING, wait_cancel, NULL),
-                   0);
+  assert_int_equal(
+      cmcp_server_add_tool_json(r->srv,
+                                "{\"name\":\"wait\",\"inputSchema\":{\"type\":"
+                                "\"object\"}}",
+                                CMCP_FEATURE_BLOCKING, wait_cancel, NULL),
+      0);
   memset(&cfg, 0, sizeof cfg);
   cfg.threads = 2;
   cfg.separate_ports = 1;
@@ -144,7 +145,7 @@ static rig *plain_rig(void) {
   return &r;
 }
 
-/* ---- a small HTTP client ---------------------------------------------------- */
+/* ---- a small HTTP client ------------------------------------------------- */
 
 typedef struct resp {
   int status;
@@ -216,7 +217,8 @@ static void read_resp(int fd, resp *r) {
   size_t n = 0;
   ssize_t k;
   char *sep;
-  while (n < sizeof raw - 1 && (k = recv(fd, raw + n, sizeof raw - 1 - n, 0)) > 0)
+  while (n < sizeof raw - 1 &&
+         (k = recv(fd, raw + n, sizeof raw - 1 - n, 0)) > 0)
     n += (size_t)k;
   close(fd);
   raw[n] = '\0';
@@ -280,7 +282,7 @@ static const char *read_until(int fd, const char *needle) {
   return buf;
 }
 
-/* ---- legacy helpers --------------------------------------------------------- */
+/* ---- legacy helpers ------------------------------------------------------ */
 
 /* Initializes a session through port; its id goes in sid. */
 static void init_session(int port, char *sid, size_t len) {
@@ -297,8 +299,7 @@ static void init_session(int port, char *sid, size_t len) {
 }
 
 /* POSTs body to session sid through port. */
-static void session_post(int port, const char *sid, const char *body,
-                         resp *r) {
+static void session_post(int port, const char *sid, const char *body, resp *r) {
   char extra[512];
   snprintf(extra, sizeof extra,
            ACCEPT_BOTH JSON_CT "Mcp-Session-Id: %s\r\n"
@@ -316,11 +317,11 @@ static void initialized(int port, const char *sid) {
   assert_int_equal(r.body_len, 0);
 }
 
-#define CALL_ECHO(id, text)                                                   \
-  "{\"jsonrpc\":\"2.0\",\"id\":" #id ",\"method\":\"tools/call\",\"params\":" \
+#define CALL_ECHO(id, text)                                                    \
+  "{\"jsonrpc\":\"2.0\",\"id\":" #id ",\"method\":\"tools/call\",\"params\":"  \
   "{\"name\":\"echo\",\"arguments\":{\"text\":\"" text "\"}}}"
 
-/* ---- tests ------------------------------------------------------------------ */
+/* ---- tests --------------------------------------------------------------- */
 
 static void health_and_routing(void **state) {
   rig *r = plain_rig();
@@ -391,8 +392,8 @@ static void post_errors(void **state) {
   (void)state;
   request(r->port[0], "POST", "/mcp", JSON_CT, INIT_BODY, &a);
   assert_int_equal(a.status, 406);
-  request(r->port[0], "POST", "/mcp",
-          "Accept: application/json\r\n" JSON_CT, INIT_BODY, &a);
+  request(r->port[0], "POST", "/mcp", "Accept: application/json\r\n" JSON_CT,
+          INIT_BODY, &a);
   assert_int_equal(a.status, 406);
   request(r->port[0], "POST", "/mcp",
           ACCEPT_BOTH "Content-Type: text/plain\r\n", INIT_BODY, &a);
@@ -435,16 +436,14 @@ static void origin_and_host_checks(void **state) {
   mcp.n_origins = 1;
   rig_start(r, &mcp);
   request(r->port[0], "POST", "/mcp",
-          ACCEPT_BOTH JSON_CT "Origin: http://evil.example\r\n", INIT_BODY,
-          &a);
+          ACCEPT_BOTH JSON_CT "Origin: http://evil.example\r\n", INIT_BODY, &a);
   assert_int_equal(a.status, 403);
   request(r->port[0], "POST", "/mcp",
           ACCEPT_BOTH JSON_CT "Origin: http://localhost:3000\r\n", INIT_BODY,
           &a);
   assert_int_equal(a.status, 200);
   request(r->port[0], "POST", "/mcp",
-          ACCEPT_BOTH JSON_CT "Origin: https://app.example\r\n", INIT_BODY,
-          &a);
+          ACCEPT_BOTH JSON_CT "Origin: https://app.example\r\n", INIT_BODY, &a);
   assert_int_equal(a.status, 200);
   /* A rebinding attack names another host. */
   fd = dial(r->port[0]);
@@ -551,8 +550,9 @@ static int where_call(const rig *r, const char *args, const char *hdrs) {
   char extra[512], body[512];
   resp a;
   snprintf(extra, sizeof extra,
-           ACCEPT_BOTH JSON_CT "MCP-Protocol-Version: 2026-07-28\r\n"
-                               "Mcp-Method: tools/call\r\nMcp-Name: where\r\n%s",
+           ACCEPT_BOTH JSON_CT
+           "MCP-Protocol-Version: 2026-07-28\r\n"
+           "Mcp-Method: tools/call\r\nMcp-Name: where\r\n%s",
            hdrs);
   snprintf(body, sizeof body,
            "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":"
@@ -580,9 +580,8 @@ static void mcp_param_headers_match_the_arguments(void **state) {
   assert_int_equal(where_call(r, "{\"region\":\"eu\"}",
                               "Mcp-Param-Region: =?base64?ZXU?=\r\n"),
                    400);
-  assert_int_equal(where_call(r, "{\"opts\":{\"n\":42}}",
-                              "Mcp-Param-N: 42.0\r\n"),
-                   200);
+  assert_int_equal(
+      where_call(r, "{\"opts\":{\"n\":42}}", "Mcp-Param-N: 42.0\r\n"), 200);
   assert_int_equal(
       where_call(r, "{\"opts\":{\"n\":42}}", "Mcp-Param-N: 43\r\n"), 400);
   rig_stop(r);
@@ -629,8 +628,7 @@ static void get_stream_conflict_and_resume(void **state) {
   assert_non_null(strstr(got, "200 OK"));
   request(r->port[0], "GET", "/mcp", extra, NULL, &a);
   assert_int_equal(a.status, 409);
-  assert_int_equal(cmcp_server_notify_list_changed(r->srv, CMCP_LIST_TOOLS),
-                   0);
+  assert_int_equal(cmcp_server_notify_list_changed(r->srv, CMCP_LIST_TOOLS), 0);
   got = read_until(fd, "tools/list_changed");
   p = strstr(got, "id: 0-");
   for (i = 0; p != NULL && strstr(p + 1, "id: 0-") != NULL; i++)
@@ -639,8 +637,8 @@ static void get_stream_conflict_and_resume(void **state) {
   snprintf(last, sizeof last, "%.*s", (int)strcspn(p + 4, "\n"), p + 4);
   close(fd);
   usleep(100 * 1000); /* the server notices the drop */
-  assert_int_equal(
-      cmcp_server_notify_list_changed(r->srv, CMCP_LIST_PROMPTS), 0);
+  assert_int_equal(cmcp_server_notify_list_changed(r->srv, CMCP_LIST_PROMPTS),
+                   0);
   usleep(100 * 1000);
   snprintf(extra, sizeof extra,
            "Accept: text/event-stream\r\nMcp-Session-Id: %s\r\n"
@@ -657,13 +655,13 @@ static void get_stream_conflict_and_resume(void **state) {
            sid);
   request(r->port[0], "GET", "/mcp", extra, NULL, &a);
   assert_int_equal(a.status, 400);
-  snprintf(extra, sizeof extra, "Accept: application/json\r\n"
-                                "Mcp-Session-Id: %s\r\n",
+  snprintf(extra, sizeof extra,
+           "Accept: application/json\r\n"
+           "Mcp-Session-Id: %s\r\n",
            sid);
   request(r->port[0], "GET", "/mcp", extra, NULL, &a);
   assert_int_equal(a.status, 406);
-  request(r->port[0], "GET", "/mcp", "Accept: text/event-stream\r\n", NULL,
-          &a);
+  request(r->port[0], "GET", "/mcp", "Accept: text/event-stream\r\n", NULL, &a);
   assert_int_equal(a.status, 405);
   rig_stop(r);
 }
@@ -781,8 +779,7 @@ static void modern_listen_keepalive_and_shutdown_result(void **state) {
   read_until(fd, NULL);
   got = read_until(fd, "notifications/subscriptions/acknowledged");
   assert_non_null(strstr(got, "text/event-stream"));
-  assert_int_equal(cmcp_server_notify_list_changed(rr.srv, CMCP_LIST_TOOLS),
-                   0);
+  assert_int_equal(cmcp_server_notify_list_changed(rr.srv, CMCP_LIST_TOOLS), 0);
   read_until(fd, "notifications/tools/list_changed");
   read_until(fd, "\r\n:\n\n"); /* a keep-alive comment within a tick */
   cmcp__loops_stop(rr.loops, 0);
@@ -821,8 +818,8 @@ static void resume_past_the_event_log_starts_fresh(void **state) {
   init_session(rr.port[0], sid, sizeof sid);
   initialized(rr.port[0], sid);
   for (i = 0; i < 4; i++) /* stream 0 logs them with nobody attached */
-    assert_int_equal(
-        cmcp_server_notify_list_changed(rr.srv, CMCP_LIST_TOOLS), 0);
+    assert_int_equal(cmcp_server_notify_list_changed(rr.srv, CMCP_LIST_TOOLS),
+                     0);
   usleep(100 * 1000);
   /* 0-1 is long gone from a log of two events: a fresh stream, with a
    * priming event and no replay. */
