@@ -22,9 +22,10 @@
 # Each wrk run also reads the server's CPU time (/proc) for CPU µs per
 # request. Raw outputs go to a fresh temporary folder (printed). Knobs:
 # RUNS (3), DURATION (10 s), CONNS (64), THREADS (2: cmcpd --threads and
-# nginx worker_processes), SESSIONS (5000), TS_SESSIONS (500), WARMUP (2 s),
-# NO_DOC=1 to print the section instead of writing docs/BENCHMARKS.md. A
-# full run takes about 6 minutes (8 under a load average of 10). Installs
+# nginx worker_processes), SESSIONS (5000), TS_SESSIONS (500), WARMUP (2 s
+# for cmcpd and nginx), TS_WARMUP (12 s for each TS server), NO_DOC=1 to
+# print the section instead of writing docs/BENCHMARKS.md. A full run takes
+# about 6.5 minutes (8 under a load average of 10). Installs
 # wrk, nginx and the SDK 2.x (npm, pinned in bench/http/package.json) if
 # they are missing.
 set -euo pipefail
@@ -38,6 +39,7 @@ THREADS=${THREADS:-2}
 SESSIONS=${SESSIONS:-5000}
 TS_SESSIONS=${TS_SESSIONS:-500}
 WARMUP=${WARMUP:-2}
+TS_WARMUP=${TS_WARMUP:-12}
 OUT=$(mktemp -d "${TMPDIR:-/tmp}/cmcp-bench-http.XXXXXX")
 
 say() { echo "bench-http: $*" >&2; }
@@ -207,11 +209,13 @@ MOD=bench/http/echo-modern.lua
 LEG=bench/http/echo-legacy.lua
 RSS_START="cmcpd=$(rss "$PID_CMCPD") ts1=$(rss "$PID_TS1") ts2=$(rss "$PID_TS2")"
 
-# Warm-up (node's JIT, the servers' pools): not recorded.
-for s in "cmcpd $PID_CMCPD $MOD $U_CMCPD" "nginx $PID_NGINX $MOD $U_NGINX" \
-  "ts1 $PID_TS1 $LEG $U_TS1" "ts2 $PID_TS2 $MOD $U_TS2"; do
+# Warm-up, not recorded: the servers' pools, and node's JIT (a fresh TS
+# server needs about 10 s of this load to reach its steady CPU per request).
+for s in "cmcpd $WARMUP $MOD $U_CMCPD" "nginx $WARMUP $MOD $U_NGINX" \
+  "ts1 $TS_WARMUP $LEG $U_TS1" "ts2 $TS_WARMUP $MOD $U_TS2"; do
   set -- $s
-  wrk -t2 -c"$CONNS" -d"${WARMUP}s" -s "$3" "$4" >"$OUT/warmup_$1.txt" 2>&1 || true
+  say "warm-up $1: ${2}s"
+  wrk -t2 -c"$CONNS" -d"${2}s" -s "$3" "$4" >"$OUT/warmup_$1.txt" 2>&1 || true
 done
 
 # ---- a + c: interleaved rounds -------------------------------------------------
@@ -313,6 +317,8 @@ done
   echo "SECONDS_TOTAL=$(($(date +%s) - STARTED))"
   echo "RUNS=$RUNS"
   echo "DURATION=$DURATION"
+  echo "WARMUP=$WARMUP"
+  echo "TS_WARMUP=$TS_WARMUP"
   echo "CONNS=$CONNS"
   echo "THREADS=$THREADS"
   echo "SESSIONS=$SESSIONS"

@@ -139,6 +139,13 @@ def ratio(a_rows, b_rows, a_med, b_med):
     return whole, med(paired), med(cpu)
 
 
+def fmt_ratio(x):
+    """A ratio with enough digits that its verdict is visible in it."""
+    if x != x:
+        return "n/a"
+    return f"{x:.3f}" if x < 1 else f"{x:.2f}" if x < 10 else f"{x:.1f}"
+
+
 def verdict(x, target):
     if x != x:
         return "n/a"
@@ -155,8 +162,10 @@ def throughput_section(d, meta):
            meta.get("CMD_TS1", "?"), meta.get("CMD_TS2", "?"),
            meta.get("CMD_WRK", "?"), "```", "",
            f"The four servers run side by side and are measured in turn, "
-           f"{plural(n, 'round')} of {meta.get('DURATION', '?')} s each (after a "
-           "short unrecorded warm-up); medians. Before and after the rounds "
+           f"{plural(n, 'round')} of {meta.get('DURATION', '?')} s each, after "
+           f"an unrecorded warm-up of {meta.get('WARMUP', '?')} s (cmcpd, "
+           f"nginx) and {meta.get('TS_WARMUP', '?')} s (each TS server: "
+           "node's JIT); medians. Before and after the rounds "
            "one request to each server is checked (200 and the echoed "
            f"text). nginx answers {meta.get('BODY_NGINX', '?')} bytes, "
            f"cmcpd {meta.get('BODY_CMCPD', '?')}.", "",
@@ -189,10 +198,10 @@ def throughput_section(d, meta):
                                TS_TARGET)):
         whole, paired, cpu = ratio(c, rows[key], medians["cmcpd"],
                                    medians[key])
-        out.append(f"- **cmcpd / {name}: {fmt_f(whole, 2)}×** requests/s "
+        out.append(f"- **cmcpd / {name}: {fmt_ratio(whole)}×** requests/s "
                    f"(ratio of medians; median of the per-round ratios "
-                   f"{fmt_f(paired, 2)}×): {verdict(whole, target)}. "
-                   f"By CPU per request **{fmt_f(cpu, 2)}×** (median of "
+                   f"{fmt_ratio(paired)}×): {verdict(whole, target)}. "
+                   f"By CPU per request **{fmt_ratio(cpu)}×** (median of "
                    f"the per-round ratios {name} CPU / cmcpd CPU): "
                    f"{verdict(cpu, target)}.")
     out += ["", "The requests/s ratio depends on how much of the two cores "
