@@ -102,7 +102,8 @@ cmcp__feature *cmcp__feature_new(cmcp__kind kind, json_object *def,
     goto fail;
   *status = feature_compile(f, err, sizeof(err));
   if (*status != 0) {
-    cmcp__log(CMCP_LOG_WARNING, "feature %s rejected: %s", key, err);
+    if (*status == CMCP_EINVAL)
+      cmcp__log(CMCP_LOG_WARNING, "feature %s rejected: %s", key, err);
     goto fail;
   }
   return f;
