@@ -19,9 +19,10 @@
 //   an unknown resource, inputResponses re-requested or validated). Ours
 //   meets them all, so a warning is a regression of ours, not a note.
 // - INFO (server info, negotiated versions) and SKIPPED (a check the suite
-//   itself has not written yet; it says why) do not fail it. A scenario
-//   whose checks are all SKIPPED or INFO verified nothing: it is counted
-//   apart, as skipped by the suite, with the suite's reason.
+//   itself has not written yet, or one for a feature the server does not
+//   declare; it says why) do not fail it. A scenario whose own checks are
+//   all SKIPPED or INFO verified nothing: it is counted apart, as skipped
+//   by the suite, with the suite's reason.
 // - Any other status fails it, so that a new verdict of a newer suite is
 //   looked at rather than ignored.
 // - No checks at all fails it (nothing was verified).
@@ -31,6 +32,9 @@ const path = require('node:path');
 
 const DIR_RE = /^server-(.+)-\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}-\d{3}Z$/;
 const PASSING = new Set(['SUCCESS', 'INFO', 'SKIPPED']);
+// The schema check of every message on the wire, which the suite adds to
+// each scenario: alone it does not make a scenario verified.
+const WIRE_CHECK = 'wire-schema-valid';
 
 // Reads the suite's logs: the scenario names it announced, in order, and the
 // counts it promised, so that a run cut short is noticed.
@@ -83,7 +87,8 @@ function describe(check) {
 }
 
 // Returns { failed, notes, verified } for one scenario's checks: verified
-// is false when no check succeeded or failed (all SKIPPED or INFO).
+// is false when no check of the scenario's own succeeded or failed (all
+// SKIPPED or INFO, besides the wire check).
 function judge(checks) {
   const failed = [];
   const notes = [];
@@ -93,7 +98,8 @@ function judge(checks) {
     if (!PASSING.has(c.status)) failed.push(describe(c));
     else if (c.status === 'SKIPPED') notes.push(describe(c));
   }
-  const verified = checks.some((c) => c.status !== 'SKIPPED' && c.status !== 'INFO');
+  const verified = checks.some((c) => c.status !== 'SKIPPED' && c.status !== 'INFO' &&
+                                      c.id !== WIRE_CHECK);
   return { failed, notes, verified };
 }
 
