@@ -11,48 +11,43 @@
 
 #include <string.h>
 
-int cmcp__w_string(cmcp__buf *b, const char *s, size_t len) {
+/* Writes the escape sequence of byte c (one that needs escaping). */
+static int w_escape(cmcp__buf *b, unsigned char c) {
   static const char hex[] = "0123456789abcdef";
+  char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+  switch (c) {
+  case '"':
+    return cmcp__buf_add(b, "\\\"", 2);
+  case '\\':
+    return cmcp__buf_add(b, "\\\\", 2);
+  case '\b':
+    return cmcp__buf_add(b, "\\b", 2);
+  case '\f':
+    return cmcp__buf_add(b, "\\f", 2);
+  case '\n':
+    return cmcp__buf_add(b, "\\n", 2);
+  case '\r':
+    return cmcp__buf_add(b, "\\r", 2);
+  case '\t':
+    return cmcp__buf_add(b, "\\t", 2);
+  default:
+    return cmcp__buf_add(b, esc, 6);
+  }
+}
+
+int cmcp__w_string(cmcp__buf *b, const char *s, size_t len) {
   size_t i, run = 0;
-  int rc = cmcp__buf_add(b, "\"", 1);
+  int rc = cmcp__w_reserve(b, b->len + len + 2);
+  if (rc == 0)
+    rc = cmcp__buf_add(b, "\"", 1);
   for (i = 0; rc == 0 && i < len; i++) {
     unsigned char c = (unsigned char)s[i];
-    char esc[6] = {'\\', 0, '0', '0', 0, 0};
-    size_t n = 2;
     if (c >= 0x20 && c != '"' && c != '\\')
       continue;
     rc = cmcp__buf_add(b, s + run, i - run);
-    run = i + 1;
-    switch (c) {
-    case '"':
-      esc[1] = '"';
-      break;
-    case '\\':
-      esc[1] = '\\';
-      break;
-    case '\b':
-      esc[1] = 'b';
-      break;
-    case '\f':
-      esc[1] = 'f';
-      break;
-    case '\n':
-      esc[1] = 'n';
-      break;
-    case '\r':
-      esc[1] = 'r';
-      break;
-    case '\t':
-      esc[1] = 't';
-      break;
-    default:
-      esc[1] = 'u';
-      esc[4] = hex[c >> 4];
-      esc[5] = hex[c & 15];
-      n = 6;
-    }
     if (rc == 0)
-      rc = cmcp__buf_add(b, esc, n);
+      rc = w_escape(b, c);
+    run = i + 1;
   }
   if (rc == 0)
     rc = cmcp__buf_add(b, s + run, len - run);
@@ -84,6 +79,8 @@ int cmcp__w_reserve(cmcp__buf *b, size_t n) {
     n = b->limit;
   if (b->cap >= n + 1)
     return 0;
+  if (n + 1 < b->cap * 2) /* grow geometrically, like the buffer itself */
+    n = b->cap * 2 - 1 < b->limit ? b->cap * 2 - 1 : b->limit;
   p = cmcp__realloc(b->data, n + 1);
   if (p == NULL)
     return CMCP_ENOMEM;
@@ -238,7 +235,12 @@ int cmcp__tool_result_text(cmcp_call_t *call, cmcp__buf *b, int decorate,
 
 int cmcp__w_envelope_start(cmcp__buf *b, json_object *id) {
   int rc = cmcp__buf_adds(b, "{\"jsonrpc\":\"2.0\",\"id\":");
-  if (rc == 0)
+  if (rc == 0 && json_object_is_type(id, json_type_int))
+    rc = cmcp__buf_printf(b, "%lld", (long long)json_object_get_int64(id));
+  else if (rc == 0 && json_object_is_type(id, json_type_string))
+    rc = cmcp__w_string(b, json_object_get_string(id),
+                        (size_t)json_object_get_string_len(id));
+  else if (rc == 0)
     rc = cmcp__w_json(b, id);
   return rc == 0 ? cmcp__buf_adds(b, ",\"result\":") : rc;
 }
