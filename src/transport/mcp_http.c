@@ -57,12 +57,13 @@ static void respond_error_hdr(cmcp__http_request *req, int status,
   cmcp__http_header h[3];
   size_t len = 0, n = 0;
   char *body = cmcp__rpc_encode_error(id, code, message, NULL, &len);
-  h[n++] = (cmcp__http_header){"Content-Type", "application/json"};
+  if (body != NULL) /* out of memory: the status alone */
+    h[n++] = (cmcp__http_header){"Content-Type", "application/json"};
   if (status == 503)
     h[n++] = (cmcp__http_header){"Retry-After", "5"};
   if (extra != NULL)
     h[n++] = *extra;
-  respond(req, status, h, body != NULL ? n : n - 1, body, body ? len : 0);
+  respond(req, status, h, n, body, body != NULL ? len : 0);
   cmcp__free(body);
 }
 
@@ -602,11 +603,37 @@ static void serve_session_op(cmcp__mcp_loop *lp, cmcp__http_request *req,
 static const cmcp__http_header allow_mcp = {"Allow", "GET, POST, DELETE"};
 static const cmcp__http_header allow_get = {"Allow", "GET"};
 
+/* "--max-connections N: open connections at most" is the process's bound,
+ * while each loop's HTTP server only counts its own: a request arriving
+ * when the loops together hold more is refused like an accept over the
+ * bound (503, Retry-After, the connection closed). Each loop's count is
+ * refreshed at each of its requests and ticks. */
+static int over_connection_bound(cmcp__mcp_loop *lp) {
+  const cmcp__mcp_shared *sh = lp->sh;
+  uint64_t total = 0;
+  int i;
+  if (sh->cfg.max_connections == 0 || sh->nloops < 2)
+    return 0; /* one loop: its HTTP server enforces the bound exactly */
+  for (i = 0; i < sh->nloops; i++)
+    total += atomic_load(&sh->loops[i]->open_conns);
+  return total > sh->cfg.max_connections;
+}
+
+static void refuse_connection(cmcp__http_request *req) {
+  static const cmcp__http_header close = {"Connection", "close"};
+  respond_error_hdr(req, 503, NULL, CMCP_MCP_SERVER_OVERLOADED,
+                    "Service Unavailable: too many connections", &close);
+}
+
 void cmcp__mcp_on_request(cmcp__http_request *req, void *data) {
   cmcp__mcp_loop *lp = data;
   const char *path = cmcp__http_request_path(req);
   const char *method = cmcp__http_request_method(req);
   cmcp__mcp_update_stats(lp);
+  if (over_connection_bound(lp)) {
+    refuse_connection(req);
+    return;
+  }
   if (strcmp(path, "/health") == 0) {
     if (strcmp(method, "GET") == 0)
       serve_health(lp, req);

@@ -41,7 +41,8 @@ typedef struct cmcp__mcp_config {
   const char *const *origins;       /* accepted Origin values (borrowed) */
   size_t n_origins;
   const char *host;          /* the bound host (numeric; borrowed) */
-  unsigned max_connections;  /* per loop; 0: the HTTP layer's default */
+  unsigned max_connections;  /* process-wide; 0: the HTTP layer's default
+                                (per loop) */
   size_t max_body_bytes;     /* 0: the HTTP layer's default */
   uint32_t drain_timeout_ms; /* given to in-flight work at stop */
   uint32_t keepalive_ms;     /* comment on a quiet modern stream; 0: 15 s */

@@ -132,6 +132,8 @@ void cmcp__mcp_reap_kick(cmcp__mcp_loop *lp);
  * loop has closed it (its memory may be gone: never touch to->mb
  * directly from another loop). */
 int cmcp__mcp_push(cmcp__mcp_loop *to, cmcp__mail *mail);
+/* Same with an allocated node: fn(arg) runs on loop to. */
+int cmcp__mcp_post(cmcp__mcp_loop *to, void (*fn)(void *), void *arg);
 
 /* ---- mcp_front.c --------------------------------------------------------- */
 

@@ -250,6 +250,14 @@ int cmcp__mcp_push(cmcp__mcp_loop *to, cmcp__mail *mail) {
   return rc;
 }
 
+int cmcp__mcp_post(cmcp__mcp_loop *to, void (*fn)(void *), void *arg) {
+  int rc;
+  uv_mutex_lock(&to->mb_lock);
+  rc = to->mb_open ? cmcp__mailbox_post(to->mb, fn, arg) : CMCP_ECLOSED;
+  uv_mutex_unlock(&to->mb_lock);
+  return rc;
+}
+
 int cmcp__mcp_loop_stop(cmcp__mcp_loop *lp, int now) {
   stop_mail *sm = cmcp__malloc(sizeof *sm);
   int rc;
@@ -257,9 +265,7 @@ int cmcp__mcp_loop_stop(cmcp__mcp_loop *lp, int now) {
     return CMCP_ENOMEM;
   sm->lp = lp;
   sm->now = now;
-  uv_mutex_lock(&lp->mb_lock);
-  rc = lp->mb_open ? cmcp__mailbox_post(lp->mb, stop_run, sm) : CMCP_ECLOSED;
-  uv_mutex_unlock(&lp->mb_lock);
+  rc = cmcp__mcp_post(lp, stop_run, sm);
   if (rc != 0)
     cmcp__free(sm);
   return rc;

@@ -131,7 +131,7 @@ static int m_send(void *ctx, const char *json, size_t len,
 
 static int m_post(void *ctx, void (*fn)(void *), void *arg) {
   mcp_modern *mr = ctx;
-  return cmcp__mailbox_post(mr->lp->mb, fn, arg);
+  return cmcp__mcp_post(mr->lp, fn, arg);
 }
 
 static int m_run_blocking(void *ctx, void (*work)(void *), void (*done)(void *),

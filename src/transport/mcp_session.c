@@ -306,7 +306,7 @@ static int s_send(void *ctx, const char *json, size_t len,
 
 static int s_post(void *ctx, void (*fn)(void *), void *arg) {
   mcp_session *s = ctx;
-  return cmcp__mailbox_post(s->lp->mb, fn, arg);
+  return cmcp__mcp_post(s->lp, fn, arg);
 }
 
 static int s_run_blocking(void *ctx, void (*work)(void *), void (*done)(void *),
