@@ -14,6 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -351,13 +354,35 @@ static void drain_timeout_leaves_stubborn_handlers(void **state) {
   assert_int_equal(WEXITSTATUS(status), 0);
 }
 
-static void main_refuses_listen_and_bad_options(void **state) {
+/* A loopback port held by a plain listening socket (no SO_REUSEPORT), so
+ * that a server's bind on it fails at once. Returns the socket. */
+static int hold_port(char *addr, size_t len) {
+  struct sockaddr_in sa;
+  socklen_t salen = sizeof sa;
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  assert_true(fd >= 0);
+  memset(&sa, 0, sizeof sa);
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+  assert_int_equal(listen(fd, 1), 0);
+  assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &salen), 0);
+  snprintf(addr, len, "127.0.0.1:%d", ntohs(sa.sin_port));
+  return fd;
+}
+
+static void main_reports_bind_failure_and_bad_options(void **state) {
   cmcp_server_t *srv = new_server();
-  char *listen[] = {"prog", "--listen", "127.0.0.1:0", NULL};
+  char addr[32];
+  int fd = hold_port(addr, sizeof addr);
+  char *listen_busy[] = {"prog", "--listen", addr, NULL};
+  char *listen_bad[] = {"prog", "--listen", "127.0.0.1:port", NULL};
   char *bad[] = {"prog", "--queue", "0", NULL};
   char *extra[] = {"prog", "--stdio", "oops", NULL};
   (void)state;
-  assert_int_equal(cmcp_server_main(srv, 3, listen), 2);
+  assert_int_equal(cmcp_server_main(srv, 3, listen_busy), 1);
+  close(fd);
+  assert_int_equal(cmcp_server_main(srv, 3, listen_bad), 2);
   assert_int_equal(cmcp_server_main(srv, 3, bad), 2);
   assert_int_equal(cmcp_server_main(srv, 3, extra), 2);
   cmcp_server_free(srv);
@@ -366,16 +391,16 @@ static void main_refuses_listen_and_bad_options(void **state) {
 static void main_applies_limit_options(void **state) {
   cmcp_server_t *srv = new_server();
   char *argv[] = {"prog", "--version", NULL};
-  char *limits[] = {"prog",        "--workers",
-                    "3",           "--queue",
-                    "7",           "--max-message-bytes",
-                    "2048",        "--max-inflight",
-                    "5",           "--listen",
-                    "127.0.0.1:0", NULL};
+  char addr[32];
+  int fd = hold_port(addr, sizeof addr);
+  char *limits[] = {"prog", "--workers", "3", "--queue", "7",
+                    "--max-message-bytes", "2048", "--max-inflight", "5",
+                    "--listen", addr, NULL};
   (void)state;
   assert_int_equal(cmcp_server_main(srv, 2, argv), 0);
-  /* limits are applied before the transport is chosen */
-  assert_int_equal(cmcp_server_main(srv, 11, limits), 2);
+  /* limits are applied before the transport starts (here: fails to bind) */
+  assert_int_equal(cmcp_server_main(srv, 11, limits), 1);
+  close(fd);
   assert_int_equal(cmcp_server_limit(srv, CMCP_LIMIT_WORKERS), 3);
   assert_int_equal(cmcp_server_limit(srv, CMCP_LIMIT_WORKER_QUEUE), 7);
   assert_int_equal(cmcp_server_limit(srv, CMCP_LIMIT_MESSAGE_BYTES), 2048);
@@ -394,7 +419,7 @@ int main(void) {
       cmocka_unit_test(pipe_flags_are_restored),
       cmocka_unit_test(allocation_failures_end_cleanly),
       cmocka_unit_test(drain_timeout_leaves_stubborn_handlers),
-      cmocka_unit_test(main_refuses_listen_and_bad_options),
+      cmocka_unit_test(main_reports_bind_failure_and_bad_options),
       cmocka_unit_test(main_applies_limit_options),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
