@@ -84,7 +84,7 @@ static int modern_event(mcp_modern *mr, const char *json, size_t len) {
     }
     mr->streaming = 1;
   }
-  cmcp__buf_init(&b, 2 * len + 64);
+  cmcp__buf_init(&b, CMCP__SSE_EVENT_MAX(len));
   rc = cmcp__sse_event(&b, NULL, "message", json, len);
   if (rc == 0)
     rc = modern_write(mr, b.data, b.len);

@@ -176,7 +176,7 @@ static int stream_event(mcp_session *s, mcp_stream *st, const char *json,
   cmcp__buf b;
   char id[CMCP__SSE_ID_MAX];
   int rc;
-  cmcp__buf_init(&b, 2 * len + 256);
+  cmcp__buf_init(&b, CMCP__SSE_EVENT_MAX(len));
   if (cmcp__sse_id_format(id, sizeof id, st->no, s->next_seq) < 0)
     return CMCP_EINVAL;
   rc = cmcp__sse_event(&b, id, "message", json, len);

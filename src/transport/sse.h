@@ -22,6 +22,10 @@
 /* Longest event id text, with its NUL ("STREAM-SEQ", 19 digits each). */
 #define CMCP__SSE_ID_MAX 40
 
+/* The most bytes one event with len bytes of data can take: every byte a
+ * line break ("data: " and LF each), plus the id and event fields. */
+#define CMCP__SSE_EVENT_MAX(len) ((len)*7 + 256)
+
 /* Appends one event to out: "id:" when id is not NULL, "event:" when event
  * is not NULL, then data[0..len) as data lines (one empty data line when
  * len is 0), then the blank line. CMCP_EINVAL when id or event holds CR, LF

@@ -59,7 +59,7 @@ static void expected(const char *d, size_t n, cmcp__buf *out) {
 
 static void check_event(const char *d, size_t n) {
   cmcp__buf ev, got, want;
-  cmcp__buf_init(&ev, 4 * n + 64);
+  cmcp__buf_init(&ev, CMCP__SSE_EVENT_MAX(n));
   cmcp__buf_init(&got, 2 * n + 64);
   cmcp__buf_init(&want, 2 * n + 64);
   if (cmcp__sse_event(&ev, "1-2", "message", d, n) != 0)

@@ -114,6 +114,18 @@ static void limit_leaves_buffer_unchanged(void **state) {
   cmcp__buf_free(&b);
 }
 
+static void worst_case_fits_the_event_bound(void **state) {
+  char data[300];
+  cmcp__buf b;
+  (void)state;
+  memset(data, '\r', sizeof data);
+  cmcp__buf_init(&b, CMCP__SSE_EVENT_MAX(sizeof data));
+  assert_int_equal(
+      cmcp__sse_event(&b, "12345-67890", "message", data, sizeof data), 0);
+  assert_int_equal(b.len, 16 + 15 + 300 * 7 + 1); /* id, event, lines, end */
+  cmcp__buf_free(&b);
+}
+
 static void out_of_memory_is_reported(void **state) {
   cmcp__buf b;
   (void)state;
@@ -182,6 +194,7 @@ int main(void) {
       cmocka_unit_test(priming_event_has_id_retry_and_empty_data),
       cmocka_unit_test(comments_are_keepalives),
       cmocka_unit_test(limit_leaves_buffer_unchanged),
+      cmocka_unit_test(worst_case_fits_the_event_bound),
       cmocka_unit_test(out_of_memory_is_reported),
       cmocka_unit_test(ids_round_trip),
       cmocka_unit_test(malformed_ids_are_refused),
