@@ -303,6 +303,35 @@ class SessionLimitsTest(unittest.TestCase):
             self.assertEqual(server.stop(), 0)
 
 
+class OptionsTest(unittest.TestCase):
+
+    def test_bad_values_are_usage_errors(self):
+        cases = [("--max-sessions", "0"), ("--session-idle-timeout", "x"),
+                 ("--session-events", "0"), ("--json-response=1", None)]
+        for opt, value in cases:
+            args = [BIN, "--listen", "127.0.0.1:0", opt]
+            if value is not None:
+                args.append(value)
+            with self.subTest(option=opt):
+                done = subprocess.run(args, capture_output=True, text=True,
+                                      timeout=10, stdin=subprocess.DEVNULL)
+                self.assertEqual(done.returncode, 2, done.stderr)
+                self.assertIn(opt.split("=")[0], done.stderr)
+
+    def test_json_response(self):
+        server = Server("--json-response")
+        try:
+            s = Session(server)
+            status, headers, body = s.post({"jsonrpc": "2.0", "id": 7,
+                                            "method": "ping"})
+            self.assertEqual(status, 200)
+            self.assertEqual(headers["Content-Type"], "application/json")
+            self.assertEqual(json.loads(body), {"jsonrpc": "2.0", "id": 7,
+                                                "result": {}})
+        finally:
+            self.assertEqual(server.stop(), 0)
+
+
 class ShutdownTest(unittest.TestCase):
 
     def test_sigterm_answers_every_admitted_request(self):
