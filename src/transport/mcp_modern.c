@@ -16,6 +16,7 @@
 #include <string.h>
 
 struct mcp_modern {
+  mcp_grave grave; /* first: freed through cmcp__mcp_bury */
   mcp_modern *next, *prev;
   cmcp__mcp_loop *lp;
   cmcp__http_request *req; /* NULL once answered or aborted */
@@ -44,7 +45,7 @@ static void modern_close(mcp_modern *mr) {
     cmcp__peer_close(mr->peer);
   if (mr->req != NULL)
     cmcp__http_request_abort(mr->req);
-  cmcp__free(mr);
+  cmcp__mcp_bury(mr->lp, &mr->grave);
 }
 
 static void modern_reap_soon(mcp_modern *mr);

@@ -39,8 +39,8 @@ typedef struct mcp_stream {
 } mcp_stream;
 
 struct mcp_session {
+  mcp_grave grave; /* first: freed through cmcp__mcp_bury */
   mcp_session *next;
-  mcp_session *reap_next;
   char id[MCP_SID_MAX];
   cmcp__mcp_loop *lp;
   cmcp__peer_t *peer;
@@ -254,7 +254,7 @@ static void session_free(mcp_session *s) {
   while (s->streams != NULL)
     stream_remove(s, s->streams);
   atomic_fetch_sub(&s->lp->sh->sessions, 1);
-  cmcp__free(s);
+  cmcp__mcp_bury(s->lp, &s->grave);
 }
 
 /* Ends a session: its requests are answered or their streams ended, the
