@@ -84,6 +84,20 @@ static int main_stdio(cmcp_server_t *srv, const cmcp__options *o,
   return 0;
 }
 
+/* Copies the HTTP limit options (0 where not given: the layer's default). */
+static void http_limits(const cmcp__options *o, cmcp__http_config *hc) {
+  const int64_t *v = o->http;
+  hc->max_header_bytes = (size_t)v[CMCP__HTTP_MAX_HEADER_BYTES];
+  hc->max_header_count = (unsigned)v[CMCP__HTTP_MAX_HEADER_COUNT];
+  hc->max_url_bytes = (size_t)v[CMCP__HTTP_MAX_URL_BYTES];
+  hc->header_timeout_ms = (uint32_t)v[CMCP__HTTP_HEADER_TIMEOUT];
+  hc->body_timeout_ms = (uint32_t)v[CMCP__HTTP_BODY_TIMEOUT];
+  hc->idle_timeout_ms = (uint32_t)v[CMCP__HTTP_IDLE_TIMEOUT];
+  hc->send_timeout_ms = (uint32_t)v[CMCP__HTTP_SEND_TIMEOUT];
+  hc->max_pipelined = (unsigned)v[CMCP__HTTP_MAX_PIPELINED];
+  hc->max_outbound_bytes = (size_t)v[CMCP__HTTP_MAX_OUTBOUND];
+}
+
 /* Serves Streamable HTTP on --listen until a signal. Returns the exit
  * status. */
 static int main_http(cmcp_server_t *srv, const cmcp__options *o) {
@@ -100,6 +114,7 @@ static int main_http(cmcp_server_t *srv, const cmcp__options *o) {
   cfg.mcp.session_idle_timeout_ms = (uint64_t)o->session_idle_timeout_ms;
   cfg.mcp.max_sessions = (size_t)o->max_sessions;
   cfg.mcp.session_events = (size_t)o->session_events;
+  http_limits(o, &cfg.mcp.http);
   return cmcp__serve_http(srv, &cfg);
 }
 

@@ -21,7 +21,8 @@ enum opt_id {
   OPT_SESSION_IDLE_TIMEOUT,
   OPT_MAX_SESSIONS,
   OPT_SESSION_EVENTS,
-  OPT_HELP,
+  OPT_HTTP_LIMIT, /* first of CMCP__HTTP_LIMIT_COUNT ids, in that order */
+  OPT_HELP = OPT_HTTP_LIMIT + CMCP__HTTP_LIMIT_COUNT,
   OPT_VERSION
 };
 
@@ -48,6 +49,24 @@ static const opt_def opt_table[] = {
     {"--session-idle-timeout", OPT_SESSION_IDLE_TIMEOUT, "MS", 1, 86400000},
     {"--max-sessions", OPT_MAX_SESSIONS, "N", 1, 10000000},
     {"--session-events", OPT_SESSION_EVENTS, "N", 1, 1 << 20},
+    {"--max-header-bytes", OPT_HTTP_LIMIT + CMCP__HTTP_MAX_HEADER_BYTES, "N",
+     256, 1 << 20},
+    {"--max-header-count", OPT_HTTP_LIMIT + CMCP__HTTP_MAX_HEADER_COUNT, "N", 4,
+     10000},
+    {"--max-url-bytes", OPT_HTTP_LIMIT + CMCP__HTTP_MAX_URL_BYTES, "N", 16,
+     1 << 20},
+    {"--header-timeout", OPT_HTTP_LIMIT + CMCP__HTTP_HEADER_TIMEOUT, "MS", 1,
+     3600000},
+    {"--body-timeout", OPT_HTTP_LIMIT + CMCP__HTTP_BODY_TIMEOUT, "MS", 1,
+     3600000},
+    {"--idle-timeout", OPT_HTTP_LIMIT + CMCP__HTTP_IDLE_TIMEOUT, "MS", 1,
+     86400000},
+    {"--send-timeout", OPT_HTTP_LIMIT + CMCP__HTTP_SEND_TIMEOUT, "MS", 1,
+     3600000},
+    {"--max-pipelined", OPT_HTTP_LIMIT + CMCP__HTTP_MAX_PIPELINED, "N", 1,
+     1024},
+    {"--max-outbound-bytes", OPT_HTTP_LIMIT + CMCP__HTTP_MAX_OUTBOUND, "N",
+     4096, (int64_t)1 << 30},
     {"--help", OPT_HELP, NULL, 1, 0},
     {"-h", OPT_HELP, NULL, 1, 0},
     {"--version", OPT_VERSION, NULL, 1, 0},
@@ -136,6 +155,10 @@ static int set_number(cmcp__options *o, const opt_def *d, const char *v,
     snprintf(err, errlen, "%s: expected an integer from %lld to %lld, got '%s'",
              d->name, (long long)d->min, (long long)d->max, v);
     return CMCP_EINVAL;
+  }
+  if (d->id >= OPT_HTTP_LIMIT && d->id < OPT_HELP) {
+    o->http[d->id - OPT_HTTP_LIMIT] = n;
+    return 0;
   }
   switch (d->id) {
   case OPT_THREADS:
@@ -292,6 +315,19 @@ void cmcp__options_usage(FILE *f, const char *prog) {
           "10000)\n"
           "  --session-events N       events kept per session for "
           "resumption (default 256)\n"
+          "  --max-header-bytes N     request line and headers (default "
+          "16384; 431)\n"
+          "  --max-header-count N     header lines (default 100; 431)\n"
+          "  --max-url-bytes N        request target (default 8192; 414)\n"
+          "  --header-timeout MS      to read the headers (default 10000; "
+          "408)\n"
+          "  --body-timeout MS        to read the body (default 30000; 408)\n"
+          "  --idle-timeout MS        keep-alive idle time (default 60000)\n"
+          "  --send-timeout MS        output not moving (default 30000)\n"
+          "  --max-pipelined N        requests queued per connection "
+          "(default 16)\n"
+          "  --max-outbound-bytes N   unsent bytes per connection (default "
+          "1048576)\n"
           "\n"
           "Limits:\n"
           "  --workers N              threads for blocking handlers (1-1024; "

@@ -34,6 +34,21 @@
 #define CMCP__OPT_HOST_MAX 256
 #define CMCP__DRAIN_TIMEOUT_DEFAULT_MS 5000
 
+/* HTTP layer limits settable from the command line (index into
+ * cmcp__options.http); each defaults to the HTTP layer's own value. */
+typedef enum {
+  CMCP__HTTP_MAX_HEADER_BYTES, /* --max-header-bytes N */
+  CMCP__HTTP_MAX_HEADER_COUNT, /* --max-header-count N */
+  CMCP__HTTP_MAX_URL_BYTES,    /* --max-url-bytes N */
+  CMCP__HTTP_HEADER_TIMEOUT,   /* --header-timeout MS */
+  CMCP__HTTP_BODY_TIMEOUT,     /* --body-timeout MS */
+  CMCP__HTTP_IDLE_TIMEOUT,     /* --idle-timeout MS */
+  CMCP__HTTP_SEND_TIMEOUT,     /* --send-timeout MS */
+  CMCP__HTTP_MAX_PIPELINED,    /* --max-pipelined N */
+  CMCP__HTTP_MAX_OUTBOUND,     /* --max-outbound-bytes N */
+  CMCP__HTTP_LIMIT_COUNT
+} cmcp__http_limit;
+
 typedef struct cmcp__options {
   int stdio;                     /* 1: serve stdio (also when no transport
                                     option was given) */
@@ -57,6 +72,7 @@ typedef struct cmcp__options {
   int64_t session_idle_timeout_ms;
   int64_t max_sessions;
   int64_t session_events;
+  int64_t http[CMCP__HTTP_LIMIT_COUNT]; /* 0: the HTTP layer's default */
   int help;
   int version;
 } cmcp__options;

@@ -25,6 +25,7 @@
 #define CMCP_TRANSPORT_MCP_HTTP_H
 
 #include "cmcp/server.h"
+#include "transport/http.h"
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
@@ -46,6 +47,10 @@ typedef struct cmcp__mcp_config {
   size_t max_body_bytes;     /* 0: the HTTP layer's default */
   uint32_t drain_timeout_ms; /* given to in-flight work at stop */
   uint32_t keepalive_ms;     /* comment on a quiet modern stream; 0: 15 s */
+  /* HTTP layer limits and timeouts: each field left 0 keeps the layer's
+   * default (max_connections, max_body_bytes and drain_timeout_ms are
+   * taken from the fields above instead). */
+  cmcp__http_config http;
 } cmcp__mcp_config;
 
 typedef struct cmcp__mcp_shared cmcp__mcp_shared;

@@ -109,10 +109,28 @@ static void on_tick(uv_timer_t *h) {
   cmcp__mcp_moderns_tick(lp, now);
 }
 
+/* Takes each limit the user set (non-zero) over the layer's default. */
+static void http_overrides(const cmcp__http_config *u, cmcp__http_config *hc) {
+#define TAKE(f)                                                                \
+  if (u->f != 0)                                                               \
+  hc->f = u->f
+  TAKE(max_header_bytes);
+  TAKE(max_header_count);
+  TAKE(max_url_bytes);
+  TAKE(header_timeout_ms);
+  TAKE(body_timeout_ms);
+  TAKE(idle_timeout_ms);
+  TAKE(send_timeout_ms);
+  TAKE(max_pipelined);
+  TAKE(max_outbound_bytes);
+#undef TAKE
+}
+
 /* Fills the HTTP layer's configuration from the endpoint's. */
 static void http_config(const cmcp__mcp_shared *sh, cmcp__http_config *hc) {
   int64_t msg = cmcp_server_limit(sh->srv, CMCP_LIMIT_MESSAGE_BYTES);
   cmcp__http_config_init(hc);
+  http_overrides(&sh->cfg.http, hc);
   if (sh->cfg.max_connections > 0)
     hc->max_connections = sh->cfg.max_connections;
   hc->max_body_bytes = sh->cfg.max_body_bytes > 0 ? sh->cfg.max_body_bytes

@@ -199,6 +199,51 @@ static void parse_int64_is_strict(void **state) {
   assert_int_equal(v, 7); /* untouched on failure */
 }
 
+static void http_limits_are_parsed_and_range_checked(void **state) {
+  cmcp__options o;
+  char err[256];
+  char *argv[] = {"prog",
+                  "--listen",
+                  "8080",
+                  "--max-header-bytes",
+                  "4096",
+                  "--max-header-count=20",
+                  "--max-url-bytes",
+                  "512",
+                  "--header-timeout",
+                  "1500",
+                  "--body-timeout",
+                  "2000",
+                  "--idle-timeout",
+                  "3000",
+                  "--send-timeout",
+                  "4000",
+                  "--max-pipelined",
+                  "8",
+                  "--max-outbound-bytes",
+                  "65536"};
+  char *low[] = {"prog", "--max-outbound-bytes", "100"};
+  char *zero[] = {"prog", "--header-timeout", "0"};
+  (void)state;
+  assert_int_equal(cmcp__options_parse(&o, 20, argv, err, sizeof err), 0);
+  assert_int_equal(o.http[CMCP__HTTP_MAX_HEADER_BYTES], 4096);
+  assert_int_equal(o.http[CMCP__HTTP_MAX_HEADER_COUNT], 20);
+  assert_int_equal(o.http[CMCP__HTTP_MAX_URL_BYTES], 512);
+  assert_int_equal(o.http[CMCP__HTTP_HEADER_TIMEOUT], 1500);
+  assert_int_equal(o.http[CMCP__HTTP_BODY_TIMEOUT], 2000);
+  assert_int_equal(o.http[CMCP__HTTP_IDLE_TIMEOUT], 3000);
+  assert_int_equal(o.http[CMCP__HTTP_SEND_TIMEOUT], 4000);
+  assert_int_equal(o.http[CMCP__HTTP_MAX_PIPELINED], 8);
+  assert_int_equal(o.http[CMCP__HTTP_MAX_OUTBOUND], 65536);
+  assert_int_equal(o.drain_timeout_ms, CMCP__DRAIN_TIMEOUT_DEFAULT_MS);
+  assert_int_equal(cmcp__options_parse(&o, 3, low, err, sizeof err),
+                   CMCP_EINVAL);
+  assert_non_null(strstr(err, "--max-outbound-bytes: expected an integer"));
+  assert_int_equal(cmcp__options_parse(&o, 3, zero, err, sizeof err),
+                   CMCP_EINVAL);
+  assert_non_null(strstr(err, "--header-timeout"));
+}
+
 static void usage_text_lists_every_option(void **state) {
   static const char *names[] = {"--stdio",
                                 "--listen HOST:PORT",
@@ -211,9 +256,18 @@ static void usage_text_lists_every_option(void **state) {
                                 "--max-inflight N",
                                 "--max-message-bytes",
                                 "--drain-timeout MS",
+                                "--max-header-bytes N",
+                                "--max-header-count N",
+                                "--max-url-bytes N",
+                                "--header-timeout MS",
+                                "--body-timeout MS",
+                                "--idle-timeout MS",
+                                "--send-timeout MS",
+                                "--max-pipelined N",
+                                "--max-outbound-bytes N",
                                 "--help",
                                 "--version"};
-  char text[4096];
+  char text[8192];
   FILE *f = fmemopen(text, sizeof text, "w");
   size_t i;
   (void)state;
@@ -235,6 +289,7 @@ int main(void) {
       cmocka_unit_test(too_many_origins),
       cmocka_unit_test(help_and_version_stop_the_parse),
       cmocka_unit_test(parse_int64_is_strict),
+      cmocka_unit_test(http_limits_are_parsed_and_range_checked),
       cmocka_unit_test(usage_text_lists_every_option),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
