@@ -193,8 +193,7 @@ static void handoff(cmcp_call_t *call) {
     return;
   }
   /* After cmcp__peer_close no op may run: the late result is dropped. */
-  if (atomic_load(&peer->closed) ||
-      peer->ops->post(peer->ctx, complete_posted, call) != 0)
+  if (cmcp__peer_post(peer, complete_posted, call) != 0)
     drop_late(call);
 }
 
@@ -675,9 +674,7 @@ static int call_notify(cmcp_call_t *call, const char *method,
   job->len = len;
   job->peer = peer;
   cmcp__peer_ref(peer);
-  rc = atomic_load(&peer->closed)
-           ? CMCP_ECLOSED
-           : peer->ops->post(peer->ctx, out_job_run, job);
+  rc = cmcp__peer_post(peer, out_job_run, job);
   if (rc != 0) {
     json_object_put(job->related);
     cmcp__peer_unref(peer);

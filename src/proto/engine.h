@@ -318,6 +318,7 @@ struct cmcp__peer {
   int version;          /* negotiated cmcp__version, or -1 */
   json_object *caps;    /* client capabilities from initialize */
   atomic_int log_level; /* legacy logging/setLevel */
+  atomic_int posting;   /* threads inside cmcp__peer_post */
   json_object *subs;    /* resources/subscribe URIs (object set) */
   /* in-flight requests */
   cmcp_call_t **buckets;
@@ -343,6 +344,12 @@ typedef struct cmcp__ask {
 
 void cmcp__peer_ref(cmcp__peer_t *peer);
 void cmcp__peer_unref(cmcp__peer_t *peer);
+/* Runs fn(arg) on the peer's loop through ops->post, from any thread; the
+ * caller holds a reference on peer (or otherwise keeps it allocated).
+ * CMCP_ECLOSED once the peer is closed: cmcp__peer_close waits for the
+ * posts under way, so the transport's ctx is never used after it returns.
+ * Without ops->post (single-threaded use) fn runs inline. */
+int cmcp__peer_post(cmcp__peer_t *peer, void (*fn)(void *), void *arg);
 
 /* Sends one serialized message (borrowed) through ops->send; a refusal
  * (slow consumer) asks the transport to end the conversation. */

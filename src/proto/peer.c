@@ -8,6 +8,7 @@
  */
 #include "engine.h"
 
+#include <sched.h>
 #include <string.h>
 
 /* ---- lifetime ---------------------------------------------------------------
@@ -28,6 +29,7 @@ cmcp__peer_t *cmcp__peer_new(cmcp_server_t *srv, const cmcp__peer_ops *ops,
   atomic_init(&peer->closed, 0);
   atomic_init(&peer->want, 0);
   atomic_init(&peer->log_level, CMCP_LOG_INFO);
+  atomic_init(&peer->posting, 0);
   peer->loop = pthread_self();
   peer->version = -1;
   peer->next_ask_id = 1;
@@ -48,6 +50,27 @@ void cmcp__peer_unref(cmcp__peer_t *peer) {
     json_object_put(peer->subs);
   cmcp__free(peer->buckets);
   cmcp__free(peer);
+}
+
+int cmcp__peer_post(cmcp__peer_t *peer, void (*fn)(void *), void *arg) {
+  int rc = CMCP_ECLOSED;
+  if (peer->ops->post == NULL) {
+    fn(arg);
+    return 0;
+  }
+  atomic_fetch_add(&peer->posting, 1);
+  if (!atomic_load(&peer->closed))
+    rc = peer->ops->post(peer->ctx, fn, arg);
+  atomic_fetch_sub(&peer->posting, 1);
+  return rc;
+}
+
+/* Waits out the cmcp__peer_post calls that saw the peer open (closed is
+ * already set, so no new one starts). Each is a short non-blocking
+ * ops->post, never waiting on this thread. */
+static void posts_drain(cmcp__peer_t *peer) {
+  while (atomic_load(&peer->posting) != 0)
+    sched_yield();
 }
 
 size_t cmcp__peer_inflight(const cmcp__peer_t *peer) {
@@ -83,6 +106,7 @@ void cmcp__peer_close(cmcp__peer_t *peer) {
   cmcp__ask *a, *next;
   if (peer == NULL || atomic_exchange(&peer->closed, 1))
     return;
+  posts_drain(peer);
   cmcp__server_detach(peer->srv, peer);
   if (peer->srv->tasks != NULL && peer->srv->tasks->peer_closed != NULL)
     peer->srv->tasks->peer_closed(peer);

@@ -431,13 +431,20 @@ int cmcp_server_set_completion(cmcp_server_t *srv, cmcp_handler_fn fn,
 /* ---- notifications from anywhere ----------------------------------------
  *
  * A peer belongs to one loop thread, so a notification raised elsewhere is
- * handed to each interested peer's loop through ops->post. The peers are
- * collected (with a reference each) under the lock and posted outside it.
+ * handed to each interested peer's loop through ops->post. A transport
+ * frees a peer's ctx only after cmcp__peer_close returns, and closing
+ * detaches the peer under srv->lock; so ops->post is called with the lock
+ * held, on peers still in the list, and their ctx is alive for the call.
+ * ops->post is cheap and never runs fn inside the call, so holding the lock
+ * across it is safe. The jobs are allocated before the lock is taken.
+ * Peers without ops->post (single-threaded use) get their job run inline
+ * after the lock is released.
  */
 
 typedef enum { JOB_LIST, JOB_UPDATED, JOB_LOG } job_type;
 
 typedef struct notify_job {
+  struct notify_job *next; /* the caller's list until posted */
   cmcp__peer_t *peer;
   job_type type;
   unsigned kinds;         /* JOB_LIST */
@@ -460,44 +467,39 @@ static void job_run(void *arg) {
   cmcp__free(job);
 }
 
-/* Takes a reference on every live peer whose interests meet want. */
-static cmcp__peer_t **peers_wanting(cmcp_server_t *srv, unsigned want,
-                                    size_t *n) {
-  cmcp__peer_t *p, **out = NULL;
+/* The number of live peers whose interests meet want (a hint: the list
+ * may change once the lock is released). */
+static size_t peers_wanting(cmcp_server_t *srv, unsigned want) {
+  cmcp__peer_t *p;
   size_t count = 0;
-  *n = 0;
   pthread_mutex_lock(&srv->lock);
   for (p = srv->peers; p != NULL; p = p->next)
     count += (atomic_load(&p->want) & want) != 0;
-  if (count > 0 && (out = cmcp__malloc(count * sizeof(*out))) != NULL) {
-    for (p = srv->peers; p != NULL; p = p->next) {
-      if ((atomic_load(&p->want) & want) == 0)
-        continue;
-      cmcp__peer_ref(p);
-      out[(*n)++] = p;
-    }
-  }
   pthread_mutex_unlock(&srv->lock);
-  return count > 0 && out == NULL ? (cmcp__peer_t **)-1 : out;
+  return count;
 }
 
-/* Posts one job per peer; the text (may be NULL) is copied into each. */
-static int post_jobs(cmcp_server_t *srv, unsigned want, job_type type,
-                     unsigned kinds, cmcp_log_level_t level, const char *text,
-                     size_t len) {
-  size_t n, i;
-  int rc = 0;
-  cmcp__peer_t **peers = peers_wanting(srv, want, &n);
-  if (peers == (cmcp__peer_t **)-1)
-    return CMCP_ENOMEM;
+static void jobs_free(notify_job *jobs) {
+  while (jobs != NULL) {
+    notify_job *next = jobs->next;
+    cmcp__free(jobs);
+    jobs = next;
+  }
+}
+
+/* A list of n jobs with their text set (text may be NULL), or NULL on
+ * ENOMEM. */
+static notify_job *jobs_new(size_t n, job_type type, unsigned kinds,
+                            cmcp_log_level_t level, const char *text,
+                            size_t len) {
+  notify_job *jobs = NULL;
+  size_t i;
   for (i = 0; i < n; i++) {
     notify_job *job = cmcp__malloc(sizeof(*job) + len + 1);
-    if (job == NULL) {
-      cmcp__peer_unref(peers[i]);
-      rc = CMCP_ENOMEM;
-      continue;
-    }
-    job->peer = peers[i];
+    if (job == NULL)
+      goto fail;
+    job->next = jobs;
+    job->peer = NULL;
     job->type = type;
     job->kinds = kinds;
     job->level = level;
@@ -505,15 +507,63 @@ static int post_jobs(cmcp_server_t *srv, unsigned want, job_type type,
     if (len > 0)
       memcpy(job->text, text, len);
     job->text[len] = '\0';
-    if (peers[i]->ops->post == NULL) {
-      job_run(job);
-    } else if (peers[i]->ops->post(peers[i]->ctx, job_run, job) != 0) {
-      cmcp__peer_unref(peers[i]);
-      cmcp__free(job);
+    jobs = job;
+  }
+  return jobs;
+fail:
+  jobs_free(jobs);
+  return NULL;
+}
+
+/* Under srv->lock: posts one of jobs to every live peer that wants it.
+ * Jobs for peers without ops->post are moved to *inline_jobs (with a peer
+ * reference); jobs left over stay in *jobs. A peer that came to want the
+ * notification since the count (racing with it) may find none left. */
+static void post_locked(cmcp_server_t *srv, unsigned want, notify_job **jobs,
+                       notify_job **inline_jobs) {
+  cmcp__peer_t *p;
+  for (p = srv->peers; p != NULL; p = p->next) {
+    notify_job *job = *jobs;
+    if ((atomic_load(&p->want) & want) == 0 || atomic_load(&p->closed))
+      continue;
+    if (job == NULL)
+      return;
+    *jobs = job->next;
+    job->peer = p;
+    cmcp__peer_ref(p);
+    if (p->ops->post == NULL) {
+      job->next = *inline_jobs;
+      *inline_jobs = job;
+    } else if (p->ops->post(p->ctx, job_run, job) != 0) {
+      atomic_fetch_sub(&p->refs, 1); /* the list holds p: never the last */
+      job->next = *jobs;
+      *jobs = job;
     }
   }
-  cmcp__free(peers);
-  return rc;
+}
+
+/* Posts one job per wanting peer; the text (may be NULL) is copied into
+ * each. 0, or CMCP_ENOMEM when no job could be allocated. */
+static int post_jobs(cmcp_server_t *srv, unsigned want, job_type type,
+                     unsigned kinds, cmcp_log_level_t level, const char *text,
+                     size_t len) {
+  notify_job *jobs, *inline_jobs = NULL;
+  size_t n = peers_wanting(srv, want);
+  if (n == 0)
+    return 0;
+  jobs = jobs_new(n, type, kinds, level, text, len);
+  if (jobs == NULL)
+    return CMCP_ENOMEM;
+  pthread_mutex_lock(&srv->lock);
+  post_locked(srv, want, &jobs, &inline_jobs);
+  pthread_mutex_unlock(&srv->lock);
+  jobs_free(jobs);
+  while (inline_jobs != NULL) {
+    notify_job *job = inline_jobs;
+    inline_jobs = job->next;
+    job_run(job);
+  }
+  return 0;
 }
 
 int cmcp_server_notify_resource_updated(cmcp_server_t *srv, const char *uri) {

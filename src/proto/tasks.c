@@ -490,7 +490,7 @@ static int on_call_loop(cmcp_call_t *call, void (*fn)(void *)) {
     fn(call);
     return 0;
   }
-  if (atomic_load(&peer->closed) || peer->ops->post(peer->ctx, fn, call) != 0)
+  if (cmcp__peer_post(peer, fn, call) != 0)
     return -1;
   return 0;
 }

@@ -26,17 +26,6 @@
 #define MCP_KEEPALIVE_MS 15000 /* comment on quiet modern streams */
 #define MCP_LOG_BYTES_MAX ((size_t)8 << 20) /* event log bytes per session */
 
-/* The memory of a closed peer's context (a session, a modern request) is
- * kept MCP_GRAVE_MS before it is freed: the engine's notify-from-anywhere
- * takes its peers under a lock and calls ops->post just after, so a peer
- * that closes in between may still be posted to for a moment (the job
- * itself then sees the peer closed). Both structs start with this. */
-typedef struct mcp_grave {
-  struct mcp_grave *next;
-  uint64_t at;
-} mcp_grave;
-#define MCP_GRAVE_MS 2000
-
 typedef struct mcp_front mcp_front;
 typedef struct mcp_session mcp_session;
 typedef struct mcp_modern mcp_modern;
@@ -69,7 +58,6 @@ struct cmcp__mcp_loop {
   mcp_modern *moderns; /* modern requests in flight */
   mcp_modern *reap;    /* of those, the ones to close after this turn */
   uv_idle_t reaper;    /* runs the reap list */
-  mcp_grave *grave_head, *grave_tail; /* closed contexts, oldest first */
   uv_timer_t tick;
   int stopping;            /* no new work; draining */
   int http_closed;         /* the HTTP server finished closing */
@@ -146,8 +134,6 @@ void cmcp__mcp_reap_kick(cmcp__mcp_loop *lp);
 int cmcp__mcp_push(cmcp__mcp_loop *to, cmcp__mail *mail);
 /* Same with an allocated node: fn(arg) runs on loop to. */
 int cmcp__mcp_post(cmcp__mcp_loop *to, void (*fn)(void *), void *arg);
-/* Frees g (the start of a closed context) after MCP_GRAVE_MS. */
-void cmcp__mcp_bury(cmcp__mcp_loop *lp, mcp_grave *g);
 
 /* ---- mcp_front.c --------------------------------------------------------- */
 

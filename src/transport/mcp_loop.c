@@ -72,28 +72,6 @@ void cmcp__mcp_reap_kick(cmcp__mcp_loop *lp) {
 
 static void maybe_finish(cmcp__mcp_loop *lp);
 
-void cmcp__mcp_bury(cmcp__mcp_loop *lp, mcp_grave *g) {
-  g->next = NULL;
-  g->at = cmcp__now_ms();
-  if (lp->grave_tail != NULL)
-    lp->grave_tail->next = g;
-  else
-    lp->grave_head = g;
-  lp->grave_tail = g;
-}
-
-/* Frees the graves older than MCP_GRAVE_MS (all of them when all). */
-static void graves_free(cmcp__mcp_loop *lp, uint64_t now, int all) {
-  while (lp->grave_head != NULL &&
-         (all || now - lp->grave_head->at >= MCP_GRAVE_MS)) {
-    mcp_grave *g = lp->grave_head;
-    lp->grave_head = g->next;
-    cmcp__free(g);
-  }
-  if (lp->grave_head == NULL)
-    lp->grave_tail = NULL;
-}
-
 static void on_tick(uv_timer_t *h) {
   cmcp__mcp_loop *lp = h->data;
   uint64_t now = cmcp__now_ms();
@@ -102,7 +80,6 @@ static void on_tick(uv_timer_t *h) {
     if (lp->closing)
       return;
   }
-  graves_free(lp, now, 0);
   if (lp->http != NULL)
     cmcp__mcp_update_stats(lp);
   cmcp__mcp_sessions_tick(lp, now);
@@ -317,7 +294,6 @@ void cmcp__mcp_loop_free(cmcp__mcp_loop *lp) {
     return;
   if (lp->sh->loops[lp->index] == lp)
     lp->sh->loops[lp->index] = NULL;
-  graves_free(lp, 0, 1);
   uv_mutex_destroy(&lp->mb_lock);
   cmcp__free(lp);
 }

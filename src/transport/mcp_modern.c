@@ -16,7 +16,6 @@
 #include <string.h>
 
 struct mcp_modern {
-  mcp_grave grave; /* first: freed through cmcp__mcp_bury */
   mcp_modern *next, *prev;
   cmcp__mcp_loop *lp;
   cmcp__http_request *req; /* NULL once answered or aborted */
@@ -45,7 +44,7 @@ static void modern_close(mcp_modern *mr) {
     cmcp__peer_close(mr->peer);
   if (mr->req != NULL)
     cmcp__http_request_abort(mr->req);
-  cmcp__mcp_bury(mr->lp, &mr->grave);
+  cmcp__free(mr);
 }
 
 static void modern_reap_soon(mcp_modern *mr);

@@ -39,7 +39,6 @@ typedef struct mcp_stream {
 } mcp_stream;
 
 struct mcp_session {
-  mcp_grave grave; /* first: freed through cmcp__mcp_bury */
   mcp_session *next;
   char id[MCP_SID_MAX];
   cmcp__mcp_loop *lp;
@@ -254,7 +253,7 @@ static void session_free(mcp_session *s) {
   while (s->streams != NULL)
     stream_remove(s, s->streams);
   atomic_fetch_sub(&s->lp->sh->sessions, 1);
-  cmcp__mcp_bury(s->lp, &s->grave);
+  cmcp__free(s);
 }
 
 /* Ends a session: its requests are answered or their streams ended, the
