@@ -313,7 +313,10 @@ void cmcp__m_initialize(cmcp__peer_t *peer, cmcp__req *req) {
   if (result != NULL) {
     peer->initialized = 1;
     peer->version = v;
-    peer->caps = json_object_get(caps);
+    /* An empty capabilities object is not kept: readers take NULL as
+     * "nothing declared", and an idle session saves a json-c table. */
+    if (json_object_object_length(caps) > 0)
+      peer->caps = json_object_get(caps);
     cmcp__peer_update_want(peer);
   }
   reply(peer, req, result, 0);
