@@ -1,25 +1,33 @@
-/* src/json/json.c: strict JSON parsing over json-c.
+/* src/json/json.c: strict JSON parsing into json-c trees.
  *
- * json-c's strict mode is not strict enough on its own: it accepts NaN and
- * Infinity, "1." and raw control characters in strings, turns lone UTF-16
- * surrogate escapes into U+FFFD, clamps integers beyond 64 bits to the
- * nearest bound and lets 1e999 become Infinity. So every text first goes
- * through a lexical pass (scan_*) that checks each token against RFC 8259
- * and counts nesting, and json-c then builds the tree from text known to be
- * lexically clean. The pass is linear and never recurses, so a 100,000-deep
- * array is refused at the first bracket past the limit.
+ * json-c's own tokener is not strict enough: it accepts NaN and Infinity,
+ * "1." and raw control characters in strings, turns lone UTF-16 surrogate
+ * escapes into U+FFFD, clamps integers beyond 64 bits to the nearest bound
+ * and lets 1e999 become Infinity; it also switches the thread's locale on
+ * every call. So the text is parsed here in one pass (parse_*) that checks
+ * every token against RFC 8259 and builds the json-c objects directly. The
+ * walk is iterative with an explicit stack bounded by the depth limit, so a
+ * 100,000-deep array is refused at the first bracket past the limit.
  *
- * Tokeners are cached per thread (a pthread key, freed at thread exit), so
- * parsing needs no shared state and no tokener allocation per message.
+ * Only when a text is refused does a second, lexical pass (scan_*) run over
+ * it, to give the reason: lexical faults and nesting first, in text order,
+ * then grammar faults, then numbers that overflow a double.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* strtod_l */
+#endif
 #include "json/json.h"
 #include "base/base.h"
 
 #include <limits.h>
+#include <locale.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Output flags for every serialization: compact, "/" left alone. */
@@ -100,7 +108,6 @@ int cmcp__utf8_valid(const char *s, size_t len) {
 typedef struct scan {
   const unsigned char *start, *p, *end;
   int depth, max_depth;
-  int check_doubles; /* a number that might overflow a double was seen */
   int done;          /* the top-level value is complete */
   int nul_escape;    /* the current string holds a \u0000 escape */
   int rc;            /* CMCP_EPARSE or CMCP_ELIMIT once an error is set */
@@ -279,10 +286,6 @@ static int scan_number(scan *s) {
     s->p = digits - neg;
     return scan_fail(s, CMCP_EPARSE, "integer out of 64-bit range");
   }
-  /* DBL_MAX has 309 integer digits: only an exponent or that many digits
-   * can overflow, and only then is the parsed tree checked for it. */
-  if (exp || nint + nfrac > 300)
-    s->check_doubles = 1;
   return 0;
 }
 
@@ -352,145 +355,532 @@ static int scan_text(scan *s) {
   return 0;
 }
 
-/* 1 if every double in the tree is finite. Recursion is bounded by the
- * depth limit the text already passed. */
-static int doubles_finite(json_object *o) {
-  size_t i, n;
-  switch (json_object_get_type(o)) {
-  case json_type_double:
-    return isfinite(json_object_get_double(o));
-  case json_type_array:
-    n = json_object_array_length(o);
-    for (i = 0; i < n; i++)
-      if (!doubles_finite(json_object_array_get_idx(o, i)))
-        return 0;
-    return 1;
-  case json_type_object: {
-    json_object_object_foreach(o, key, val) {
-      (void)key;
-      if (!doubles_finite(val))
-        return 0;
-    }
-    return 1;
-  }
-  default:
-    return 1;
-  }
-}
+/* ---- the tree builder --------------------------------------------------- */
 
-/* ---- per-thread tokener ------------------------------------------------- */
+/* A scratch buffer for decoded strings: on the stack while short, then on
+ * the heap, never longer than the text plus a NUL. */
+typedef struct sbuf {
+  char *p;
+  size_t cap;
+  char small[256];
+} sbuf;
 
-typedef struct tok_cache {
-  json_tokener *tok;
-  int depth;
-} tok_cache;
+typedef struct parser {
+  const unsigned char *start, *p, *end;
+  int max_depth;
+  int overflow;   /* a number overflowed a double */
+  int structural; /* the text broke the grammar (what, at) */
+  int nomem;
+  locale_t c_locale; /* for strtod_l */
+  const char *what;
+  size_t at;
+  sbuf key, val;
+} parser;
 
-static pthread_once_t g_tok_once = PTHREAD_ONCE_INIT;
-static pthread_key_t g_tok_key;
-static int g_tok_key_ok;
+#define PARSE_STACK_SMALL 32
 
-static void tok_cache_free(void *p) {
-  tok_cache *c = p;
+/* Per-thread state (a pthread key, freed at thread exit): the "C" locale
+ * numbers are read in, made on the thread's first parse. */
+typedef struct parse_ctx {
+  locale_t c_locale;
+} parse_ctx;
+
+static pthread_once_t g_ctx_once = PTHREAD_ONCE_INIT;
+static pthread_key_t g_ctx_key;
+static int g_ctx_key_ok;
+
+static void ctx_free(void *p) {
+  parse_ctx *c = p;
   if (c == NULL)
     return;
-  if (c->tok != NULL)
-    json_tokener_free(c->tok);
+  if (c->c_locale != (locale_t)0)
+    freelocale(c->c_locale);
   cmcp__free(c);
 }
 
-static void tok_key_init(void) {
-  g_tok_key_ok = pthread_key_create(&g_tok_key, tok_cache_free) == 0;
+static void ctx_key_init(void) {
+  g_ctx_key_ok = pthread_key_create(&g_ctx_key, ctx_free) == 0;
 }
 
-static json_tokener *tok_new(int depth) {
-  json_tokener *tok = json_tokener_new_ex(depth);
-  if (tok != NULL)
-    json_tokener_set_flags(tok,
-                           JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-  return tok;
-}
-
-/* This thread's tokener, able to nest at least depth levels, or NULL on
- * ENOMEM. *owned is set when the caller must free it (no thread cache). */
-static json_tokener *tok_get(int depth, int *owned) {
-  tok_cache *c;
-  *owned = 0;
-  pthread_once(&g_tok_once, tok_key_init);
-  if (!g_tok_key_ok) {
-    *owned = 1;
-    return tok_new(depth);
+/* This thread's state, or NULL on ENOMEM (or when no key could be made). */
+static parse_ctx *ctx_get(void) {
+  parse_ctx *c;
+  pthread_once(&g_ctx_once, ctx_key_init);
+  if (!g_ctx_key_ok)
+    return NULL;
+  c = pthread_getspecific(g_ctx_key);
+  if (c != NULL)
+    return c;
+  c = cmcp__calloc(1, sizeof *c);
+  if (c == NULL)
+    return NULL;
+  c->c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+  if (c->c_locale == (locale_t)0 || pthread_setspecific(g_ctx_key, c) != 0) {
+    ctx_free(c);
+    return NULL;
   }
-  c = pthread_getspecific(g_tok_key);
-  if (c == NULL) {
-    c = cmcp__calloc(1, sizeof *c);
-    if (c == NULL || pthread_setspecific(g_tok_key, c) != 0) {
-      cmcp__free(c);
-      return NULL;
+  return c;
+}
+
+/* Records a grammar error at the current byte; always returns -1. */
+static int parse_fail(parser *ps, const char *what) {
+  ps->structural = 1;
+  ps->what = what;
+  ps->at = (size_t)(ps->p - ps->start);
+  return -1;
+}
+
+static void skip_ws(parser *ps) {
+  while (ps->p < ps->end && (*ps->p == ' ' || *ps->p == '\n' ||
+                             *ps->p == '\r' || *ps->p == '\t'))
+    ps->p++;
+}
+
+/* Makes room for need bytes in b; -1 (and ps->nomem) on ENOMEM. */
+static int sbuf_reserve(parser *ps, sbuf *b, size_t need) {
+  size_t cap = b->cap * 2;
+  char *n;
+  if (need <= b->cap)
+    return 0;
+  if (cap < need)
+    cap = need;
+  n = cmcp__malloc(cap);
+  if (n == NULL) {
+    ps->nomem = 1;
+    return -1;
+  }
+  memcpy(n, b->p, b->cap);
+  if (b->p != b->small)
+    cmcp__free(b->p);
+  b->p = n;
+  b->cap = cap;
+  return 0;
+}
+
+/* Appends code point cp to b at *o as UTF-8. */
+static int sbuf_put_cp(parser *ps, sbuf *b, size_t *o, unsigned cp) {
+  unsigned char *q;
+  if (sbuf_reserve(ps, b, *o + 5) != 0)
+    return -1;
+  q = (unsigned char *)b->p + *o;
+  if (cp < 0x80) {
+    q[0] = (unsigned char)cp;
+    *o += 1;
+  } else if (cp < 0x800) {
+    q[0] = (unsigned char)(0xC0 | (cp >> 6));
+    q[1] = (unsigned char)(0x80 | (cp & 0x3F));
+    *o += 2;
+  } else if (cp < 0x10000) {
+    q[0] = (unsigned char)(0xE0 | (cp >> 12));
+    q[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+    q[2] = (unsigned char)(0x80 | (cp & 0x3F));
+    *o += 3;
+  } else {
+    q[0] = (unsigned char)(0xF0 | (cp >> 18));
+    q[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
+    q[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+    q[3] = (unsigned char)(0x80 | (cp & 0x3F));
+    *o += 4;
+  }
+  return 0;
+}
+
+/* Reads 4 hex digits at ps->p (bounds already checked by the caller). */
+static int read_hex4(parser *ps, unsigned *cp) {
+  int i, v;
+  *cp = 0;
+  for (i = 0; i < 4; i++) {
+    v = hex_val(ps->p[i]);
+    if (v < 0)
+      return -1;
+    *cp = (*cp << 4) | (unsigned)v;
+  }
+  ps->p += 4;
+  return 0;
+}
+
+/* Decodes the escape after a backslash (ps->p on the byte after it) into
+ * b at *o. Lone surrogates are refused, as in scan_escape. */
+static int decode_escape(parser *ps, sbuf *b, size_t *o) {
+  static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+  const char *e;
+  unsigned cp, lo;
+  if (ps->p >= ps->end)
+    return parse_fail(ps, "unterminated string");
+  e = *ps->p != '\0' ? strchr(from, *ps->p) : NULL;
+  if (e != NULL) {
+    ps->p++;
+    return sbuf_put_cp(ps, b, o, (unsigned char)to[e - from]);
+  }
+  if (*ps->p != 'u' || ps->end - ps->p < 5)
+    return parse_fail(ps, "invalid escape in string");
+  ps->p++;
+  if (read_hex4(ps, &cp) != 0)
+    return parse_fail(ps, "bad hex digit in \\u escape");
+  if (cp >= 0xD800 && cp <= 0xDFFF) {
+    if (cp >= 0xDC00 || ps->end - ps->p < 6 || ps->p[0] != '\\' ||
+        ps->p[1] != 'u')
+      return parse_fail(ps, "lone UTF-16 surrogate in \\u escape");
+    ps->p += 2;
+    if (read_hex4(ps, &lo) != 0 || lo < 0xDC00 || lo > 0xDFFF)
+      return parse_fail(ps, "lone UTF-16 surrogate in \\u escape");
+    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+  }
+  return sbuf_put_cp(ps, b, o, cp);
+}
+
+/* A string; ps->p is on the opening quote. Sets *s and *n to its decoded
+ * bytes: the text itself when it has no escape and need_nul is 0, else a
+ * NUL-terminated copy in b. */
+static int parse_string(parser *ps, sbuf *b, int need_nul, const char **s,
+                        size_t *n) {
+  const unsigned char *from = ++ps->p;
+  size_t o = 0, k;
+  for (;;) {
+    while (ps->p < ps->end && *ps->p >= 0x20 && *ps->p < 0x80 &&
+           *ps->p != '"' && *ps->p != '\\')
+      ps->p++;
+    if (ps->p >= ps->end)
+      return parse_fail(ps, "unterminated string");
+    if (*ps->p == '"' || *ps->p == '\\') {
+      k = (size_t)(ps->p - from);
+      if (*ps->p == '"' && o == 0 && !need_nul) {
+        *s = (const char *)from;
+        *n = k;
+        ps->p++;
+        return 0;
+      }
+      if (sbuf_reserve(ps, b, o + k + 1) != 0)
+        return -1;
+      memcpy(b->p + o, from, k);
+      o += k;
+      if (*ps->p++ == '"')
+        break;
+      if (decode_escape(ps, b, &o) != 0)
+        return -1;
+      from = ps->p;
+    } else if (*ps->p < 0x20) {
+      return parse_fail(ps, "unescaped control character in string");
+    } else {
+      k = utf8_seq(ps->p, ps->end);
+      if (k == 0)
+        return parse_fail(ps, "invalid UTF-8");
+      ps->p += k;
     }
   }
-  if (c->tok == NULL || c->depth < depth) {
-    if (c->tok != NULL)
-      json_tokener_free(c->tok);
-    c->depth = depth;
-    c->tok = tok_new(depth);
-  }
-  if (c->tok != NULL)
-    json_tokener_reset(c->tok);
-  return c->tok;
+  b->p[o] = '\0';
+  *s = b->p;
+  *n = o;
+  return 0;
 }
 
-/* ---- parsing ------------------------------------------------------------ */
+/* A double from the number text [from, ps->p), converted in the "C"
+ * locale; the text is kept so that it serializes as it was written. */
+static json_object *make_double(parser *ps, const unsigned char *from) {
+  size_t n = (size_t)(ps->p - from);
+  json_object *o;
+  double d;
+  if (sbuf_reserve(ps, &ps->val, n + 1) != 0)
+    return NULL;
+  memcpy(ps->val.p, from, n);
+  ps->val.p[n] = '\0';
+  d = strtod_l(ps->val.p, NULL, ps->c_locale);
+  if (isinf(d))
+    ps->overflow = 1;
+  o = json_object_new_double_s(d, ps->val.p);
+  if (o == NULL)
+    ps->nomem = 1;
+  return o;
+}
 
-/* Builds the tree with json-c from lexically clean text. A top-level number
- * or literal needs a terminator to be complete, hence the final "" chunk. */
-static int build_tree(const char *text, size_t len, int depth,
-                      json_object **out, char *errbuf, size_t errlen) {
-  json_tokener *tok;
-  json_object *obj;
-  enum json_tokener_error jerr;
-  size_t at;
-  int owned, rc = 0;
-  tok = tok_get(depth, &owned);
-  if (tok == NULL)
-    return CMCP_ENOMEM;
-  obj = json_tokener_parse_ex(tok, text, (int)len);
-  jerr = json_tokener_get_error(tok);
-  at = json_tokener_get_parse_end(tok);
-  if (obj == NULL && jerr == json_tokener_continue && at == len) {
-    obj = json_tokener_parse_ex(tok, "", 1);
-    jerr = json_tokener_get_error(tok);
-  } else if (obj != NULL && at != len) {
-    json_object_put(obj);
-    obj = NULL;
-    jerr = json_tokener_error_parse_unexpected;
+/* Skips digits, folding them into *v; sets *big when *v overflows. */
+static size_t number_digits(parser *ps, uint64_t *v, int *big) {
+  const unsigned char *from = ps->p;
+  while (ps->p < ps->end && *ps->p >= '0' && *ps->p <= '9') {
+    unsigned d = (unsigned)(*ps->p++ - '0');
+    if (*v > (UINT64_MAX - d) / 10)
+      *big = 1;
+    *v = *v * 10 + d;
   }
-  /* json-c represents a JSON null as a NULL object, with success. */
-  if (obj == NULL && jerr != json_tokener_success) {
-    rc = jerr == json_tokener_error_depth ? CMCP_ELIMIT : CMCP_EPARSE;
-    if (jerr == json_tokener_continue)
-      jerr = json_tokener_error_parse_eof;
-    set_err(errbuf, errlen, "invalid JSON: %s at byte %zu",
-            json_tokener_error_desc(jerr), at);
+  return (size_t)(ps->p - from);
+}
+
+/* A number: int64 when it fits, else uint64 for a positive integer, else
+ * a double. Integers beyond 64 bits are refused. */
+static int parse_number(parser *ps, json_object **out) {
+  const unsigned char *from = ps->p, *digits;
+  uint64_t v = 0, ignored = 0;
+  size_t nint;
+  int neg = *ps->p == '-', big = 0, dbl = 0;
+  ps->p += neg;
+  digits = ps->p;
+  nint = number_digits(ps, &v, &big);
+  if (nint == 0 || (nint > 1 && digits[0] == '0'))
+    return parse_fail(ps, "bad number");
+  if (ps->p < ps->end && *ps->p == '.') {
+    ps->p++;
+    if (number_digits(ps, &ignored, &dbl) == 0)
+      return parse_fail(ps, "bad number");
+    dbl = 1;
   }
-  if (owned)
-    json_tokener_free(tok);
+  if (ps->p < ps->end && (*ps->p == 'e' || *ps->p == 'E')) {
+    ps->p++;
+    if (ps->p < ps->end && (*ps->p == '+' || *ps->p == '-'))
+      ps->p++;
+    if (number_digits(ps, &ignored, &dbl) == 0)
+      return parse_fail(ps, "bad number");
+    dbl = 1;
+  }
+  if (dbl) {
+    *out = make_double(ps, from);
+    return *out != NULL ? 0 : -1;
+  }
+  if (big || (neg && v > (uint64_t)INT64_MAX + 1))
+    return parse_fail(ps, "integer out of 64-bit range");
+  if (neg)
+    *out = json_object_new_int64(v == (uint64_t)INT64_MAX + 1
+                                     ? INT64_MIN
+                                     : -(int64_t)v);
+  else if (v <= (uint64_t)INT64_MAX)
+    *out = json_object_new_int64((int64_t)v);
   else
-    json_tokener_reset(tok);
-  *out = obj;
+    *out = json_object_new_uint64(v);
+  if (*out == NULL)
+    ps->nomem = 1;
+  return *out != NULL ? 0 : -1;
+}
+
+/* true, false or null at ps->p. */
+static int parse_literal(parser *ps, json_object **out) {
+  size_t left = (size_t)(ps->end - ps->p);
+  *out = NULL;
+  if (left >= 4 && memcmp(ps->p, "null", 4) == 0) {
+    ps->p += 4;
+    return 0;
+  }
+  if (left >= 4 && memcmp(ps->p, "true", 4) == 0) {
+    ps->p += 4;
+    *out = json_object_new_boolean(1);
+  } else if (left >= 5 && memcmp(ps->p, "false", 5) == 0) {
+    ps->p += 5;
+    *out = json_object_new_boolean(0);
+  } else {
+    return parse_fail(ps, "unexpected character");
+  }
+  if (*out == NULL)
+    ps->nomem = 1;
+  return *out != NULL ? 0 : -1;
+}
+
+/* A scalar value (string, number or literal) at ps->p. */
+static int parse_scalar(parser *ps, json_object **out) {
+  const char *s;
+  size_t n;
+  unsigned char c = *ps->p;
+  *out = NULL;
+  if (c == '"') {
+    if (parse_string(ps, &ps->val, 0, &s, &n) != 0)
+      return -1;
+    *out = json_object_new_string_len(s, (int)n);
+    if (*out == NULL)
+      ps->nomem = 1;
+    return *out != NULL ? 0 : -1;
+  }
+  if (c == '-' || (c >= '0' && c <= '9'))
+    return parse_number(ps, out);
+  return parse_literal(ps, out);
+}
+
+/* Adds v to the container top (under key when top is an object); v is
+ * released on failure. */
+static int attach(parser *ps, json_object *top, const char *key,
+                  json_object *v) {
+  int r = json_object_is_type(top, json_type_object)
+              ? json_object_object_add(top, key, v)
+              : json_object_array_add(top, v);
+  if (r != 0) {
+    json_object_put(v);
+    ps->nomem = 1;
+    return -1;
+  }
+  return 0;
+}
+
+/* Reads an object key and its colon; ps->p is on the first byte after
+ * '{' or ',' and white space. The key is NUL-terminated in ps->key. */
+static int parse_key(parser *ps, const char **key) {
+  size_t n;
+  if (ps->p >= ps->end)
+    return parse_fail(ps, "unexpected end of data");
+  if (*ps->p != '"')
+    return parse_fail(ps, "quoted object property name expected");
+  if (parse_string(ps, &ps->key, 1, key, &n) != 0)
+    return -1;
+  if (strlen(*key) != n)
+    return parse_fail(ps, "object key contains \\u0000");
+  skip_ws(ps);
+  if (ps->p >= ps->end)
+    return parse_fail(ps, "unexpected end of data");
+  if (*ps->p != ':')
+    return parse_fail(ps, "object property name separator ':' expected");
+  ps->p++;
+  skip_ws(ps);
+  return 0;
+}
+
+/* Pushes a new container on the stack, moving it once from small (the
+ * caller's array) to the heap, sized for max_depth. */
+static int push(parser *ps, json_object **small, json_object ***stack,
+                int *depth, json_object *c) {
+  json_object **big;
+  if (*depth >= ps->max_depth)
+    return parse_fail(ps, "nesting too deep");
+  if (*depth == PARSE_STACK_SMALL && *stack == small) {
+    big = cmcp__malloc((size_t)ps->max_depth * sizeof *big);
+    if (big == NULL) {
+      ps->nomem = 1;
+      return -1;
+    }
+    memcpy(big, *stack, sizeof(json_object *) * PARSE_STACK_SMALL);
+    *stack = big;
+  }
+  (*stack)[(*depth)++] = c;
+  return 0;
+}
+
+/* The grammar walk. Containers join their parent when opened, so the root
+ * owns everything built so far and one put frees it on any failure. Key
+ * order and "last duplicate wins" are those of json_object_object_add. */
+static int parse_tree(parser *ps, json_object **stack, json_object **root) {
+  json_object **st = stack, *top = NULL, *v;
+  const char *key = NULL;
+  int depth = 0, rc = -1;
+  unsigned char c;
+  skip_ws(ps);
+value:
+  if (ps->p >= ps->end) {
+    parse_fail(ps, "unexpected end of data");
+    goto out;
+  }
+  c = *ps->p;
+  if (c == '{' || c == '[') {
+    v = c == '{' ? json_object_new_object() : json_object_new_array();
+    if (v == NULL) {
+      ps->nomem = 1;
+      goto out;
+    }
+    if (top == NULL)
+      *root = v;
+    else if (attach(ps, top, key, v) != 0)
+      goto out;
+    if (push(ps, stack, &st, &depth, v) != 0)
+      goto out;
+    top = v;
+    ps->p++;
+    skip_ws(ps);
+    if (ps->p < ps->end && *ps->p == (c == '{' ? '}' : ']')) {
+      ps->p++;
+      goto close;
+    }
+    if (c == '[')
+      goto value;
+    goto member;
+  }
+  if (parse_scalar(ps, &v) != 0)
+    goto out;
+  if (top == NULL) {
+    *root = v;
+    goto next;
+  }
+  if (attach(ps, top, key, v) != 0)
+    goto out;
+  goto next;
+close:
+  depth--;
+  top = depth > 0 ? st[depth - 1] : NULL;
+next:
+  skip_ws(ps);
+  if (top == NULL) {
+    if (ps->p < ps->end) {
+      parse_fail(ps, "unexpected data after the JSON value");
+      goto out;
+    }
+    rc = 0;
+    goto out;
+  }
+  if (ps->p >= ps->end) {
+    parse_fail(ps, "unexpected end of data");
+    goto out;
+  }
+  c = *ps->p++;
+  if (json_object_is_type(top, json_type_object)) {
+    if (c == '}')
+      goto close;
+    if (c != ',') {
+      ps->p--;
+      parse_fail(ps, "object value separator ',' expected");
+      goto out;
+    }
+    skip_ws(ps);
+    goto member;
+  }
+  if (c == ']')
+    goto close;
+  if (c != ',') {
+    ps->p--;
+    parse_fail(ps, "array value separator ',' expected");
+    goto out;
+  }
+  skip_ws(ps);
+  goto value;
+member:
+  if (parse_key(ps, &key) != 0)
+    goto out;
+  goto value;
+out:
+  if (st != stack)
+    cmcp__free(st);
   return rc;
+}
+
+/* Tells why parse_tree failed, with the same verdict and reason the
+ * lexical pass gives (errors before the first token json-c would have
+ * looked at come first), then the grammar error, then double overflow. */
+static int diagnose(const parser *ps, char *errbuf, size_t errlen) {
+  scan s;
+  memset(&s, 0, sizeof s);
+  s.start = s.p = ps->start;
+  s.end = ps->end;
+  s.max_depth = ps->max_depth;
+  s.errbuf = errbuf;
+  s.errlen = errlen;
+  if (ps->nomem) {
+    set_err(errbuf, errlen, "out of memory while parsing JSON");
+    return CMCP_ENOMEM;
+  }
+  if (scan_text(&s) != 0)
+    return s.rc;
+  if (!s.done && s.depth == 0) {
+    set_err(errbuf, errlen, "no JSON value in the text");
+    return CMCP_EPARSE;
+  }
+  if (ps->structural) {
+    set_err(errbuf, errlen, "invalid JSON: %s at byte %zu", ps->what, ps->at);
+    return CMCP_EPARSE;
+  }
+  set_err(errbuf, errlen, "number out of range (overflows a double)");
+  return CMCP_EPARSE;
 }
 
 int cmcp__json_parse(const char *text, size_t len, const cmcp__json_limits *lim,
                      json_object **out, char *errbuf, size_t errlen) {
   size_t max_bytes = lim ? lim->max_bytes : CMCP__JSON_DEFAULT_MAX_BYTES;
-  size_t limit = (size_t)INT_MAX - 1; /* json-c takes an int length */
-  int max_depth =
-      lim && lim->max_depth > 0 ? lim->max_depth : CMCP__JSON_DEFAULT_MAX_DEPTH;
-  scan s;
+  size_t limit = (size_t)INT_MAX - 1; /* json-c takes int lengths */
+  json_object *stack[PARSE_STACK_SMALL], *root = NULL;
+  parse_ctx *ctx;
+  parser ps;
   int rc;
   *out = NULL;
-  if (max_depth > CMCP__JSON_MAX_DEPTH_CAP)
-    max_depth = CMCP__JSON_MAX_DEPTH_CAP;
   if (max_bytes > 0 && max_bytes < limit)
     limit = max_bytes;
   if (text == NULL)
@@ -500,26 +890,34 @@ int cmcp__json_parse(const char *text, size_t len, const cmcp__json_limits *lim,
             len, limit);
     return CMCP_ELIMIT;
   }
-  memset(&s, 0, sizeof s);
-  s.start = s.p = (const unsigned char *)text;
-  s.end = s.start + len;
-  s.max_depth = max_depth;
-  s.errbuf = errbuf;
-  s.errlen = errlen;
-  if (scan_text(&s) != 0)
-    return s.rc;
-  if (!s.done && s.depth == 0) {
-    set_err(errbuf, errlen, "no JSON value in the text");
-    return CMCP_EPARSE;
+  memset(&ps, 0, offsetof(parser, key));
+  ps.start = ps.p = (const unsigned char *)text;
+  ps.end = ps.start + len;
+  ps.max_depth =
+      lim && lim->max_depth > 0 ? lim->max_depth : CMCP__JSON_DEFAULT_MAX_DEPTH;
+  if (ps.max_depth > CMCP__JSON_MAX_DEPTH_CAP)
+    ps.max_depth = CMCP__JSON_MAX_DEPTH_CAP;
+  ps.key.p = ps.key.small;
+  ps.key.cap = sizeof ps.key.small;
+  ps.val.p = ps.val.small;
+  ps.val.cap = sizeof ps.val.small;
+  ctx = ctx_get();
+  if (ctx == NULL) {
+    set_err(errbuf, errlen, "out of memory while parsing JSON");
+    return CMCP_ENOMEM;
   }
-  rc = build_tree(text, len, max_depth + 1, out, errbuf, errlen);
-  if (rc == 0 && s.check_doubles && !doubles_finite(*out)) {
-    json_object_put(*out);
-    *out = NULL;
-    set_err(errbuf, errlen, "number out of range (overflows a double)");
-    rc = CMCP_EPARSE;
+  ps.c_locale = ctx->c_locale;
+  rc = parse_tree(&ps, stack, &root);
+  if (ps.key.p != ps.key.small)
+    cmcp__free(ps.key.p);
+  if (ps.val.p != ps.val.small)
+    cmcp__free(ps.val.p);
+  if (rc == 0 && !ps.overflow) {
+    *out = root;
+    return 0;
   }
-  return rc;
+  json_object_put(root);
+  return diagnose(&ps, errbuf, errlen);
 }
 
 int cmcp__json_parse_object(const char *text, json_object **out) {
