@@ -458,12 +458,22 @@ int cmcp__peer_feed(cmcp__peer_t *peer, const char *text, size_t len) {
   peer->loop = pthread_self();
   lim.max_bytes = (size_t)cmcp__limit(peer->srv, CMCP_LIMIT_MESSAGE_BYTES);
   lim.max_depth = (int)cmcp__limit(peer->srv, CMCP_LIMIT_JSON_DEPTH);
+  /* A defective message is answered with the spec's error, unless it was a
+   * notification ("the receiver MUST NOT send a response") or a response
+   * (an error carrying its id would read, to the client, as the answer to
+   * its own request of that id): those are logged and dropped. */
   rc =
       cmcp__rpc_decode(text, len, &lim, &msg, &code, &bad_id, err, sizeof(err));
   if (rc != 0) {
     if (rc == CMCP_ENOMEM)
       return CMCP_ENOMEM;
-    cmcp__send_error(peer, bad_id, code, err, NULL);
+    if (msg.kind == CMCP__MSG_REQUEST || msg.kind == 0)
+      cmcp__send_error(peer, bad_id, code, err, NULL);
+    else /* see below */
+      cmcp__log(CMCP_LOG_WARNING, "dropped a malformed %s: %s",
+                msg.kind == CMCP__MSG_NOTIFICATION ? "notification"
+                                                   : "response",
+                err);
     if (bad_id != NULL)
       json_object_put(bad_id);
     return 0;

@@ -152,7 +152,18 @@ static void test_unknown_method_and_bad_json(void **state) {
   tp_feed(tp, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/whatever\"}");
   tp_feed(tp, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/roots/"
               "list_changed\"}");
+  /* ... nor malformed ones, nor malformed responses (an error with their id
+   * would answer the client's own request of that id) */
+  tp_feed(tp, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/x\","
+              "\"params\":[1]}");
+  tp_feed(tp, "{\"jsonrpc\":\"1.0\",\"method\":\"notifications/x\"}");
+  tp_feed(tp, "{\"jsonrpc\":\"2.0\",\"id\":7,\"result\":5}");
+  tp_feed(tp, "{\"jsonrpc\":\"2.0\",\"id\":8,\"error\":{\"code\":\"x\"}}");
   assert_null(tp_next(tp));
+  /* a malformed request is still answered */
+  assert_rpc_error(
+      tp_call(tp, "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":5}"), -32600,
+      "method must be a string");
   tp_free(tp);
   cmcp_server_free(srv);
 }
