@@ -61,6 +61,11 @@ CMCP_EXTERN cmcp_server_t *cmcp_server_new(const char *name,
 /* Frees the server. It must not be running. */
 CMCP_EXTERN void cmcp_server_free(cmcp_server_t *srv);
 
+/* Configuration (instructions, info, limits, state key, cache hint,
+ * completion provider) is read by the serving threads without locks: set it
+ * before the server starts serving. Features may be added and removed at
+ * any time, from any thread. */
+
 /* The user's pointer, untouched by the library. */
 CMCP_EXTERN void cmcp_server_set_data(cmcp_server_t *srv, void *data);
 CMCP_EXTERN void *cmcp_server_data(const cmcp_server_t *srv);
