@@ -342,20 +342,29 @@ int cmcp_server_add_resource(cmcp_server_t *srv, const char *uri,
   return add_feature(srv, CMCP__RESOURCE, def, 0, fn, data);
 }
 
-int cmcp_server_add_resource_json(cmcp_server_t *srv, const char *resource_json,
-                                  unsigned flags, cmcp_handler_fn fn,
-                                  void *data) {
+/* Adds a resource or template from its JSON definition, which must carry
+ * its key field and a "name" (both required by the schema). */
+static int add_named_json(cmcp_server_t *srv, cmcp__kind kind,
+                          const char *json, const char *key_field,
+                          unsigned flags, cmcp_handler_fn fn, void *data) {
   json_object *def = NULL;
   int rc;
   if (srv == NULL || fn == NULL)
     return CMCP_EINVAL;
-  if ((rc = parse_def(resource_json, "uri", &def)) != 0)
+  if ((rc = parse_def(json, key_field, &def)) != 0)
     return rc;
   if (cmcp__json_get_string(def, "name") == NULL) {
     json_object_put(def);
     return CMCP_EINVAL;
   }
-  return add_feature(srv, CMCP__RESOURCE, def, flags, fn, data);
+  return add_feature(srv, kind, def, flags, fn, data);
+}
+
+int cmcp_server_add_resource_json(cmcp_server_t *srv, const char *resource_json,
+                                  unsigned flags, cmcp_handler_fn fn,
+                                  void *data) {
+  return add_named_json(srv, CMCP__RESOURCE, resource_json, "uri", flags, fn,
+                        data);
 }
 
 int cmcp_server_remove_resource(cmcp_server_t *srv, const char *uri) {
@@ -366,17 +375,8 @@ int cmcp_server_add_resource_template_json(cmcp_server_t *srv,
                                            const char *template_json,
                                            unsigned flags, cmcp_handler_fn fn,
                                            void *data) {
-  json_object *def = NULL;
-  int rc;
-  if (srv == NULL || fn == NULL)
-    return CMCP_EINVAL;
-  if ((rc = parse_def(template_json, "uriTemplate", &def)) != 0)
-    return rc;
-  if (cmcp__json_get_string(def, "name") == NULL) {
-    json_object_put(def);
-    return CMCP_EINVAL;
-  }
-  return add_feature(srv, CMCP__TEMPLATE, def, flags, fn, data);
+  return add_named_json(srv, CMCP__TEMPLATE, template_json, "uriTemplate",
+                        flags, fn, data);
 }
 
 int cmcp_server_remove_resource_template(cmcp_server_t *srv,
