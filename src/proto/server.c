@@ -344,9 +344,9 @@ int cmcp_server_add_resource(cmcp_server_t *srv, const char *uri,
 
 /* Adds a resource or template from its JSON definition, which must carry
  * its key field and a "name" (both required by the schema). */
-static int add_named_json(cmcp_server_t *srv, cmcp__kind kind,
-                          const char *json, const char *key_field,
-                          unsigned flags, cmcp_handler_fn fn, void *data) {
+static int add_named_json(cmcp_server_t *srv, cmcp__kind kind, const char *json,
+                          const char *key_field, unsigned flags,
+                          cmcp_handler_fn fn, void *data) {
   json_object *def = NULL;
   int rc;
   if (srv == NULL || fn == NULL)
@@ -520,7 +520,7 @@ fail:
  * reference); jobs left over stay in *jobs. A peer that came to want the
  * notification since the count (racing with it) may find none left. */
 static void post_locked(cmcp_server_t *srv, unsigned want, notify_job **jobs,
-                       notify_job **inline_jobs) {
+                        notify_job **inline_jobs) {
   cmcp__peer_t *p;
   for (p = srv->peers; p != NULL; p = p->next) {
     notify_job *job = *jobs;
