@@ -51,7 +51,7 @@ typedef enum {
 #define CMCP_XX(name, value, msg) CMCP_##name = (value),
   CMCP_ERRNO_MAP(CMCP_XX)
 #undef CMCP_XX
-  CMCP_OK = 0
+      CMCP_OK = 0
 } cmcp_status_t;
 
 /* A static, human-readable message for a status code; never NULL. */

@@ -75,23 +75,22 @@ CMCP_EXTERN int cmcp_server_set_instructions(cmcp_server_t *srv,
                                              const char *text);
 /* Extra Implementation fields for serverInfo (title, description, icons,
  * websiteUrl), as a JSON object text merged over {name, version}. */
-CMCP_EXTERN int cmcp_server_set_info_json(cmcp_server_t *srv,
-                                          const char *json);
+CMCP_EXTERN int cmcp_server_set_info_json(cmcp_server_t *srv, const char *json);
 
 /* Limits. Each has a default; see docs/LIMITS.md. */
 typedef enum {
-  CMCP_LIMIT_MESSAGE_BYTES,      /* one JSON-RPC message (default 4 MiB) */
-  CMCP_LIMIT_JSON_DEPTH,         /* nesting depth (default 128) */
-  CMCP_LIMIT_INFLIGHT_PER_PEER,  /* admitted requests per peer (default 1024) */
-  CMCP_LIMIT_INFLIGHT_TOTAL,     /* admitted requests per process (65536) */
-  CMCP_LIMIT_PAGE_SIZE,          /* items per list page (default 100) */
-  CMCP_LIMIT_ASK_TIMEOUT_MS,     /* legacy server->client request (60000) */
-  CMCP_LIMIT_STATE_TTL_MS,       /* MRTR requestState lifetime (600000) */
-  CMCP_LIMIT_TASKS_PER_PEER,     /* live tasks per peer (default 64) */
-  CMCP_LIMIT_TASK_TTL_MS,        /* how long a finished task is kept (60000) */
-  CMCP_LIMIT_WORKERS,            /* worker threads (default 4) */
-  CMCP_LIMIT_WORKER_QUEUE,       /* queued blocking calls (default 1024) */
-  CMCP_LIMIT_OUTBOUND_BYTES,     /* queued output per peer (default 16 MiB) */
+  CMCP_LIMIT_MESSAGE_BYTES,     /* one JSON-RPC message (default 4 MiB) */
+  CMCP_LIMIT_JSON_DEPTH,        /* nesting depth (default 128) */
+  CMCP_LIMIT_INFLIGHT_PER_PEER, /* admitted requests per peer (default 1024) */
+  CMCP_LIMIT_INFLIGHT_TOTAL,    /* admitted requests per process (65536) */
+  CMCP_LIMIT_PAGE_SIZE,         /* items per list page (default 100) */
+  CMCP_LIMIT_ASK_TIMEOUT_MS,    /* legacy server->client request (60000) */
+  CMCP_LIMIT_STATE_TTL_MS,      /* MRTR requestState lifetime (600000) */
+  CMCP_LIMIT_TASKS_PER_PEER,    /* live tasks per peer (default 64) */
+  CMCP_LIMIT_TASK_TTL_MS,       /* how long a finished task is kept (60000) */
+  CMCP_LIMIT_WORKERS,           /* worker threads (default 4) */
+  CMCP_LIMIT_WORKER_QUEUE,      /* queued blocking calls (default 1024) */
+  CMCP_LIMIT_OUTBOUND_BYTES,    /* queued output per peer (default 16 MiB) */
   CMCP_LIMIT_COUNT_
 } cmcp_limit_t;
 CMCP_EXTERN int cmcp_server_set_limit(cmcp_server_t *srv, cmcp_limit_t which,
@@ -101,8 +100,8 @@ CMCP_EXTERN int64_t cmcp_server_limit(const cmcp_server_t *srv,
 
 /* The key that seals MRTR requestState (HMAC-SHA256). Every process of a
  * fleet must share it. Default: 32 random bytes per process. */
-CMCP_EXTERN int cmcp_server_set_state_key(cmcp_server_t *srv,
-                                          const void *key, size_t len);
+CMCP_EXTERN int cmcp_server_set_state_key(cmcp_server_t *srv, const void *key,
+                                          size_t len);
 
 /* Cache hints put on 2026-07-28 list and read results (ttlMs, cacheScope
  * "public" or "private"). Default 0 and "private". */
@@ -123,9 +122,8 @@ CMCP_EXTERN int cmcp_server_add_tool(cmcp_server_t *srv, const char *name,
  * description, inputSchema, outputSchema, annotations, icons, execution,
  * _meta) given as JSON text. */
 CMCP_EXTERN int cmcp_server_add_tool_json(cmcp_server_t *srv,
-                                          const char *tool_json,
-                                          unsigned flags, cmcp_handler_fn fn,
-                                          void *data);
+                                          const char *tool_json, unsigned flags,
+                                          cmcp_handler_fn fn, void *data);
 CMCP_EXTERN int cmcp_server_remove_tool(cmcp_server_t *srv, const char *name);
 
 /* Adds a direct resource (Resource object: uri, name, title, description,
@@ -158,8 +156,7 @@ CMCP_EXTERN int cmcp_server_add_prompt_json(cmcp_server_t *srv,
                                             const char *prompt_json,
                                             unsigned flags, cmcp_handler_fn fn,
                                             void *data);
-CMCP_EXTERN int cmcp_server_remove_prompt(cmcp_server_t *srv,
-                                          const char *name);
+CMCP_EXTERN int cmcp_server_remove_prompt(cmcp_server_t *srv, const char *name);
 
 /* The completion provider for completion/complete (ref/prompt and
  * ref/resource). It adds values with cmcp_call_add_completion(). */
@@ -244,8 +241,8 @@ CMCP_EXTERN int cmcp_call_add_prompt_message(cmcp_call_t *call,
                                              const char *content_json);
 /* completion/complete: values (at most 100 are sent), total and hasMore. */
 CMCP_EXTERN int cmcp_call_add_completion(cmcp_call_t *call, const char *value);
-CMCP_EXTERN int cmcp_call_set_completion_total(cmcp_call_t *call,
-                                               int64_t total, int has_more);
+CMCP_EXTERN int cmcp_call_set_completion_total(cmcp_call_t *call, int64_t total,
+                                               int has_more);
 /* Any other result field (key must not be one the engine owns). */
 CMCP_EXTERN int cmcp_call_set_result_field(cmcp_call_t *call, const char *key,
                                            const char *json);

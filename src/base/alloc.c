@@ -20,7 +20,9 @@ int cmcp_set_allocator(cmcp_malloc_fn m, cmcp_realloc_fn r, cmcp_calloc_fn c,
   return 0;
 }
 
-void *cmcp__malloc(size_t size) { return g_malloc(size ? size : 1); }
+void *cmcp__malloc(size_t size) {
+  return g_malloc(size ? size : 1);
+}
 
 void *cmcp__calloc(size_t count, size_t size) {
   return g_calloc(count ? count : 1, size ? size : 1);

@@ -46,9 +46,9 @@ void cmcp__log(cmcp_log_level_t level, const char *fmt, ...)
 int cmcp__log_enabled(cmcp_log_level_t level);
 
 /* ---- clock ------------------------------------------------------------- */
-uint64_t cmcp__now_ms(void);  /* monotonic milliseconds */
-uint64_t cmcp__now_ns(void);  /* monotonic nanoseconds */
-int64_t cmcp__wall_ms(void);  /* milliseconds since the Unix epoch */
+uint64_t cmcp__now_ms(void); /* monotonic milliseconds */
+uint64_t cmcp__now_ns(void); /* monotonic nanoseconds */
+int64_t cmcp__wall_ms(void); /* milliseconds since the Unix epoch */
 
 /* ---- randomness -------------------------------------------------------- */
 /* Fills buf with cryptographically secure random bytes. */

@@ -10,9 +10,9 @@ static cmcp_log_level_t g_threshold = CMCP_LOG_WARNING;
 static cmcp_log_sink_fn g_sink;
 static void *g_sink_data;
 
-static const char *const level_names[] = {
-    "debug", "info", "notice", "warning", "error", "critical", "alert",
-    "emergency"};
+static const char *const level_names[] = {"debug",   "info",     "notice",
+                                          "warning", "error",    "critical",
+                                          "alert",   "emergency"};
 
 const char *cmcp_log_level_name(cmcp_log_level_t level) {
   if ((unsigned)level >= CMCP__ARRAY_SIZE(level_names))
@@ -37,7 +37,9 @@ int cmcp_log_level_parse(const char *name, cmcp_log_level_t *out) {
   return CMCP_EINVAL;
 }
 
-void cmcp_log_set_threshold(cmcp_log_level_t level) { g_threshold = level; }
+void cmcp_log_set_threshold(cmcp_log_level_t level) {
+  g_threshold = level;
+}
 
 void cmcp_log_set_sink(cmcp_log_sink_fn sink, void *data) {
   g_sink = sink;
@@ -69,7 +71,9 @@ uint64_t cmcp__now_ns(void) {
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-uint64_t cmcp__now_ms(void) { return cmcp__now_ns() / 1000000u; }
+uint64_t cmcp__now_ms(void) {
+  return cmcp__now_ns() / 1000000u;
+}
 
 int64_t cmcp__wall_ms(void) {
   struct timespec ts;

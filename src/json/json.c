@@ -108,9 +108,9 @@ int cmcp__utf8_valid(const char *s, size_t len) {
 typedef struct scan {
   const unsigned char *start, *p, *end;
   int depth, max_depth;
-  int done;          /* the top-level value is complete */
-  int nul_escape;    /* the current string holds a \u0000 escape */
-  int rc;            /* CMCP_EPARSE or CMCP_ELIMIT once an error is set */
+  int done;       /* the top-level value is complete */
+  int nul_escape; /* the current string holds a \u0000 escape */
+  int rc;         /* CMCP_EPARSE or CMCP_ELIMIT once an error is set */
   char *errbuf;
   size_t errlen;
 } scan;
@@ -431,8 +431,8 @@ static int parse_fail(parser *ps, const char *what) {
 }
 
 static void skip_ws(parser *ps) {
-  while (ps->p < ps->end && (*ps->p == ' ' || *ps->p == '\n' ||
-                             *ps->p == '\r' || *ps->p == '\t'))
+  while (ps->p < ps->end &&
+         (*ps->p == ' ' || *ps->p == '\n' || *ps->p == '\r' || *ps->p == '\t'))
     ps->p++;
 }
 
@@ -638,9 +638,8 @@ static int parse_number(parser *ps, json_object **out) {
   if (big || (neg && v > (uint64_t)INT64_MAX + 1))
     return parse_fail(ps, "integer out of 64-bit range");
   if (neg)
-    *out = json_object_new_int64(v == (uint64_t)INT64_MAX + 1
-                                     ? INT64_MIN
-                                     : -(int64_t)v);
+    *out = json_object_new_int64(v == (uint64_t)INT64_MAX + 1 ? INT64_MIN
+                                                              : -(int64_t)v);
   else if (v <= (uint64_t)INT64_MAX)
     *out = json_object_new_int64((int64_t)v);
   else

@@ -479,8 +479,9 @@ static int build_tree(const char *text, size_t len, int depth,
   return rc;
 }
 
-static int old_json_parse(const char *text, size_t len, const cmcp__json_limits *lim,
-                     json_object **out, char *errbuf, size_t errlen) {
+static int old_json_parse(const char *text, size_t len,
+                          const cmcp__json_limits *lim, json_object **out,
+                          char *errbuf, size_t errlen) {
   size_t max_bytes = lim ? lim->max_bytes : CMCP__JSON_DEFAULT_MAX_BYTES;
   size_t limit = (size_t)INT_MAX - 1; /* json-c takes an int length */
   int max_depth =
@@ -520,7 +521,6 @@ static int old_json_parse(const char *text, size_t len, const cmcp__json_limits 
   }
   return rc;
 }
-
 
 /* Serialization of o (NULL is json-c's null), copied into out. */
 static void text_of(json_object *o, char **out, size_t *n) {

@@ -16,10 +16,10 @@
 #include <string.h>
 #include <time.h>
 
-#define ROUNDS 300      /* peers opened and closed per test */
-#define NOTIFIERS 2     /* threads raising notifications */
-#define RUN_MS 20000    /* bound on any test's wall time */
-#define QUEUE_MAX 4096  /* posted closures a loop may hold */
+#define ROUNDS 300     /* peers opened and closed per test */
+#define NOTIFIERS 2    /* threads raising notifications */
+#define RUN_MS 20000   /* bound on any test's wall time */
+#define QUEUE_MAX 4096 /* posted closures a loop may hold */
 
 /* ---- a minimal threaded transport --------------------------------------- */
 
@@ -152,9 +152,9 @@ static void noop_tool(cmcp_call_t *call, void *data) {
 static cmcp_server_t *server(cmcp_handler_fn fn) {
   cmcp_server_t *srv = cmcp_server_new("race", "1");
   assert_non_null(srv);
-  assert_int_equal(cmcp_server_add_tool(srv, "slow", "t",
-                                        "{\"type\":\"object\"}", fn, NULL),
-                   0);
+  assert_int_equal(
+      cmcp_server_add_tool(srv, "slow", "t", "{\"type\":\"object\"}", fn, NULL),
+      0);
   return srv;
 }
 

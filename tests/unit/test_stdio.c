@@ -8,14 +8,14 @@
 #include <cmocka.h>
 
 #include "transport/stdio.h"
+#include <arpa/inet.h>
 #include <cmcp.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -393,9 +393,9 @@ static void main_applies_limit_options(void **state) {
   char *argv[] = {"prog", "--version", NULL};
   char addr[32];
   int fd = hold_port(addr, sizeof addr);
-  char *limits[] = {"prog", "--workers", "3", "--queue", "7",
-                    "--max-message-bytes", "2048", "--max-inflight", "5",
-                    "--listen", addr, NULL};
+  char *limits[] = {
+      "prog", "--workers",      "3", "--queue",  "7",  "--max-message-bytes",
+      "2048", "--max-inflight", "5", "--listen", addr, NULL};
   (void)state;
   assert_int_equal(cmcp_server_main(srv, 2, argv), 0);
   /* limits are applied before the transport starts (here: fails to bind) */
