@@ -287,8 +287,8 @@ static void allocation_failures_end_cleanly(void **state) {
   cmcp_server_free(srv);
 }
 
-/* stubborn: a blocking tool that ignores cancellation for 3 s. */
-static void stubborn_tool(cmcp_call_t *call, void *data) {
+/* unyielding: a blocking tool that ignores cancellation for 3 s. */
+static void unyielding_tool(cmcp_call_t *call, void *data) {
   struct timespec ts = {3, 0};
   (void)data;
   nanosleep(&ts, NULL);
@@ -302,22 +302,22 @@ static void send_sigterm_soon(void *arg) {
   kill(getpid(), SIGTERM);
 }
 
-/* The child of drain_timeout_leaves_stubborn_handlers: returns its exit
+/* The child of drain_timeout_leaves_unyielding_handlers: returns its exit
  * status (0 when serve gave up in time with CMCP_ETIMEDOUT after writing
  * the responses it had). */
-static int stubborn_child(void) {
-  static const char in[] = INIT_LINES CALL(6, "stubborn", "{}");
+static int unyielding_child(void) {
+  static const char in[] = INIT_LINES CALL(6, "unyielding", "{}");
   cmcp__stdio_config cfg;
-  cmcp_server_t *srv = cmcp_server_new("stubborn", "1.0");
+  cmcp_server_t *srv = cmcp_server_new("unyielding", "1.0");
   int p_in[2], p_out[2], rc;
   uv_thread_t killer;
   uint64_t t0;
   char out[4096] = {0};
   if (srv == NULL || pipe(p_in) != 0 || pipe(p_out) != 0 ||
       cmcp_server_add_tool_json(srv,
-                                "{\"name\":\"stubborn\",\"inputSchema\":"
+                                "{\"name\":\"unyielding\",\"inputSchema\":"
                                 "{\"type\":\"object\"}}",
-                                CMCP_FEATURE_BLOCKING, stubborn_tool,
+                                CMCP_FEATURE_BLOCKING, unyielding_tool,
                                 NULL) != 0 ||
       write(p_in[1], in, sizeof in - 1) != (ssize_t)(sizeof in - 1))
     return 10;
@@ -340,7 +340,7 @@ static int stubborn_child(void) {
 /* A drain timeout with a blocking handler that does not stop: serve gives
  * up with CMCP_ETIMEDOUT (the process must end: the thread still runs).
  * Run in a child process, which ends with _exit as cmcp_server_main does. */
-static void drain_timeout_leaves_stubborn_handlers(void **state) {
+static void drain_timeout_leaves_unyielding_handlers(void **state) {
   int status = -1;
   pid_t pid;
   (void)state;
@@ -348,7 +348,7 @@ static void drain_timeout_leaves_stubborn_handlers(void **state) {
   pid = fork();
   assert_true(pid >= 0);
   if (pid == 0)
-    _exit(stubborn_child());
+    _exit(unyielding_child());
   assert_int_equal(waitpid(pid, &status, 0), pid);
   assert_true(WIFEXITED(status));
   assert_int_equal(WEXITSTATUS(status), 0);
@@ -418,7 +418,7 @@ int main(void) {
       cmocka_unit_test(slow_consumer_is_dropped),
       cmocka_unit_test(pipe_flags_are_restored),
       cmocka_unit_test(allocation_failures_end_cleanly),
-      cmocka_unit_test(drain_timeout_leaves_stubborn_handlers),
+      cmocka_unit_test(drain_timeout_leaves_unyielding_handlers),
       cmocka_unit_test(main_reports_bind_failure_and_bad_options),
       cmocka_unit_test(main_applies_limit_options),
   };
