@@ -13,26 +13,12 @@
 
 #include <cmocka.h>
 
+#include "helper_alloc.h"
 #include "helper_engine.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-static long alloc_count, fail_at;
-
-static int should_fail(void) {
-  return ++alloc_count == fail_at;
-}
-
-static void *t_malloc(size_t n) {
-  return should_fail() ? NULL : malloc(n);
-}
-static void *t_realloc(void *p, size_t n) {
-  return should_fail() ? NULL : realloc(p, n);
-}
-static void *t_calloc(size_t c, size_t n) {
-  return should_fail() ? NULL : calloc(c, n);
-}
 
 static void echo(cmcp_call_t *call, void *data) {
   const char *text = "";
@@ -101,11 +87,10 @@ static int is_response(json_object *m) {
 }
 
 /* Runs the flow once; returns 1 if an allocation failed on the way. */
-static int run_flow(void) {
+static int run_flow(long n_failing) {
   cmcp_server_t *srv;
   tpeer *tp;
   size_t i, j;
-  alloc_count = 0;
   srv = cmcp_server_new("alloc", "1");
   if (srv == NULL)
     return 1;
@@ -135,20 +120,19 @@ static int run_flow(void) {
     tp_free(tp);
   }
   cmcp_server_free(srv);
-  return alloc_count >= fail_at;
+  return alloc_fail_count() >= n_failing;
 }
 
 static void test_alloc_failure_sweep(void **state) {
   long n;
   (void)state;
-  assert_int_equal(cmcp_set_allocator(t_malloc, t_realloc, t_calloc, free), 0);
+  alloc_fail_install();
   for (n = 1; n < 5000; n++) {
-    fail_at = n;
-    if (!run_flow())
+    alloc_fail_arm(n);
+    if (!run_flow(n))
       break;
   }
-  fail_at = 0;
-  assert_int_equal(cmcp_set_allocator(malloc, realloc, calloc, free), 0);
+  alloc_fail_uninstall();
   print_message("allocation failure injected at %ld points\n", n - 1);
   assert_true(n > 20);   /* the flow does allocate */
   assert_true(n < 5000); /* and finished without failure in the end */

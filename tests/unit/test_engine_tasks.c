@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "helper_alloc.h"
 #include "helper_engine.h"
 #include "helper_spec.h"
 #include "proto/engine.h"
@@ -899,20 +900,6 @@ static void test_modern_shared_and_closed_runner(void **state) {
 
 /* ---- allocation failure ------------------------------------------------ */
 
-static long alloc_count, fail_at;
-
-static int should_fail(void) {
-  return ++alloc_count == fail_at;
-}
-static void *t_malloc(size_t n) {
-  return should_fail() ? NULL : malloc(n);
-}
-static void *t_realloc(void *p, size_t n) {
-  return should_fail() ? NULL : realloc(p, n);
-}
-static void *t_calloc(size_t c, size_t n) {
-  return should_fail() ? NULL : calloc(c, n);
-}
 
 /* The taskId answered to request id, or NULL. */
 static const char *task_of(tpeer *tp, int64_t id) {
@@ -954,11 +941,10 @@ static int is_response(json_object *m) {
 }
 
 /* Runs a flow over both eras once; 1 if an allocation failed on the way. */
-static int run_alloc_flow(void) {
+static int run_alloc_flow(long n_failing) {
   cmcp_server_t *srv;
   tpeer *tp;
   size_t i, j;
-  alloc_count = 0;
   if ((srv = cmcp_server_new("alloc", "1")) == NULL)
     return 1;
   cmcp_server_add_tool_json(srv, TOOL("quick", "optional"), 0, quick, NULL);
@@ -1004,21 +990,20 @@ static int run_alloc_flow(void) {
     tp_free(tp);
   }
   cmcp_server_free(srv);
-  return alloc_count >= fail_at;
+  return alloc_fail_count() >= n_failing;
 }
 
 static void test_alloc_failure_sweep(void **state) {
   long n;
   (void)state;
   spec_release(); /* its cache came from the default allocator */
-  assert_int_equal(cmcp_set_allocator(t_malloc, t_realloc, t_calloc, free), 0);
+  alloc_fail_install();
   for (n = 1; n < 5000; n++) {
-    fail_at = n;
-    if (!run_alloc_flow())
+    alloc_fail_arm(n);
+    if (!run_alloc_flow(n))
       break;
   }
-  fail_at = 0;
-  assert_int_equal(cmcp_set_allocator(malloc, realloc, calloc, free), 0);
+  alloc_fail_uninstall();
   print_message("allocation failure injected at %ld points\n", n - 1);
   assert_true(n > 20);
   assert_true(n < 5000);

@@ -7,6 +7,8 @@
 
 #include <cmocka.h>
 
+#include "helper_alloc.h"
+
 #include "base/base64.h"
 #include "proto/seal.h"
 #include <pthread.h>
@@ -492,20 +494,6 @@ static void sealer_is_shareable_across_threads(void **state) {
 
 /* ---- allocation failure ------------------------------------------------ */
 
-static int g_fail_at, g_allocs;
-
-static int should_fail(void) {
-  return g_fail_at > 0 && ++g_allocs == g_fail_at;
-}
-static void *fail_malloc(size_t n) {
-  return should_fail() ? NULL : malloc(n);
-}
-static void *fail_realloc(void *p, size_t n) {
-  return should_fail() ? NULL : realloc(p, n);
-}
-static void *fail_calloc(size_t c, size_t n) {
-  return should_fail() ? NULL : calloc(c, n);
-}
 
 /* One sealer + seal + unseal + base64 round with the Nth allocation failing;
  * returns 1 once the run needed fewer than N allocations. */
@@ -513,8 +501,7 @@ static int run_with_failure(int n) {
   cmcp__sealer_t *s;
   cmcp__buf tok, out;
   int rc;
-  g_fail_at = n;
-  g_allocs = 0;
+  alloc_fail_arm(n);
   s = cmcp__sealer_new(k_key, 32);
   if (s == NULL)
     return 0;
@@ -534,17 +521,16 @@ static int run_with_failure(int n) {
   cmcp__buf_free(&tok);
   cmcp__buf_free(&out);
   cmcp__sealer_free(s);
-  return g_allocs < n;
+  return alloc_fail_count() < n;
 }
 
 static void survives_every_allocation_failure(void **state) {
   int n;
   (void)state;
-  assert_int_equal(
-      cmcp_set_allocator(fail_malloc, fail_realloc, fail_calloc, free), 0);
+  alloc_fail_install();
   for (n = 1; n < 100 && !run_with_failure(n); n++)
     ;
-  g_fail_at = 0;
+  alloc_fail_uninstall();
   assert_true(n < 100);
   assert_true(n > 4);
 }

@@ -7,6 +7,8 @@
 
 #include <cmocka.h>
 
+#include "helper_alloc.h"
+
 #include "proto/uritemplate.h"
 #include <stdlib.h>
 #include <string.h>
@@ -592,21 +594,6 @@ static void match_is_bounded(void **state) {
 
 /* ---- allocation failure ------------------------------------------------ */
 
-static int g_fail_at; /* fail the Nth allocation (1-based); 0 never */
-static int g_allocs;
-
-static int should_fail(void) {
-  return g_fail_at > 0 && ++g_allocs == g_fail_at;
-}
-static void *fail_malloc(size_t n) {
-  return should_fail() ? NULL : malloc(n);
-}
-static void *fail_realloc(void *p, size_t n) {
-  return should_fail() ? NULL : realloc(p, n);
-}
-static void *fail_calloc(size_t c, size_t n) {
-  return should_fail() ? NULL : calloc(c, n);
-}
 
 /* Runs one compile + expand + match with the Nth allocation failing; returns
  * 1 once a run needs fewer than N allocations (every failure point seen). */
@@ -618,8 +605,7 @@ static int run_with_failure(int n) {
   cmcp__uritpl_match m;
   cmcp__buf out;
   int rc;
-  g_fail_at = n;
-  g_allocs = 0;
+  alloc_fail_arm(n);
   t = cmcp__uritpl_compile("test://{a}/{id}{?q,r}", err, sizeof(err));
   if (t == NULL) {
     assert_string_equal(err, "out of memory");
@@ -637,17 +623,16 @@ static int run_with_failure(int n) {
   cmcp__uritpl_match_free(&m);
   cmcp__buf_free(&out);
   cmcp__uritpl_free(t);
-  return g_allocs < n;
+  return alloc_fail_count() < n;
 }
 
 static void survives_every_allocation_failure(void **state) {
   int n;
   (void)state;
-  assert_int_equal(
-      cmcp_set_allocator(fail_malloc, fail_realloc, fail_calloc, free), 0);
+  alloc_fail_install();
   for (n = 1; n < 200 && !run_with_failure(n); n++)
     ;
-  g_fail_at = 0;
+  alloc_fail_uninstall();
   assert_true(n < 200);
   assert_true(n > 5);
 }
