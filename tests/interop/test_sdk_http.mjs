@@ -10,39 +10,17 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import {
-  CreateMessageRequestSchema,
-  ElicitRequestSchema,
-  LoggingMessageNotificationSchema,
-  ResourceUpdatedNotificationSchema,
-  ErrorCode,
-  McpError,
-} from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const BIN = process.env.CMCP_BIN ?? path.join(here, '..', '..', 'build', 'bin');
-const SERVER = path.join(BIN, 'cmcp-everything');
-const REQ = { timeout: 10000 }; // per-request bound
+import {
+  SERVER, REQ, PNG, sleep, waitFor, firstText, expectMcpError,
+  recordingClient, recordWire,
+} from './common.mjs';
+
 const LEGACY = '2025-11-25';
 const MODERN = '2026-07-28';
-const PNG =
-  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==';
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-// Resolves once pred() holds, polling every 10 ms; rejects after ms.
-async function waitFor(pred, ms, what) {
-  const deadline = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 // Rejects with what after ms unless promise settles first.
 function within(promise, ms, what) {
@@ -51,26 +29,6 @@ function within(promise, ms, what) {
     timer = setTimeout(() => reject(new Error(`timed out: ${what}`)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-// The text of the first text block of a tool result.
-function firstText(result) {
-  const block = (result.content ?? []).find((c) => c.type === 'text');
-  assert.ok(block, `no text content in ${JSON.stringify(result)}`);
-  return block.text;
-}
-
-// Runs fn, which must fail with an McpError of the given code; returns it.
-async function expectMcpError(fn, code) {
-  let err;
-  try {
-    await fn();
-  } catch (e) {
-    err = e;
-  }
-  assert.ok(err instanceof McpError, `expected McpError, got ${err}`);
-  assert.equal(err.code, code, `error: ${err.message}`);
-  return err;
 }
 
 // Starts cmcp-everything --listen on a free loopback port (port 0: the
@@ -269,32 +227,8 @@ for (const mode of ['sse', 'json']) {
     before(async () => {
       assert.ok(existsSync(SERVER), `${SERVER} not built`);
       srv = await startServer(mode === 'json' ? ['--json-response'] : []);
-      client = new Client(
-        { name: 'cmcp-interop-http', version: '1.0.0' },
-        { capabilities: { sampling: {}, elicitation: { form: {} } } },
-      );
-      client.setRequestHandler(CreateMessageRequestSchema, async (req) => {
-        samplingRequests.push(req.params);
-        const prompt = req.params.messages[0]?.content?.text ?? '';
-        return {
-          role: 'assistant',
-          content: { type: 'text', text: `echo of ${prompt}` },
-          model: 'interop-model',
-          stopReason: 'endTurn',
-        };
-      });
-      client.setRequestHandler(ElicitRequestSchema, async (req) => {
-        elicitRequests.push(req.params);
-        return {
-          action: 'accept',
-          content: { username: 'octocat', email: 'octocat@example.com' },
-        };
-      });
-      client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
-        logs.push(n.params);
-      });
-      client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
-        updates.push(n.params);
+      client = recordingClient('cmcp-interop-http', {
+        logs, updates, samplingRequests, elicitRequests,
       });
       // Counts the GET streams the SDK opens (after notifications/initialized),
       // so that no test starts before the session's stream is attached.
@@ -311,11 +245,7 @@ for (const mode of ['sse', 'json']) {
         },
       });
       await client.connect(transport, REQ);
-      const deliver = transport.onmessage;
-      transport.onmessage = (msg, extra) => {
-        wire.push(msg);
-        deliver?.(msg, extra);
-      };
+      recordWire(transport, wire);
       await waitFor(() => getStreams >= 1, 5000, 'the SDK GET stream');
     });
 

@@ -6,26 +6,14 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import {
-  CreateMessageRequestSchema,
-  ElicitRequestSchema,
-  LoggingMessageNotificationSchema,
-  ResourceUpdatedNotificationSchema,
-  ErrorCode,
-  McpError,
-} from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const BIN = process.env.CMCP_BIN ?? path.join(here, '..', '..', 'build', 'bin');
-const SERVER = path.join(BIN, 'cmcp-everything');
-const REQ = { timeout: 10000 }; // per-request bound
-const PNG =
-  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==';
+import {
+  SERVER, REQ, PNG, waitFor, firstText, expectMcpError, recordingClient,
+  recordWire,
+} from './common.mjs';
 
 let client;
 let transport;
@@ -35,63 +23,10 @@ const samplingRequests = [];
 const elicitRequests = [];
 const wire = []; // every message the transport delivered, in order
 
-// Resolves once pred() holds, polling every 10 ms; rejects after ms.
-async function waitFor(pred, ms, what) {
-  const deadline = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-// The text of the first text block of a tool result.
-function firstText(result) {
-  const block = (result.content ?? []).find((c) => c.type === 'text');
-  assert.ok(block, `no text content in ${JSON.stringify(result)}`);
-  return block.text;
-}
-
-// Runs fn, which must fail with an McpError of the given code; returns it.
-async function expectMcpError(fn, code) {
-  let err;
-  try {
-    await fn();
-  } catch (e) {
-    err = e;
-  }
-  assert.ok(err instanceof McpError, `expected McpError, got ${err}`);
-  assert.equal(err.code, code, `error: ${err.message}`);
-  return err;
-}
-
 before(async () => {
   assert.ok(existsSync(SERVER), `${SERVER} not built`);
-  client = new Client(
-    { name: 'cmcp-interop', version: '1.0.0' },
-    { capabilities: { sampling: {}, elicitation: { form: {} } } },
-  );
-  client.setRequestHandler(CreateMessageRequestSchema, async (req) => {
-    samplingRequests.push(req.params);
-    const prompt = req.params.messages[0]?.content?.text ?? '';
-    return {
-      role: 'assistant',
-      content: { type: 'text', text: `echo of ${prompt}` },
-      model: 'interop-model',
-      stopReason: 'endTurn',
-    };
-  });
-  client.setRequestHandler(ElicitRequestSchema, async (req) => {
-    elicitRequests.push(req.params);
-    return {
-      action: 'accept',
-      content: { username: 'octocat', email: 'octocat@example.com' },
-    };
-  });
-  client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
-    logs.push(n.params);
-  });
-  client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
-    updates.push(n.params);
+  client = recordingClient('cmcp-interop', {
+    logs, updates, samplingRequests, elicitRequests,
   });
   transport = new StdioClientTransport({
     command: SERVER,
@@ -99,11 +34,7 @@ before(async () => {
     stderr: 'inherit',
   });
   await client.connect(transport, REQ);
-  const deliver = transport.onmessage;
-  transport.onmessage = (msg, extra) => {
-    wire.push(msg);
-    deliver?.(msg, extra);
-  };
+  recordWire(transport, wire);
 });
 
 after(async () => {
