@@ -129,18 +129,22 @@ static void close_peer(cmcp__peer_t *peer, rctx *c) {
 typedef struct notifier {
   cmcp_server_t *srv;
   atomic_int *stop;
+  atomic_int *started; /* notifiers that have raised at least once */
   long raised;
 } notifier;
 
+/* Raises notifications until told to stop (at least one round, so the
+ * test never depends on how the threads were scheduled). */
 static void *notify_main(void *arg) {
   notifier *n = arg;
   uint64_t end = now_ms() + RUN_MS;
-  while (!atomic_load(n->stop) && now_ms() < end) {
+  do {
     assert_int_equal(cmcp_server_notify_list_changed(n->srv, CMCP_LIST_TOOLS),
                      0);
     assert_int_equal(cmcp_server_log(n->srv, CMCP_LOG_ERROR, "t", "x"), 0);
-    n->raised++;
-  }
+    if (n->raised++ == 0)
+      atomic_fetch_add(n->started, 1);
+  } while (!atomic_load(n->stop) && now_ms() < end);
   return NULL;
 }
 
@@ -161,7 +165,7 @@ static cmcp_server_t *server(cmcp_handler_fn fn) {
 static void test_notify_while_peers_close(void **state) {
   cmcp_server_t *srv = server(noop_tool);
   static rloop lp;
-  atomic_int stop;
+  atomic_int stop, started;
   notifier ns[NOTIFIERS];
   pthread_t th[NOTIFIERS];
   long raised = 0;
@@ -170,11 +174,19 @@ static void test_notify_while_peers_close(void **state) {
   memset(&lp, 0, sizeof(lp));
   pthread_mutex_init(&lp.mu, NULL);
   atomic_init(&stop, 0);
+  atomic_init(&started, 0);
   for (i = 0; i < NOTIFIERS; i++) {
     ns[i].srv = srv;
     ns[i].stop = &stop;
+    ns[i].started = &started;
     ns[i].raised = 0;
     assert_int_equal(pthread_create(&th[i], NULL, notify_main, &ns[i]), 0);
+  }
+  /* peers open and close while every notifier is already running */
+  {
+    uint64_t end = now_ms() + RUN_MS;
+    while (atomic_load(&started) < NOTIFIERS && now_ms() < end)
+      sched_yield();
   }
   for (i = 0; i < ROUNDS; i++) {
     rctx *a, *b;
