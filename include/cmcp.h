@@ -4,5 +4,6 @@
 
 #include "cmcp/common.h"
 #include "cmcp/server.h"
+#include "cmcp/client.h"
 
 #endif /* CMCP_H */

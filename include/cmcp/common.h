@@ -45,7 +45,8 @@ extern "C" {
   XX(EEXPIRED, -13, "expired")                                                 \
   XX(EPROTO, -14, "protocol error")                                            \
   XX(EUNSUPPORTED, -15, "not supported")                                       \
-  XX(EBUSY, -16, "resource busy")
+  XX(EBUSY, -16, "resource busy")                                             \
+  XX(ERPC, -17, "the peer answered with a JSON-RPC error")
 
 typedef enum {
 #define CMCP_XX(name, value, msg) CMCP_##name = (value),
