@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """cmcpd --stdio: its built-in tools (echo, add, sleep, fail), input-schema
-violations, and sleeps that run concurrently on the worker pool."""
+violations, sleeps that run concurrently on the worker pool, and the
+resources (bench://N, bench://blob/{bytes}) and prompt (echo) that load
+generators use."""
 import os
 import sys
 import time
@@ -124,6 +126,76 @@ class CmcpdTestCase(unittest.TestCase):
         resp = self.peer.call("tools/call", {"name": "nope", "arguments": {}})
         self.assertEqual(resp["error"]["code"], -32602, resp)
         self.assertIn("nope", resp["error"]["message"])
+
+    def read(self, uri):
+        return self.peer.call("resources/read", {"uri": uri})
+
+    def test_resources_list_the_sizes(self):
+        resources = self.peer.call("resources/list")["result"]["resources"]
+        sizes = sorted(r["size"] for r in resources)
+        self.assertEqual(sizes, [128, 512, 1024, 2048, 4096])
+        for r in resources:
+            self.assertEqual(r["uri"], f"bench://{r['size']}", r)
+            self.assertEqual(r["mimeType"], "text/plain", r)
+        templates = self.peer.call("resources/templates/list")["result"]
+        self.assertEqual([t["uriTemplate"]
+                          for t in templates["resourceTemplates"]],
+                         ["bench://blob/{bytes}"])
+
+    def test_read_sized_resources(self):
+        for n in (128, 512, 1024, 2048, 4096):
+            with self.subTest(size=n):
+                contents = self.read(f"bench://{n}")["result"]["contents"]
+                self.assertEqual(len(contents), 1, contents)
+                self.assertEqual(contents[0]["uri"], f"bench://{n}")
+                self.assertEqual(contents[0]["mimeType"], "text/plain")
+                self.assertEqual(len(contents[0]["text"].encode()), n)
+
+    def test_read_blob_of_any_size(self):
+        first = None
+        for n in (0, 1, 63, 64, 777, 65536):
+            with self.subTest(bytes=n):
+                uri = f"bench://blob/{n}"
+                contents = self.read(uri)["result"]["contents"]
+                self.assertEqual(contents[0]["uri"], uri)
+                text = contents[0]["text"]
+                self.assertEqual(len(text), n)
+                self.assertTrue(text.isascii())
+                if n == 65536:
+                    first = text
+        # Every size is a prefix of the same text.
+        self.assertEqual(self.read("bench://blob/777")["result"]["contents"]
+                         [0]["text"], first[:777])
+        self.assertEqual(self.read("bench://512")["result"]["contents"]
+                         [0]["text"], first[:512])
+
+    def test_read_blob_refuses_bad_sizes(self):
+        for v in ("65537", "-1", "12x", "99999999999", "+5", "%20"):
+            with self.subTest(bytes=v):
+                resp = self.read(f"bench://blob/{v}")
+                self.assertEqual(resp["error"]["code"], -32002, resp)
+                self.assertIn("Resource not found", resp["error"]["message"])
+        resp = self.read("bench://3")
+        self.assertEqual(resp["error"]["code"], -32002, resp)
+
+    def test_prompt_echo(self):
+        prompts = self.peer.call("prompts/list")["result"]["prompts"]
+        self.assertEqual([p["name"] for p in prompts], ["echo"])
+        self.assertEqual(prompts[0]["arguments"][0],
+                         {"name": "text", "required": True,
+                          "description": "The text of the message"})
+        for s in ["hi", "", "q\"uote\\ ünï ✓\n</x>", "x" * 3000]:
+            with self.subTest(text=s[:20]):
+                r = self.peer.call("prompts/get", {"name": "echo",
+                                                   "arguments": {"text": s}})
+                msgs = r["result"]["messages"]
+                self.assertEqual(msgs, [{"role": "user", "content":
+                                         {"type": "text", "text": s}}], r)
+        for args in ({}, {"text": 5}):
+            r = self.peer.call("prompts/get", {"name": "echo",
+                                               "arguments": args})
+            self.assertEqual(r["error"]["code"], -32602, r)
+            self.assertIn("text", r["error"]["message"])
 
 
 if __name__ == "__main__":

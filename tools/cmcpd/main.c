@@ -4,10 +4,12 @@
  *   cmcpd --listen 127.0.0.1:8080 [--threads N] [--workers N] ...
  *
  * Tools: echo (text back), add (a + b, with structured output), sleep
- * (waits on the worker pool) and fail (always a tool error). Options are the
+ * (waits on the worker pool) and fail (always a tool error). Resources
+ * bench://128 ... bench://4096 and bench://blob/{bytes} (text of that size)
+ * and the prompt echo, for load generators (content.c). Options are the
  * common ones of every cmcp server (cmcp_server_main; --help lists them).
  */
-#include <cmcp.h>
+#include "cmcpd.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -166,7 +168,9 @@ static int register_tools(cmcp_server_t *srv) {
       return rc;
   }
   return cmcp_server_set_instructions(
-      srv, "cmcpd: echo, add, sleep and fail, for trying out MCP clients.");
+      srv, "cmcpd: tools echo, add, sleep and fail, text resources "
+           "bench://<bytes> and a prompt echo, for trying out MCP clients "
+           "and loading servers.");
 }
 
 int main(int argc, char **argv) {
@@ -179,12 +183,16 @@ int main(int argc, char **argv) {
     return 1;
   }
   rc = register_tools(srv);
+  if (rc == 0)
+    rc = cmcpd_register_content(srv);
   if (rc != 0) {
-    fprintf(stderr, "cmcpd: registering tools: %s\n", cmcp_strerror(rc));
+    fprintf(stderr, "cmcpd: registering features: %s\n", cmcp_strerror(rc));
     cmcp_server_free(srv);
+    cmcpd_free_content();
     return 1;
   }
   status = cmcp_server_main(srv, argc, argv);
   cmcp_server_free(srv);
+  cmcpd_free_content();
   return status;
 }
