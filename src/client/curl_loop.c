@@ -10,10 +10,10 @@
 #include <string.h>
 
 enum {
-  XF_IDLE = 0,   /* not in the multi handle */
-  XF_ADD,        /* waiting in the deferred list to be added */
-  XF_ACTIVE,     /* in the multi handle */
-  XF_CANCEL      /* waiting in the deferred list to be removed */
+  XF_IDLE = 0, /* not in the multi handle */
+  XF_ADD,      /* waiting in the deferred list to be added */
+  XF_ACTIVE,   /* in the multi handle */
+  XF_CANCEL    /* waiting in the deferred list to be removed */
 };
 
 typedef struct poll_ctx {

@@ -56,7 +56,7 @@ struct canned {
   int port;
   const script *scripts; /* one per request in order; the last repeats */
   size_t n_scripts;
-  size_t requests;       /* requests seen */
+  size_t requests;         /* requests seen */
   char last_req[REQ_MAX];  /* the last whole request */
   char first_req[REQ_MAX]; /* the first whole request */
   uint64_t req_time_ms[8];
@@ -139,7 +139,7 @@ static void conn_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
   if (srv->requests < CMCP__ARRAY_SIZE(srv->req_time_ms))
     srv->req_time_ms[srv->requests] = uv_now(srv->loop);
   c->sc = &srv->scripts[srv->requests < srv->n_scripts ? srv->requests
-                                                        : srv->n_scripts - 1];
+                                                       : srv->n_scripts - 1];
   if (srv->requests == 0)
     memcpy(srv->first_req, c->req, c->req_len + 1);
   memcpy(srv->last_req, c->req, c->req_len + 1);
@@ -404,14 +404,14 @@ static void fetch_bad_arguments(void **state) {
   assert_int_equal(cmcp__fetch(&loop, "PUT", "http://127.0.0.1:1/", NULL, NULL,
                                0, 64, 100, on_fetch, &o),
                    CMCP_EINVAL);
-  assert_int_equal(cmcp__fetch(&loop, "GET", NULL, NULL, NULL, 0, 64, 100,
-                               on_fetch, &o),
+  assert_int_equal(
+      cmcp__fetch(&loop, "GET", NULL, NULL, NULL, 0, 64, 100, on_fetch, &o),
+      CMCP_EINVAL);
+  assert_int_equal(cmcp__fetch(&loop, "GET", "http://127.0.0.1:1/", NULL, NULL,
+                               0, 0, 100, on_fetch, &o),
                    CMCP_EINVAL);
-  assert_int_equal(cmcp__fetch(&loop, "GET", "http://127.0.0.1:1/", NULL,
-                               NULL, 0, 0, 100, on_fetch, &o),
-                   CMCP_EINVAL);
-  assert_int_equal(cmcp__fetch(&loop, "POST", "http://127.0.0.1:1/", NULL,
-                               NULL, 5, 64, 100, on_fetch, &o),
+  assert_int_equal(cmcp__fetch(&loop, "POST", "http://127.0.0.1:1/", NULL, NULL,
+                               5, 64, 100, on_fetch, &o),
                    CMCP_EINVAL);
   assert_int_equal(cmcp__fetch(NULL, "GET", "http://127.0.0.1:1/", NULL, NULL,
                                0, 64, 100, on_fetch, &o),
