@@ -177,6 +177,35 @@ static int split_pair(const char *pair, char *keybuf, size_t keylen,
   return 0;
 }
 
+/* Follows a local "$ref" ("#/$defs/NAME" or "#/definitions/NAME") of prop
+ * into root, a few levels deep; prop itself when there is none. */
+static json_object *resolve_ref(json_object *root, json_object *prop) {
+  static const char *const bases[] = {"#/$defs/", "#/definitions/"};
+  int depth;
+  size_t k;
+
+  for (depth = 0; depth < 8 && prop != NULL; depth++) {
+    json_object *ref, *defs, *target = NULL;
+    const char *r;
+
+    if (!json_object_object_get_ex(prop, "$ref", &ref) ||
+        !json_object_is_type(ref, json_type_string))
+      return prop;
+    r = json_object_get_string(ref);
+    for (k = 0; k < CMCP__ARRAY_SIZE(bases) && target == NULL; k++) {
+      size_t n = strlen(bases[k]);
+      if (strncmp(r, bases[k], n) == 0 &&
+          json_object_object_get_ex(root, k == 0 ? "$defs" : "definitions",
+                                    &defs))
+        json_object_object_get_ex(defs, r + n, &target);
+    }
+    if (target == NULL)
+      return prop;
+    prop = target;
+  }
+  return prop;
+}
+
 int cli_build_arguments(json_object *input_schema, const char *args_json,
                         const char *const *pairs, int npairs,
                         json_object **out, char *err, size_t errlen) {
@@ -194,8 +223,8 @@ int cli_build_arguments(json_object *input_schema, const char *args_json,
 
     if ((rc = split_pair(pairs[i], key, sizeof(key), &value, err, errlen)) != 0)
       goto fail;
-    if (props != NULL)
-      json_object_object_get_ex(props, key, &prop);
+    if (props != NULL && json_object_object_get_ex(props, key, &prop))
+      prop = resolve_ref(input_schema, prop);
     json_object_object_add(obj, key, cli_typed_value(prop, value));
   }
   *out = obj;
