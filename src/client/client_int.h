@@ -98,6 +98,11 @@ void cmcp__client_on_send_failed(cmcp_client_t *cli, int64_t id, int status,
 void cmcp__client_on_transport_closed(cmcp_client_t *cli, int status,
                                       const char *detail);
 
+/* Sets the reason cmcp_client_last_error() gives (a transport may call it
+ * before failing a downcall, e.g. open). */
+void cmcp__client_errorf(cmcp_client_t *cli, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* ---- one-shot HTTP on the loop (fetch.c), for OAuth and discovery ------ */
 
 typedef struct cmcp__fetch_res {
