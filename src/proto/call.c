@@ -67,6 +67,13 @@ cmcp_call_t *cmcp__call_new(cmcp__peer_t *peer, const cmcp__req *req,
   atomic_init(&call->state, 0);
   atomic_init(&call->cancelled, 0);
   atomic_init(&call->claimed, 0);
+  /* The call now owns the request's meter: its answer, or its end
+   * unanswered, counts it. */
+  if (cmcp__stats_meter_current() != NULL) {
+    call->meter = *cmcp__stats_meter_current();
+    cmcp__stats_meter_current()->done = 1;
+  }
+  cmcp__stats_gauge_add(CMCP__SG_INFLIGHT, 1);
   return call;
 }
 
@@ -108,6 +115,8 @@ void cmcp__call_free(cmcp_call_t *call) {
   cmcp__uritpl_match_free(&call->vars);
   cmcp__registry_unref(call->reg);
   atomic_fetch_sub(&call->srv->inflight_total, 1);
+  cmcp__stats_gauge_add(CMCP__SG_INFLIGHT, -1);
+  cmcp__stats_meter_end(&call->meter, CMCP__SO_CANCELLED);
   cmcp__free(call);
   cmcp__peer_unref(peer);
 }
@@ -150,6 +159,8 @@ void cmcp__call_invoke(cmcp_call_t *call) {
     if (rc == 0)
       return;
     atomic_store(&call->state, 0);
+    if (rc == CMCP_ELIMIT)
+      cmcp__stats_refused(CMCP__REFUSE_QUEUE);
     if (rc == CMCP_ELIMIT)
       cmcp__call_fail(call, CMCP_MCP_SERVER_OVERLOADED,
                       "Server overloaded: the worker queue is full "

@@ -205,6 +205,7 @@ static int deliver(cmcp_call_t *call) {
 
 void cmcp__call_complete(cmcp_call_t *call) {
   cmcp__peer_t *peer = call->peer;
+  cmcp__stats_meter *outer;
   int keep = 0;
   if (call->task != NULL && call->srv->tasks != NULL &&
       call->srv->tasks->finished != NULL && call->srv->tasks->finished(call))
@@ -212,9 +213,12 @@ void cmcp__call_complete(cmcp_call_t *call) {
   call->completing = 1;
   /* "Receivers of a cancellation notification SHOULD ... Not send a
    * response for the cancelled request" (cancellation) */
+  call->meter.tool_error = call->outcome == CMCP__OUT_TOOL_ERROR;
+  outer = cmcp__stats_meter_push(&call->meter);
   if (call->peer_linked && !atomic_load(&peer->closed) &&
       !atomic_load(&call->cancelled))
     keep = deliver(call);
+  cmcp__stats_meter_pop(outer);
   call->completing = 0;
   if (keep && call->peer_linked && !atomic_load(&peer->closed))
     return;

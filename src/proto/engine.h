@@ -21,6 +21,7 @@
 #define CMCP_PROTO_ENGINE_H
 
 #include "base/base.h"
+#include "base/stats.h"
 #include "proto/peer.h"
 #include "proto/schema.h"
 #include "proto/seal.h"
@@ -277,6 +278,7 @@ struct cmcp_call {
   size_t values_dropped;    /* completion values past the cap */
   int completing;           /* inside cmcp__call_complete */
   void *task;               /* the task this call runs (tasks.c) */
+  cmcp__stats_meter meter;  /* arrival and method label (metrics) */
 };
 
 /* Creates a call for req on peer, holding reg (a reference is taken) and

@@ -452,6 +452,7 @@ cmcp_call_t *cmcp__admit(cmcp__peer_t *peer, cmcp__req *req,
              "Server overloaded: %lld requests already "
              "in flight on this connection (CMCP_LIMIT_INFLIGHT_PER_PEER)",
              (long long)per_peer);
+    cmcp__stats_refused(CMCP__REFUSE_MAX_INFLIGHT_PEER);
     goto refuse;
   }
   if (atomic_fetch_add(&srv->inflight_total, 1) >= total) {
@@ -460,6 +461,7 @@ cmcp_call_t *cmcp__admit(cmcp__peer_t *peer, cmcp__req *req,
              "Server overloaded: %lld requests already "
              "in flight in this process (CMCP_LIMIT_INFLIGHT_TOTAL)",
              (long long)total);
+    cmcp__stats_refused(CMCP__REFUSE_MAX_INFLIGHT);
     goto refuse;
   }
   call = cmcp__call_new(peer, req, reg, feat);

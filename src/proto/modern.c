@@ -296,9 +296,11 @@ void cmcp__listen_end(cmcp__peer_t *peer, cmcp_call_t *call, int respond) {
     json_object *r = json_object_new_object(), *meta = json_object_new_object();
     if (set(meta, META_SUB, id_copy(call->id)) == 0 &&
         set(r, "_meta", meta) == 0 &&
-        cmcp__modern_decorate(peer->srv, r, 0, "complete") == 0)
+        cmcp__modern_decorate(peer->srv, r, 0, "complete") == 0) {
+      cmcp__stats_meter *outer = cmcp__stats_meter_push(&call->meter);
       cmcp__send_result(peer, call->id, r);
-    else if (r != NULL && !json_object_object_get_ex(r, "_meta", NULL))
+      cmcp__stats_meter_pop(outer);
+    } else if (r != NULL && !json_object_object_get_ex(r, "_meta", NULL))
       json_object_put(meta);
     if (r != NULL)
       json_object_put(r);

@@ -145,6 +145,8 @@ int cmcp__send_text(cmcp__peer_t *peer, const char *text, size_t len,
   int rc;
   if (atomic_load(&peer->closed))
     return CMCP_ECLOSED;
+  if (info->kind == CMCP__OUT_RESPONSE)
+    cmcp__stats_answered(CMCP__SO_OK); /* no-op if counted as an error */
   rc = peer->ops->send(peer->ctx, text, len, info);
   if (rc == CMCP_ELIMIT && peer->ops->close != NULL && !peer->closing) {
     peer->closing = 1;
@@ -177,6 +179,8 @@ int cmcp__send_error(cmcp__peer_t *peer, json_object *id, int code,
                      const char *message, json_object *data) {
   cmcp__out_info info = {CMCP__OUT_RESPONSE, id, error_status(code)};
   size_t len = 0;
+  cmcp__stats_answered(code == CMCP_MCP_SERVER_OVERLOADED ? CMCP__SO_REFUSED
+                                                          : CMCP__SO_ERROR);
   char *text = cmcp__rpc_encode_error(id, code, message, data, &len);
   return send_text(peer, text, len, &info);
 }
@@ -447,6 +451,17 @@ static void handle_request(cmcp__peer_t *peer, cmcp__msg *msg) {
   cmcp__dispatch(peer, &req);
 }
 
+/* handle_request under a meter: the first answer sent for the request
+ * counts it in the request metrics (base/stats.h). */
+static void metered_request(cmcp__peer_t *peer, cmcp__msg *msg) {
+  cmcp__stats_meter m = {cmcp__now_ns(), 0, 0, 0};
+  cmcp__stats_meter *outer;
+  m.method = (uint8_t)cmcp__stats_method_lookup(msg->method);
+  outer = cmcp__stats_meter_push(&m);
+  handle_request(peer, msg);
+  cmcp__stats_meter_pop(outer);
+}
+
 int cmcp__peer_feed(cmcp__peer_t *peer, const char *text, size_t len) {
   cmcp__json_limits lim;
   cmcp__msg msg;
@@ -480,7 +495,7 @@ int cmcp__peer_feed(cmcp__peer_t *peer, const char *text, size_t len) {
   }
   cmcp__peer_ref(peer); /* a handler may close the peer meanwhile */
   if (msg.kind == CMCP__MSG_REQUEST)
-    handle_request(peer, &msg);
+    metered_request(peer, &msg);
   else if (msg.kind == CMCP__MSG_NOTIFICATION)
     handle_notification(peer, &msg);
   else

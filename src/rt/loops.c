@@ -2,6 +2,7 @@
 #include "rt/loops.h"
 
 #include "base/base.h"
+#include "base/stats.h"
 
 #include <signal.h>
 #include <stdatomic.h>
@@ -29,7 +30,9 @@ struct cmcp__loops {
 
 static void thread_main(void *arg) {
   loop_thread *t = arg;
+  cmcp__stats_thread_attach(); /* this loop's own metrics shard */
   uv_run(&t->loop, UV_RUN_DEFAULT);
+  cmcp__stats_thread_detach();
   atomic_fetch_add(&t->owner->finished, 1);
   if (t->owner->notify != NULL)
     uv_async_send(t->owner->notify);

@@ -1,6 +1,7 @@
 /* src/rt/main.c: cmcp_server_main and cmcp_server_run_stdio, the two
  * calls that run a server object as a program. */
 #include "rt/loops.h"
+#include "rt/metrics.h"
 #include "rt/options.h"
 #include "transport/stdio.h"
 
@@ -118,10 +119,33 @@ static int main_http(cmcp_server_t *srv, const cmcp__options *o) {
   return cmcp__serve_http(srv, &cfg);
 }
 
+/* Starts the --metrics-listen endpoint if asked (*ms stays NULL if not);
+ * prints where it listens. Returns 0, or 1 when it cannot be bound. */
+static int start_metrics(const cmcp__options *o, const char *prog,
+                         cmcp__metrics_server **ms) {
+  int rc;
+  *ms = NULL;
+  if (!o->metrics_listen)
+    return 0;
+  rc = cmcp__metrics_server_start(ms, o->metrics_host, o->metrics_port);
+  if (rc != 0) {
+    fprintf(stderr, "%s: --metrics-listen %s:%d: %s\n", prog,
+            o->metrics_host, o->metrics_port, cmcp_strerror(rc));
+    return 1;
+  }
+  fprintf(stderr, "%s: metrics on http://%s%s%s:%d/metrics\n", prog,
+          strchr(o->metrics_host, ':') ? "[" : "", o->metrics_host,
+          strchr(o->metrics_host, ':') ? "]" : "",
+          cmcp__metrics_server_port(*ms));
+  return 0;
+}
+
 int cmcp_server_main(cmcp_server_t *srv, int argc, char **argv) {
   const char *prog = prog_name(argc, argv);
+  cmcp__metrics_server *ms;
   cmcp__options o;
   char err[256];
+  int rc;
   if (srv == NULL)
     return 1;
   if (cmcp__options_parse(&o, argc, argv, err, sizeof err) != 0) {
@@ -140,7 +164,9 @@ int cmcp_server_main(cmcp_server_t *srv, int argc, char **argv) {
     cmcp_log_set_threshold(o.log_level);
   if (apply_limits(srv, &o, prog) != 0)
     return EXIT_USAGE;
-  if (o.listen)
-    return main_http(srv, &o);
-  return main_stdio(srv, &o, prog);
+  if (start_metrics(&o, prog, &ms) != 0)
+    return 1;
+  rc = o.listen ? main_http(srv, &o) : main_stdio(srv, &o, prog);
+  cmcp__metrics_server_stop(ms);
+  return rc;
 }

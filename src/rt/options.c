@@ -8,6 +8,7 @@
 enum opt_id {
   OPT_STDIO,
   OPT_LISTEN,
+  OPT_METRICS_LISTEN,
   OPT_THREADS,
   OPT_MAX_CONNECTIONS,
   OPT_ALLOWED_ORIGIN,
@@ -36,6 +37,7 @@ typedef struct opt_def {
 static const opt_def opt_table[] = {
     {"--stdio", OPT_STDIO, NULL, 1, 0},
     {"--listen", OPT_LISTEN, "HOST:PORT", 1, 0},
+    {"--metrics-listen", OPT_METRICS_LISTEN, "HOST:PORT", 1, 0},
     {"--threads", OPT_THREADS, "N", 1, 1024},
     {"--max-connections", OPT_MAX_CONNECTIONS, "N", 1, 10000000},
     {"--allowed-origin", OPT_ALLOWED_ORIGIN, "ORIGIN", 1, 0},
@@ -109,11 +111,10 @@ static const opt_def *find_opt(const char *arg, size_t name_len) {
   return NULL;
 }
 
-/* Splits "HOST:PORT" (or "[v6]:PORT") into o->host and o->port. "PORT"
- * and ":PORT" mean the loopback address: a server binds to 127.0.0.1
- * unless told otherwise. */
-static int parse_listen(cmcp__options *o, const char *v, char *err,
-                        size_t errlen) {
+/* Splits "HOST:PORT" (or "[v6]:PORT") into host (CMCP__OPT_HOST_MAX
+ * bytes) and port; -1 when malformed. "PORT" and ":PORT" mean the loopback
+ * address: a server binds to 127.0.0.1 unless told otherwise. */
+static int split_host_port(const char *v, char *host, int *port_out) {
   const char *colon = strrchr(v, ':'), *h = "127.0.0.1", *port_text = v;
   size_t hlen = strlen(h);
   int64_t port;
@@ -126,17 +127,24 @@ static int parse_listen(cmcp__options *o, const char *v, char *err,
         h = v + 1;
         hlen -= 2;
       } else if (memchr(v, ':', hlen) != NULL) {
-        goto bad; /* an IPv6 host needs brackets */
+        return -1; /* an IPv6 host needs brackets */
       }
     }
   }
-  if (hlen == 0 || hlen >= sizeof o->host)
+  if (hlen == 0 || hlen >= CMCP__OPT_HOST_MAX ||
+      cmcp__parse_int64(port_text, 0, 65535, &port) != 0)
+    return -1;
+  memcpy(host, h, hlen);
+  host[hlen] = '\0';
+  *port_out = (int)port;
+  return 0;
+}
+
+/* Stores --listen. */
+static int parse_listen(cmcp__options *o, const char *v, char *err,
+                        size_t errlen) {
+  if (split_host_port(v, o->host, &o->port) != 0)
     goto bad;
-  if (cmcp__parse_int64(port_text, 0, 65535, &port) != 0)
-    goto bad;
-  memcpy(o->host, h, hlen);
-  o->host[hlen] = '\0';
-  o->port = (int)port;
   o->listen = 1;
   return 0;
 bad:
@@ -145,6 +153,24 @@ bad:
            "[::1]:8080 or 8080; port 0..65535), got '%s'",
            v);
   return CMCP_EINVAL;
+}
+
+/* --metrics-listen HOST:PORT: same forms as --listen. */
+static int parse_metrics_listen(cmcp__options *o, const char *v, char *err,
+                                size_t errlen) {
+  if (o->metrics_listen) {
+    snprintf(err, errlen, "--metrics-listen: given more than once");
+    return CMCP_EINVAL;
+  }
+  if (split_host_port(v, o->metrics_host, &o->metrics_port) != 0) {
+    snprintf(err, errlen,
+             "--metrics-listen: expected HOST:PORT or PORT (e.g. "
+             "127.0.0.1:9090 or 9090; port 0..65535), got '%s'",
+             v);
+    return CMCP_EINVAL;
+  }
+  o->metrics_listen = 1;
+  return 0;
 }
 
 /* Stores a number option after checking its range. */
@@ -205,6 +231,8 @@ static int set_value(cmcp__options *o, const opt_def *d, const char *v,
       return CMCP_EINVAL;
     }
     return parse_listen(o, v, err, errlen);
+  case OPT_METRICS_LISTEN:
+    return parse_metrics_listen(o, v, err, errlen);
   case OPT_ALLOWED_ORIGIN:
     if (*v == '\0' || o->n_origins >= CMCP__OPT_ORIGINS_MAX) {
       snprintf(err, errlen, "--allowed-origin: %s",
@@ -300,6 +328,10 @@ void cmcp__options_usage(FILE *f, const char *prog) {
           "  --listen HOST:PORT       Streamable HTTP at /mcp on HOST:PORT "
           "(PORT alone:\n"
           "                           127.0.0.1)\n"
+          "  --metrics-listen HOST:PORT  Prometheus GET /metrics on a port of "
+          "its own\n"
+          "                           (HTTP or stdio; /metrics is also on the "
+          "--listen port)\n"
           "\n"
           "HTTP:\n"
           "  --threads N              event-loop threads (1-1024; default: one "

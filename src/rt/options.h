@@ -5,6 +5,7 @@
  *   --stdio                     serve on stdin/stdout (the default)
  *   --listen HOST:PORT          serve Streamable HTTP on HOST:PORT (PORT
  *                               or :PORT alone: 127.0.0.1)
+ *   --metrics-listen HOST:PORT  serve GET /metrics on a port of its own
  *   --threads N                 loop threads for HTTP
  *   --max-connections N         open HTTP connections at most
  *   --allowed-origin ORIGIN     an Origin accepted by HTTP (repeatable)
@@ -55,6 +56,9 @@ typedef struct cmcp__options {
   int listen;                    /* 1: --listen was given */
   char host[CMCP__OPT_HOST_MAX]; /* without brackets for IPv6 */
   int port;                      /* 0..65535 (0: any free port) */
+  int metrics_listen;            /* 1: --metrics-listen was given */
+  char metrics_host[CMCP__OPT_HOST_MAX];
+  int metrics_port;
   int threads;                   /* 0: one per core */
   int64_t max_connections;       /* 0: the transport's default */
   const char *origins[CMCP__OPT_ORIGINS_MAX]; /* borrowed from argv */

@@ -7,6 +7,7 @@
  * the mailbox in a node embedded in the job, so finishing never allocates
  * and cannot fail for lack of memory. */
 #include "rt/rt.h"
+#include "base/stats.h"
 
 typedef struct job {
   cmcp__mail mail; /* completion node; first member */
@@ -58,6 +59,7 @@ static job *next_job(cmcp__workers *w) {
     if (w->head == NULL)
       w->tail = NULL;
     w->queued--;
+    cmcp__stats_gauge_add(CMCP__SG_WORKER_QUEUE, -1);
   }
   uv_mutex_unlock(&w->lock);
   return j;
@@ -205,6 +207,7 @@ int cmcp__workers_submit(cmcp__workers *w, void (*work)(void *),
     w->head = j;
   w->tail = j;
   w->queued++;
+  cmcp__stats_gauge_add(CMCP__SG_WORKER_QUEUE, 1);
   uv_cond_signal(&w->cond);
   uv_mutex_unlock(&w->lock);
   w->pending++;

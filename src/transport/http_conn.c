@@ -2,6 +2,7 @@
  * connection: request parsing on llhttp, limits, pipelining order and the
  * connection's lifecycle. Responses are built in http_response.c. */
 #include "transport/http_conn.h"
+#include "base/stats.h"
 
 #include <string.h>
 #include <strings.h>
@@ -45,6 +46,8 @@ void cmcp__http_chunks_free(cmcp__http_chunk *list) {
 void cmcp__http_request_free(struct cmcp__http_request *req) {
   if (req == NULL)
     return;
+  if (req->state == CMCP__HTTP_R_STREAMING) /* ended by the connection */
+    cmcp__stats_gauge_add(CMCP__SG_STREAMS, -1);
   cmcp__buf_free(&req->head);
   cmcp__buf_free(&req->body);
   cmcp__http_chunks_free(req->held_first);
@@ -115,6 +118,7 @@ static void out_append(cmcp__http_conn *c, cmcp__http_chunk *ch) {
 void cmcp__http_conn_emit(cmcp__http_conn *c, struct cmcp__http_request *req,
                           cmcp__http_chunk *ch) {
   ch->next = NULL;
+  cmcp__stats_gauge_add(CMCP__SG_OUTBOUND_BYTES, (int64_t)ch->len);
   if (req == c->first && !c->stop_output) {
     out_append(c, ch);
     c->ctx->ops->want_write(c);
@@ -151,6 +155,7 @@ static void conn_send_continue(cmcp__http_conn *c) {
   if (ch == NULL)
     return; /* the client sends its body after its own wait anyway */
   memcpy(ch->data, continue_100, ch->len);
+  cmcp__stats_gauge_add(CMCP__SG_OUTBOUND_BYTES, (int64_t)ch->len);
   out_append(c, ch);
   c->ctx->ops->want_write(c);
 }
@@ -203,6 +208,7 @@ static int on_message_begin(llhttp_t *p) {
     req = cmcp__calloc(1, sizeof(*req));
     if (req == NULL) {
       c->error = 503;
+      cmcp__stats_refused(CMCP__REFUSE_OUT_OF_MEMORY);
       return -1;
     }
     req->conn = c;
@@ -221,6 +227,8 @@ static int head_add(cmcp__http_conn *c, const char *at, size_t n) {
   if (rc == 0)
     return 0;
   c->error = rc == CMCP_ELIMIT ? 431 : 503;
+  cmcp__stats_refused(rc == CMCP_ELIMIT ? CMCP__REFUSE_MAX_HEADER_BYTES
+                                        : CMCP__REFUSE_OUT_OF_MEMORY);
   return -1;
 }
 
@@ -228,6 +236,7 @@ static int on_url(llhttp_t *p, const char *at, size_t n) {
   cmcp__http_conn *c = CONN(p);
   if (c->cur->head.len + n > c->ctx->cfg.max_url_bytes) {
     c->error = 414;
+    cmcp__stats_refused(CMCP__REFUSE_MAX_URL_BYTES);
     return -1;
   }
   return head_add(c, at, n);
@@ -281,6 +290,7 @@ static int on_header_field_complete(llhttp_t *p) {
     return 0;
   if (req->nheaders >= c->ctx->cfg.max_header_count) {
     c->error = 431;
+    cmcp__stats_refused(CMCP__REFUSE_MAX_HEADER_COUNT);
     return -1;
   }
   req->nheaders++;
@@ -321,6 +331,7 @@ static int on_headers_complete(llhttp_t *p) {
   if ((p->flags & F_CONTENT_LENGTH) &&
       p->content_length > c->ctx->cfg.max_body_bytes) {
     c->error = 413;
+    cmcp__stats_refused(CMCP__REFUSE_MAX_MESSAGE_BYTES);
     return -1;
   }
   if (p->method == HTTP_CONNECT) {
@@ -337,6 +348,8 @@ static int on_body(llhttp_t *p, const char *at, size_t n) {
   if (rc == 0)
     return 0;
   c->error = rc == CMCP_ELIMIT ? 413 : 503;
+  cmcp__stats_refused(rc == CMCP_ELIMIT ? CMCP__REFUSE_MAX_MESSAGE_BYTES
+                                        : CMCP__REFUSE_OUT_OF_MEMORY);
   return -1;
 }
 
@@ -344,6 +357,7 @@ static int on_chunk_header(llhttp_t *p) {
   cmcp__http_conn *c = CONN(p);
   if (p->content_length > c->ctx->cfg.max_body_bytes - c->cur->body.len) {
     c->error = 413;
+    cmcp__stats_refused(CMCP__REFUSE_MAX_MESSAGE_BYTES);
     return -1;
   }
   if (p->content_length != 0)
@@ -515,6 +529,7 @@ static int conn_check_raw(cmcp__http_conn *c, const char *p, const char *q) {
   c->head_bytes += (size_t)(q - p);
   if (c->head_bytes > c->ctx->cfg.max_header_bytes) {
     c->error = 431;
+    cmcp__stats_refused(CMCP__REFUSE_MAX_HEADER_BYTES);
     return -1;
   }
   for (; p < q; p++) {
@@ -549,6 +564,7 @@ static int conn_hold(cmcp__http_conn *c, const char *p, size_t n) {
     goto fail;
   return 0;
 fail:
+  cmcp__stats_refused(CMCP__REFUSE_MAX_PIPELINED);
   conn_finish(c, 0);
   return -1;
 }
@@ -696,6 +712,8 @@ void cmcp__http_conn_timeout(cmcp__http_conn *c) {
       conn_finish(c, 0); /* connected, never sent a byte */
       return;
     }
+    cmcp__stats_refused(kind == CMCP__HTTP_T_HEAD ? CMCP__REFUSE_HEADER_TIMEOUT
+                                                  : CMCP__REFUSE_BODY_TIMEOUT);
     conn_fail(c, 408);
   } else if (kind == CMCP__HTTP_T_IDLE) {
     conn_finish(c, 0);
@@ -726,6 +744,8 @@ cmcp__http_chunk *cmcp__http_conn_take_output(cmcp__http_conn *c) {
 void cmcp__http_conn_written(cmcp__http_conn *c, size_t n) {
   if (c->closed)
     return;
+  cmcp__stats_gauge_add(CMCP__SG_OUTBOUND_BYTES,
+                        -(int64_t)(n < c->out_bytes ? n : c->out_bytes));
   c->out_bytes = n < c->out_bytes ? c->out_bytes - n : 0;
   conn_maybe_resume(c);
   if (c->out_bytes == 0)
@@ -737,6 +757,8 @@ void cmcp__http_conn_teardown(cmcp__http_conn *c) {
   if (c->closed)
     return;
   c->closed = 1;
+  cmcp__stats_gauge_add(CMCP__SG_OUTBOUND_BYTES,
+                        -(int64_t)(c->out_bytes + c->held_bytes));
   while ((req = c->first) != NULL) {
     c->first = req->next;
     if (req->state != CMCP__HTTP_R_DONE && req->on_abort != NULL)

@@ -1,6 +1,7 @@
 /* src/transport/http_response.c: request accessors and response framing
  * (Content-Length for full answers, chunked for streams). */
 #include "transport/http_conn.h"
+#include "base/stats.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -288,6 +289,7 @@ int cmcp__http_respond(cmcp__http_request *req, int status,
   if (send > 0)
     memcpy(ch->data + off, body, send);
   req->state = CMCP__HTTP_R_DONE;
+  cmcp__stats_http_response(status);
   cmcp__http_conn_emit(req->conn, req, ch);
   cmcp__http_conn_advance(req->conn);
   return 0;
@@ -310,6 +312,9 @@ int cmcp__http_stream_begin(cmcp__http_request *req, int status,
     return rc;
   req->chunked = req->minor >= 1 && !req->head_only;
   req->state = CMCP__HTTP_R_STREAMING;
+  cmcp__stats_http_response(status);
+  cmcp__stats_count(CMCP__SC_STREAMS_OPENED);
+  cmcp__stats_gauge_add(CMCP__SG_STREAMS, 1);
   cmcp__http_conn_emit(req->conn, req, ch);
   return 0;
 }
@@ -331,8 +336,10 @@ int cmcp__http_stream_write(cmcp__http_request *req, const void *data,
   if (req->chunked)
     hn = snprintf(hex, sizeof(hex), "%zx\r\n", len);
   need = (size_t)hn + len + (req->chunked ? 2 : 0);
-  if (c->out_bytes + c->held_bytes + need > c->ctx->cfg.max_outbound_bytes)
+  if (c->out_bytes + c->held_bytes + need > c->ctx->cfg.max_outbound_bytes) {
+    cmcp__stats_refused(CMCP__REFUSE_OUTBOUND_BYTES); /* a slow consumer */
     return CMCP_ELIMIT;
+  }
   ch = cmcp__http_chunk_new(need);
   if (ch == NULL)
     return CMCP_ENOMEM;
@@ -358,6 +365,7 @@ int cmcp__http_stream_end(cmcp__http_request *req) {
     cmcp__http_conn_emit(req->conn, req, ch);
   }
   req->state = CMCP__HTTP_R_DONE;
+  cmcp__stats_gauge_add(CMCP__SG_STREAMS, -1);
   cmcp__http_conn_advance(req->conn);
   return 0;
 }

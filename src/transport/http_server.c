@@ -3,6 +3,7 @@
  * into a per-loop buffer pool, coalesced writes once per loop turn, one
  * timer per server over FIFO deadline lists, lingering close and drain. */
 #include "transport/http_conn.h"
+#include "base/stats.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -328,6 +329,7 @@ static void on_conn_closed(uv_handle_t *h) {
   if (sc->anext != NULL)
     sc->anext->aprev = sc->aprev;
   srv->ctx.stats.open_connections--;
+  cmcp__stats_gauge_add(CMCP__SG_CONNECTIONS, -1);
   cmcp__free(sc);
   server_maybe_done(srv);
 }
@@ -465,13 +467,15 @@ static void conn_refuse(cmcp__http_server *srv) {
   uv_tcp_t *t = cmcp__malloc(sizeof(*t));
   uv_buf_t b = uv_buf_init((char *)refused_503, sizeof(refused_503) - 1);
   srv->ctx.stats.refused++;
+  cmcp__stats_refused(CMCP__REFUSE_MAX_CONNECTIONS);
   if (t == NULL) {
     cmcp__log(CMCP_LOG_ERROR, "http: out of memory refusing a connection");
     return;
   }
   uv_tcp_init(srv->loop, t);
   if (uv_accept((uv_stream_t *)&srv->listener, (uv_stream_t *)t) == 0)
-    uv_try_write((uv_stream_t *)t, &b, 1);
+    if (uv_try_write((uv_stream_t *)t, &b, 1) > 0)
+      cmcp__stats_http_response(503);
   uv_close((uv_handle_t *)t, on_refused_closed);
 }
 
@@ -496,6 +500,8 @@ static void on_connection(uv_stream_t *l, int status) {
   srv->all = sc;
   srv->ctx.stats.open_connections++;
   srv->ctx.stats.total_accepted++;
+  cmcp__stats_count(CMCP__SC_CONNECTIONS_ACCEPTED);
+  cmcp__stats_gauge_add(CMCP__SG_CONNECTIONS, 1);
   cmcp__http_conn_init(&sc->core, &srv->ctx);
   if (uv_accept(l, (uv_stream_t *)&sc->tcp) != 0 ||
       uv_read_start((uv_stream_t *)&sc->tcp, on_alloc, on_read) != 0) {

@@ -9,6 +9,7 @@
  * ones need a session (400 without, 404 for an unknown or ended one).
  */
 #include "transport/mcp_int.h"
+#include "rt/metrics.h"
 
 #include "base/base64.h"
 
@@ -138,6 +139,25 @@ static void serve_health(cmcp__mcp_loop *lp, cmcp__http_request *req) {
                (unsigned long long)conns,
                (unsigned long long)atomic_load(&sh->sessions));
   cmcp__mcp_respond(req, 200, "application/json", NULL, 0, body, (size_t)n);
+}
+
+/* GET /metrics: the Prometheus text exposition (rt/metrics.h). */
+static void serve_metrics(cmcp__http_request *req, const char *method) {
+  static const cmcp__http_header allow = {"Allow", "GET"};
+  cmcp__buf b;
+  if (strcmp(method, "GET") != 0) {
+    respond_error_hdr(req, 405, NULL, CMCP_JSONRPC_INVALID_REQUEST,
+                      "Method Not Allowed", &allow);
+    return;
+  }
+  cmcp__buf_init(&b, CMCP__METRICS_MAX_BYTES);
+  if (cmcp__metrics_render(&b) == 0)
+    cmcp__mcp_respond(req, 200, CMCP__METRICS_CONTENT_TYPE, NULL, 0, b.data,
+                      b.len);
+  else
+    cmcp__mcp_respond_error(req, 503, NULL, CMCP_MCP_SERVER_OVERLOADED,
+                            "Service Unavailable: out of memory");
+  cmcp__buf_free(&b);
 }
 
 /* ---- header checks ------------------------------------------------------- */
@@ -632,6 +652,10 @@ void cmcp__mcp_on_request(cmcp__http_request *req, void *data) {
   cmcp__mcp_update_stats(lp);
   if (over_connection_bound(lp)) {
     refuse_connection(req);
+    return;
+  }
+  if (strcmp(path, "/metrics") == 0) {
+    serve_metrics(req, method);
     return;
   }
   if (strcmp(path, "/health") == 0) {

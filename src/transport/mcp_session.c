@@ -17,6 +17,7 @@
  * (logged even while no GET is connected, so a resumed GET gets it).
  */
 #include "transport/mcp_int.h"
+#include "base/stats.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -266,6 +267,7 @@ static void session_close(mcp_session *s) {
   if (*pp == s)
     *pp = s->next;
   s->lp->nsessions--;
+  cmcp__stats_gauge_add(CMCP__SG_SESSIONS, -1);
   for (st = s->streams; st != NULL; st = st->next)
     stream_detach_end(s, st);
   cmcp__peer_close(s->peer);
@@ -394,6 +396,7 @@ static mcp_session *session_new(cmcp__mcp_loop *lp, mcp_smsg *m) {
   size_t b;
   if (atomic_fetch_add(&sh->sessions, 1) >= sh->cfg.max_sessions) {
     atomic_fetch_sub(&sh->sessions, 1);
+    cmcp__stats_refused(CMCP__REFUSE_MAX_SESSIONS);
     goto refuse;
   }
   s = cmcp__calloc(1, sizeof *s);
@@ -414,6 +417,8 @@ static mcp_session *session_new(cmcp__mcp_loop *lp, mcp_smsg *m) {
   s->next = lp->sessions[b];
   lp->sessions[b] = s;
   lp->nsessions++;
+  cmcp__stats_count(CMCP__SC_SESSIONS_CREATED);
+  cmcp__stats_gauge_add(CMCP__SG_SESSIONS, 1);
   return s;
 refuse:
   reply_error(lp, m, 503, CMCP_MCP_SERVER_OVERLOADED,

@@ -10,6 +10,7 @@
  * outside the I/O phase.
  */
 #include "transport/stdio.h"
+#include "base/stats.h"
 
 #include "proto/peer.h"
 #include "rt/rt.h"
@@ -236,8 +237,10 @@ static int queue_out(stdio_rt *rt, const char *text, size_t len) {
   int rc;
   if (rt->out_broken)
     return CMCP_ECLOSED;
-  if (len >= rt->hard_limit - out_total(rt))
+  if (len >= rt->hard_limit - out_total(rt)) {
+    cmcp__stats_refused(CMCP__REFUSE_OUTBOUND_BYTES);
     return CMCP_ELIMIT;
+  }
   rc = cmcp__buf_add(&rt->pending, text, len);
   if (rc == 0)
     rc = cmcp__buf_add(&rt->pending, "\n", 1);
