@@ -374,6 +374,38 @@ static int configure(cli_ctx *c) {
   return 0;
 }
 
+/* A log message or progress notification as one line on stderr:
+ * "[level] logger: data" or "progress P/T: message". */
+static void print_side_note(const char *method, json_object *params) {
+  json_object *v;
+  const char *s;
+
+  if (strcmp(method, "notifications/message") == 0) {
+    fprintf(stderr, "[%s] ",
+            json_object_object_get_ex(params, "level", &v)
+                ? json_object_get_string(v)
+                : "log");
+    if (json_object_object_get_ex(params, "logger", &v))
+      fprintf(stderr, "%s: ", json_object_get_string(v));
+    v = NULL;
+    json_object_object_get_ex(params, "data", &v);
+    s = json_object_is_type(v, json_type_string)
+            ? json_object_get_string(v)
+            : json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
+    fprintf(stderr, "%s\n", s);
+    return;
+  }
+  fprintf(stderr, "progress %g",
+          json_object_object_get_ex(params, "progress", &v)
+              ? json_object_get_double(v)
+              : 0.0);
+  if (json_object_object_get_ex(params, "total", &v))
+    fprintf(stderr, "/%g", json_object_get_double(v));
+  if (json_object_object_get_ex(params, "message", &v))
+    fprintf(stderr, ": %s", json_object_get_string(v));
+  fputc('\n', stderr);
+}
+
 /* Progress and log messages go to stderr; during listen everything goes to
  * stdout. */
 static void on_notification(cmcp_client_t *cli, const char *method,
@@ -393,9 +425,10 @@ static void on_notification(cmcp_client_t *cli, const char *method,
     }
     return;
   }
-  if (strcmp(method, "notifications/message") == 0 ||
-      (c->o->progress && strcmp(method, "notifications/progress") == 0))
-    cli_print_notification(stderr, 0, method, params);
+  if (params != NULL &&
+      (strcmp(method, "notifications/message") == 0 ||
+       (c->o->progress && strcmp(method, "notifications/progress") == 0)))
+    print_side_note(method, params);
 }
 
 /* SIGINT: cancels what is pending; a second one exits at once. */
@@ -460,7 +493,7 @@ int cli_fail(cli_ctx *c, const char *what, int status, json_object *err) {
     json_object_object_get_ex(err, "data", &edata);
     if (c->o->json)
       cli_print_json(stdout, err);
-    fprintf(stderr, "cmcp: %s: server error %d: %s%s%s\n", what,
+    fprintf(stderr, "cmcp: %s: error %d: %s%s%s\n", what,
             json_object_get_int(code), msg ? json_object_get_string(msg) : "",
             edata ? " " : "",
             edata ? json_object_to_json_string_ext(edata, 0) : "");
