@@ -91,6 +91,10 @@ typedef enum {
   CMCP_LIMIT_WORKERS,           /* worker threads (default 4) */
   CMCP_LIMIT_WORKER_QUEUE,      /* queued blocking calls (default 1024) */
   CMCP_LIMIT_OUTBOUND_BYTES,    /* queued output per peer (default 16 MiB) */
+  CMCP_LIMIT_MEMORY_BYTES,      /* process resident set above which new
+                                   requests and sessions are refused
+                                   (default 75% of memory or of the cgroup
+                                   limit; INT64_MAX: no budget) */
   CMCP_LIMIT_COUNT_
 } cmcp_limit_t;
 CMCP_EXTERN int cmcp_server_set_limit(cmcp_server_t *srv, cmcp_limit_t which,

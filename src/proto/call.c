@@ -164,7 +164,7 @@ void cmcp__call_invoke(cmcp_call_t *call) {
     if (rc == CMCP_ELIMIT)
       cmcp__call_fail(call, CMCP_MCP_SERVER_OVERLOADED,
                       "Server overloaded: the worker queue is full "
-                      "(CMCP_LIMIT_WORKER_QUEUE); retry later",
+                      "(CMCP_LIMIT_WORKER_QUEUE, --queue); retry later",
                       NULL);
     else
       cmcp__call_fail(call, CMCP_JSONRPC_INTERNAL_ERROR,

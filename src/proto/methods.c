@@ -450,7 +450,8 @@ cmcp_call_t *cmcp__admit(cmcp__peer_t *peer, cmcp__req *req,
   if ((int64_t)peer->inflight >= per_peer) {
     snprintf(text, sizeof(text),
              "Server overloaded: %lld requests already "
-             "in flight on this connection (CMCP_LIMIT_INFLIGHT_PER_PEER)",
+             "in flight on this connection (CMCP_LIMIT_INFLIGHT_PER_PEER, "
+             "--max-inflight)",
              (long long)per_peer);
     cmcp__stats_refused(CMCP__REFUSE_MAX_INFLIGHT_PEER);
     goto refuse;
@@ -459,7 +460,8 @@ cmcp_call_t *cmcp__admit(cmcp__peer_t *peer, cmcp__req *req,
     atomic_fetch_sub(&srv->inflight_total, 1);
     snprintf(text, sizeof(text),
              "Server overloaded: %lld requests already "
-             "in flight in this process (CMCP_LIMIT_INFLIGHT_TOTAL)",
+             "in flight in this process (CMCP_LIMIT_INFLIGHT_TOTAL, "
+             "--max-inflight)",
              (long long)total);
     cmcp__stats_refused(CMCP__REFUSE_MAX_INFLIGHT);
     goto refuse;

@@ -8,6 +8,9 @@
  */
 #include "engine.h"
 
+#include "base/memory.h"
+#include "base/stats.h"
+
 #include <sched.h>
 #include <string.h>
 
@@ -170,6 +173,8 @@ static int error_status(int code) {
   case CMCP_MCP_MISSING_CAPABILITY:
   case CMCP_MCP_UNSUPPORTED_VERSION:
     return 400;
+  case CMCP_MCP_SERVER_OVERLOADED: /* a refusal at a limit */
+    return 503;
   default:
     return 0;
   }
@@ -416,6 +421,20 @@ static void handle_notification(cmcp__peer_t *peer, cmcp__msg *msg) {
 /* ---- feeding
  * ----------------------------------------------------------------- */
 
+/* Refuses a request that would start new work while the process is above
+ * its memory budget (CMCP_LIMIT_MEMORY_BYTES): "above which new sessions
+ * and new requests are refused". 1 if it was refused. */
+static int refused_for_memory(cmcp__peer_t *peer, const cmcp__req *req) {
+  char text[256];
+  if (cmcp__mem_spares(req->method_name) ||
+      !cmcp__mem_over(cmcp__limit(peer->srv, CMCP_LIMIT_MEMORY_BYTES), text,
+                      sizeof text))
+    return 0;
+  cmcp__stats_refused(CMCP__REFUSE_MAX_MEMORY);
+  cmcp__send_error(peer, req->id, CMCP_MCP_SERVER_OVERLOADED, text, NULL);
+  return 1;
+}
+
 /* Classifies a request's era and answers what needs no dispatch. */
 static void handle_request(cmcp__peer_t *peer, cmcp__msg *msg) {
   cmcp__req req;
@@ -448,6 +467,8 @@ static void handle_request(cmcp__peer_t *peer, cmcp__msg *msg) {
                      NULL);
     return;
   }
+  if (refused_for_memory(peer, &req))
+    return;
   cmcp__dispatch(peer, &req);
 }
 

@@ -2,6 +2,8 @@
  * notifications that may be raised from any thread. */
 #include "engine.h"
 
+#include "base/memory.h"
+
 #include <string.h>
 
 static const char *const version_names[CMCP__VERSION_COUNT] = {
@@ -34,6 +36,7 @@ static const int64_t limit_defaults[CMCP_LIMIT_COUNT_] = {
     [CMCP_LIMIT_WORKERS] = 4,
     [CMCP_LIMIT_WORKER_QUEUE] = 1024,
     [CMCP_LIMIT_OUTBOUND_BYTES] = (int64_t)16 << 20,
+    [CMCP_LIMIT_MEMORY_BYTES] = INT64_MAX, /* set from the machine's memory */
 };
 
 int cmcp__parse_api_object(const char *text, json_object **out) {
@@ -85,6 +88,7 @@ cmcp_server_t *cmcp_server_new(const char *name, const char *version) {
     return NULL;
   }
   memcpy(srv->limits, limit_defaults, sizeof(srv->limits));
+  srv->limits[CMCP_LIMIT_MEMORY_BYTES] = cmcp__mem_default_budget();
   srv->cache_scope = "private";
   srv->tasks = &cmcp__tasks_ops;
   atomic_init(&srv->reg, cmcp__registry_empty());

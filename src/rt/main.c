@@ -50,7 +50,10 @@ static int apply_limits(cmcp_server_t *srv, const cmcp__options *o,
       set_limit(srv, CMCP_LIMIT_MESSAGE_BYTES, o->max_message_bytes,
                 "--max-message-bytes", prog) ||
       set_limit(srv, CMCP_LIMIT_INFLIGHT_TOTAL, o->max_inflight,
-                "--max-inflight", prog))
+                "--max-inflight", prog) ||
+      set_limit(srv, CMCP_LIMIT_MEMORY_BYTES,
+                o->max_memory == 0 ? INT64_MAX : o->max_memory, "--max-memory",
+                prog))
     return CMCP_EINVAL;
   /* One peer can never have more in flight than the whole process. */
   per_peer = cmcp_server_limit(srv, CMCP_LIMIT_INFLIGHT_PER_PEER);

@@ -22,6 +22,7 @@ enum opt_id {
   OPT_SESSION_IDLE_TIMEOUT,
   OPT_MAX_SESSIONS,
   OPT_SESSION_EVENTS,
+  OPT_MAX_MEMORY,
   OPT_HTTP_LIMIT, /* first of CMCP__HTTP_LIMIT_COUNT ids, in that order */
   OPT_HELP = OPT_HTTP_LIMIT + CMCP__HTTP_LIMIT_COUNT,
   OPT_VERSION
@@ -51,6 +52,7 @@ static const opt_def opt_table[] = {
     {"--session-idle-timeout", OPT_SESSION_IDLE_TIMEOUT, "MS", 1, 86400000},
     {"--max-sessions", OPT_MAX_SESSIONS, "N", 1, 10000000},
     {"--session-events", OPT_SESSION_EVENTS, "N", 1, 1 << 20},
+    {"--max-memory", OPT_MAX_MEMORY, "BYTES", 1, 0}, /* parse_bytes */
     {"--max-header-bytes", OPT_HTTP_LIMIT + CMCP__HTTP_MAX_HEADER_BYTES, "N",
      256, 1 << 20},
     {"--max-header-count", OPT_HTTP_LIMIT + CMCP__HTTP_MAX_HEADER_COUNT, "N", 4,
@@ -82,6 +84,7 @@ void cmcp__options_init(cmcp__options *o) {
   o->queue = -1;
   o->max_inflight = -1;
   o->max_message_bytes = -1;
+  o->max_memory = -1;
   o->drain_timeout_ms = CMCP__DRAIN_TIMEOUT_DEFAULT_MS;
 }
 
@@ -97,6 +100,41 @@ int cmcp__parse_int64(const char *s, int64_t min, int64_t max, int64_t *out) {
   if (v < min || v > max)
     return CMCP_EINVAL;
   *out = (int64_t)v;
+  return 0;
+}
+
+int cmcp__parse_bytes(const char *s, int64_t *out) {
+  static const char units[] = "KMG";
+  char num[32];
+  const char *u;
+  size_t n = s != NULL ? strlen(s) : 0;
+  int64_t v, scale = 1;
+  if (n == 0 || n >= sizeof num)
+    return CMCP_EINVAL;
+  u = memchr(units, s[n - 1] & ~0x20, 3); /* K, M, G in either case */
+  if (u != NULL) {
+    scale = (int64_t)1 << (10 * (1 + (u - units)));
+    n--;
+  }
+  memcpy(num, s, n);
+  num[n] = '\0';
+  if (cmcp__parse_int64(num, 0, INT64_MAX / scale, &v) != 0)
+    return CMCP_EINVAL;
+  *out = v * scale;
+  return 0;
+}
+
+/* Stores --max-memory: a byte count with an optional K, M or G suffix
+ * (powers of 1024); 0 turns the budget off. */
+static int set_memory(cmcp__options *o, const opt_def *d, const char *v,
+                      char *err, size_t errlen) {
+  if (cmcp__parse_bytes(v, &o->max_memory) != 0) {
+    snprintf(err, errlen,
+             "%s: expected a byte count such as 536870912, 512M or 2G (0: "
+             "no budget), got '%s'",
+             d->name, v);
+    return CMCP_EINVAL;
+  }
   return 0;
 }
 
@@ -251,6 +289,8 @@ static int set_value(cmcp__options *o, const opt_def *d, const char *v,
     }
     o->log_level_set = 1;
     return 0;
+  case OPT_MAX_MEMORY:
+    return set_memory(o, d, v, err, errlen);
   default:
     return set_number(o, d, v, err, errlen);
   }
@@ -370,6 +410,12 @@ void cmcp__options_usage(FILE *f, const char *prog) {
           "65536)\n"
           "  --max-message-bytes N    longest JSON-RPC message (default "
           "4194304)\n"
+          "  --max-memory BYTES       refuse new requests and sessions while "
+          "the resident\n"
+          "                           set is above BYTES (K, M, G suffixes; 0: "
+          "off;\n"
+          "                           default 75%% of memory or of the cgroup "
+          "limit)\n"
           "  --drain-timeout MS       time given to running requests at "
           "SIGINT/SIGTERM\n"
           "                           (0-3600000; default 5000)\n"

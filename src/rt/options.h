@@ -14,6 +14,7 @@
  *   --queue N                   blocking calls waiting for a worker
  *   --max-inflight N            admitted requests per process
  *   --max-message-bytes N       longest JSON-RPC message
+ *   --max-memory BYTES          process memory budget (K/M/G; 0: none)
  *   --drain-timeout MS          time given to in-flight work at shutdown
  *   --json-response             HTTP: answer legacy POSTs as JSON, not SSE
  *   --session-idle-timeout MS   HTTP: idle legacy sessions end after MS
@@ -70,6 +71,7 @@ typedef struct cmcp__options {
   int64_t queue;
   int64_t max_inflight;
   int64_t max_message_bytes;
+  int64_t max_memory; /* bytes; 0: no budget */
   int64_t drain_timeout_ms; /* default CMCP__DRAIN_TIMEOUT_DEFAULT_MS */
   /* Streamable HTTP; 0 when not given (the transport's default). */
   int json_response;
@@ -97,5 +99,10 @@ void cmcp__options_usage(FILE *f, const char *prog);
 /* Parses a whole decimal integer in [min, max]; CMCP_EINVAL for anything
  * else (empty, sign only, trailing bytes, out of range). */
 int cmcp__parse_int64(const char *s, int64_t min, int64_t max, int64_t *out);
+
+/* Parses a byte count: decimal digits with an optional K, M or G suffix
+ * (either case; powers of 1024). CMCP_EINVAL for anything else or an
+ * overflow. */
+int cmcp__parse_bytes(const char *s, int64_t *out);
 
 #endif /* CMCP_OPTIONS_H */

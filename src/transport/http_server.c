@@ -17,10 +17,18 @@
 #define HTTP_WRITE_BUFS 64           /* bufs per uv_write */
 #define HTTP_BACKLOG 511
 
+/* The JSON-RPC error names the limit, as every refusal of the server does
+ * (the HTTP layer knows no more of MCP than this constant). */
+#define REFUSED_BODY                                                           \
+  "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32000,"              \
+  "\"message\":\"Server overloaded: too many connections "                     \
+  "(--max-connections)\"}}"
 static const char refused_503[] = "HTTP/1.1 503 Service Unavailable\r\n"
                                   "Retry-After: 1\r\n"
-                                  "Content-Length: 0\r\n"
-                                  "Connection: close\r\n\r\n";
+                                  "Content-Type: application/json\r\n"
+                                  "Content-Length: 123\r\n"
+                                  "Connection: close\r\n\r\n" REFUSED_BODY;
+_Static_assert(sizeof(REFUSED_BODY) - 1 == 123, "Content-Length above");
 
 /* One accepted connection: the TCP handle, the protocol core, and links
  * into the server's lists. This is all an idle connection holds. */

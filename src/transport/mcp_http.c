@@ -12,6 +12,8 @@
 #include "rt/metrics.h"
 
 #include "base/base64.h"
+#include "base/memory.h"
+#include "base/stats.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -517,6 +519,23 @@ static void legacy_post(cmcp__mcp_loop *lp, cmcp__http_request *req,
   cmcp__mcp_forward(lp, req, owner, m);
 }
 
+/* Above the process memory budget (CMCP_LIMIT_MEMORY_BYTES, --max-memory)
+ * "new sessions and new requests are refused": 503, Retry-After and a
+ * JSON-RPC error naming the limit, before a session or a peer is touched.
+ * Notifications and responses go on (they free memory), and so do the
+ * requests that start no new work (cmcp__mem_spares). 1 if refused. */
+static int refused_for_memory(cmcp__mcp_loop *lp, cmcp__http_request *req,
+                              const post_info *pi) {
+  char text[256];
+  int64_t budget = cmcp_server_limit(lp->sh->srv, CMCP_LIMIT_MEMORY_BYTES);
+  if (pi->kind != CMCP__MSG_REQUEST || cmcp__mem_spares(pi->method) ||
+      !cmcp__mem_over(budget, text, sizeof text))
+    return 0;
+  cmcp__stats_refused(CMCP__REFUSE_MAX_MEMORY);
+  cmcp__mcp_respond_error(req, 503, pi->id, CMCP_MCP_SERVER_OVERLOADED, text);
+  return 1;
+}
+
 static void serve_post(cmcp__mcp_loop *lp, cmcp__http_request *req) {
   const char *accept = cmcp__http_request_header(req, "Accept");
   const char *sid = cmcp__http_request_header(req, "Mcp-Session-Id");
@@ -540,7 +559,7 @@ static void serve_post(cmcp__mcp_loop *lp, cmcp__http_request *req) {
                             "application/json");
     return;
   }
-  if (parse_body(lp, req, &pi) != 0)
+  if (parse_body(lp, req, &pi) != 0 || refused_for_memory(lp, req, &pi))
     goto out;
   if (pi.meta_version != NULL ||
       (sid == NULL && hv != NULL && strcmp(hv, CMCP_PROTOCOL_MODERN) == 0)) {
@@ -642,7 +661,9 @@ static int over_connection_bound(cmcp__mcp_loop *lp) {
 static void refuse_connection(cmcp__http_request *req) {
   static const cmcp__http_header close = {"Connection", "close"};
   respond_error_hdr(req, 503, NULL, CMCP_MCP_SERVER_OVERLOADED,
-                    "Service Unavailable: too many connections", &close);
+                    "Service Unavailable: too many connections "
+                    "(--max-connections)",
+                    &close);
 }
 
 void cmcp__mcp_on_request(cmcp__http_request *req, void *data) {

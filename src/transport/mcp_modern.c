@@ -105,7 +105,10 @@ static int modern_response(mcp_modern *mr, const char *json, size_t len,
     if (status == 200 &&
         cmcp__mcp_error_code(json, len) == CMCP_JSONRPC_METHOD_NOT_FOUND)
       status = 404;
-    cmcp__mcp_respond(req, status, "application/json", NULL, 0, json, len);
+    /* A refusal at a limit (503) says when to come back, as every other
+     * 503 of the endpoint does. */
+    cmcp__mcp_respond(req, status, "application/json", NULL,
+                      status == 503 ? 5 : 0, json, len);
   }
   mr->req = NULL;
   modern_reap_soon(mr);

@@ -97,6 +97,7 @@ static void front_respond(mcp_session *s, mcp_stream *st, int status,
     return;
   m->status = status;
   m->ctype = ctype;
+  m->retry_after = status == 503 ? 5 : 0;
   if (st->init)
     memcpy(m->sid, s->id, sizeof m->sid);
   cmcp__mcp_to_front(s->lp, m);
@@ -282,7 +283,10 @@ static int send_response(mcp_session *s, mcp_stream *st, const char *json,
   if (st->init && cmcp__mcp_error_code(json, len) != 0)
     session_reap_soon(s); /* a failed initialize makes no session */
   if (st->json) {
-    front_respond(s, st, 200, "application/json", json, len);
+    /* A refusal at a limit is a 503 (with Retry-After) when no stream
+     * started yet. */
+    int refused = cmcp__mcp_error_code(json, len) == CMCP_MCP_SERVER_OVERLOADED;
+    front_respond(s, st, refused ? 503 : 200, "application/json", json, len);
   } else {
     stream_event(s, st, json, len, 1);
   }
@@ -422,7 +426,7 @@ static mcp_session *session_new(cmcp__mcp_loop *lp, mcp_smsg *m) {
   return s;
 refuse:
   reply_error(lp, m, 503, CMCP_MCP_SERVER_OVERLOADED,
-              "Server overloaded: too many sessions");
+              "Server overloaded: too many sessions (--max-sessions)");
   return NULL;
 }
 
