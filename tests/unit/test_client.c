@@ -80,11 +80,432 @@ static void test_connect_auto(void **state) {
   connect_era(NULL, "2026-07-28", 1);
 }
 
+
+/* ---- a client on the test's own loop ---------------------------------- */
+
+typedef struct outcome {
+  int done;
+  int status;
+  json_object *result; /* a reference */
+  int calls;
+} outcome;
+
+static void on_result(cmcp_client_t *cli, int status, json_object *result,
+                      void *data) {
+  outcome *o = data;
+  (void)cli;
+  o->done = 1;
+  o->calls++;
+  o->status = status;
+  json_object_put(o->result);
+  o->result = result ? json_object_get(result) : NULL;
+}
+
+/* Runs loop until *flag is set, for at most ms milliseconds. */
+static void run_until(uv_loop_t *loop, const int *flag, uint64_t ms) {
+  uint64_t end = uv_hrtime() / 1000000 + ms;
+  while (!*flag && uv_hrtime() / 1000000 < end)
+    uv_run(loop, UV_RUN_NOWAIT), uv_sleep(1);
+  assert_true(*flag);
+}
+
+static void outcome_reset(outcome *o) {
+  json_object_put(o->result);
+  memset(o, 0, sizeof(*o));
+}
+
+typedef struct fixture {
+  uv_loop_t loop;
+  cmcp_client_t *cli;
+  int notes, progress, logs, list_changed;
+  int asks;
+  char last_method[64];
+} fixture;
+
+static void on_note(cmcp_client_t *cli, const char *method,
+                    json_object *params, void *data) {
+  fixture *f = data;
+  (void)cli;
+  (void)params;
+  f->notes++;
+  snprintf(f->last_method, sizeof(f->last_method), "%s", method);
+  if (strcmp(method, "notifications/progress") == 0)
+    f->progress++;
+  else if (strcmp(method, "notifications/message") == 0)
+    f->logs++;
+  else if (strstr(method, "list_changed"))
+    f->list_changed++;
+}
+
+/* Answers every ask at once. */
+static void answer_now(cmcp_client_t *cli, cmcp_ask_t *ask, void *data) {
+  fixture *f = data;
+  const char *m = cmcp_ask_method(ask);
+  (void)cli;
+  f->asks++;
+  if (strcmp(m, "sampling/createMessage") == 0)
+    assert_int_equal(
+        cmcp_ask_reply(ask, "{\"role\":\"assistant\",\"content\":{\"type\":"
+                            "\"text\",\"text\":\"Paris\"},\"model\":\"m\","
+                            "\"stopReason\":\"endTurn\"}"),
+        0);
+  else if (strcmp(m, "elicitation/create") == 0)
+    assert_int_equal(
+        cmcp_ask_reply(ask, "{\"action\":\"accept\",\"content\":{\"name\":"
+                            "\"Ada\",\"username\":\"ada\",\"email\":"
+                            "\"ada@example.com\"}}"),
+        0);
+  else if (strcmp(m, "roots/list") == 0)
+    assert_int_equal(
+        cmcp_ask_reply(ask, "{\"roots\":[{\"uri\":\"file:///tmp/r1\"}]}"), 0);
+  else
+    assert_int_equal(cmcp_ask_reply_error(ask, -1, "unexpected"), 0);
+}
+
+static void fixture_up(fixture *f, const char *version, int with_asks) {
+  const char *argv[] = {everything, "--stdio", NULL};
+  outcome o = {0};
+  memset(f, 0, sizeof(*f));
+  assert_int_equal(uv_loop_init(&f->loop), 0);
+  f->cli = cmcp_client_new(&f->loop, "test-client", "1.0");
+  assert_non_null(f->cli);
+  assert_int_equal(cmcp_client_set_stdio(f->cli, argv, NULL, NULL), 0);
+  assert_int_equal(cmcp_client_set_protocol(f->cli, version), 0);
+  cmcp_client_set_timeout(f->cli, 10000);
+  cmcp_client_on_notification(f->cli, on_note, f);
+  if (with_asks) {
+    assert_int_equal(cmcp_client_on_sampling(f->cli, answer_now, f), 0);
+    assert_int_equal(cmcp_client_on_elicitation(f->cli, CMCP_ELICIT_FORM,
+                                                answer_now, f),
+                     0);
+    assert_int_equal(cmcp_client_on_roots(f->cli, 1, answer_now, f), 0);
+  }
+  assert_int_equal(cmcp_client_connect(f->cli, on_result, &o), 0);
+  assert_int_equal(o.done, 0); /* never inside the call that armed it */
+  run_until(&f->loop, &o.done, 10000);
+  assert_int_equal(o.status, 0);
+  outcome_reset(&o);
+}
+
+static void fixture_down(fixture *f) {
+  cmcp_client_free(f->cli);
+  uv_run(&f->loop, UV_RUN_DEFAULT);
+  assert_int_equal(uv_loop_close(&f->loop), 0);
+}
+
+/* Calls tool with args and waits for the answer. */
+static void call(fixture *f, const char *tool, const char *args,
+                 unsigned flags, outcome *o) {
+  outcome_reset(o);
+  assert_int_equal(
+      cmcp_client_call_tool(f->cli, tool, args, flags, on_result, o, NULL), 0);
+  run_until(&f->loop, &o->done, 10000);
+}
+
+static const char *const eras[] = {"2026-07-28", "2025-11-25"};
+
+static void test_typed_calls(void **state) {
+  (void)state;
+  for (size_t e = 0; e < 2; e++) {
+    fixture f;
+    outcome o = {0};
+    fixture_up(&f, eras[e], 0);
+#define WAIT_OK(expr)                                                          \
+  do {                                                                         \
+    outcome_reset(&o);                                                         \
+    assert_int_equal((expr), 0);                                               \
+    run_until(&f.loop, &o.done, 10000);                                        \
+    assert_int_equal(o.status, 0);                                             \
+  } while (0)
+    WAIT_OK(cmcp_client_ping(f.cli, on_result, &o));
+    WAIT_OK(cmcp_client_list_tools(f.cli, NULL, on_result, &o));
+    assert_true(json_object_array_length(
+                    json_object_object_get(o.result, "tools")) > 10);
+    WAIT_OK(cmcp_client_list_resources(f.cli, NULL, on_result, &o));
+    assert_non_null(json_object_object_get(o.result, "resources"));
+    WAIT_OK(cmcp_client_list_resource_templates(f.cli, NULL, on_result, &o));
+    assert_non_null(json_object_object_get(o.result, "resourceTemplates"));
+    WAIT_OK(cmcp_client_read_resource(f.cli, "test://static-text", on_result,
+                                      &o));
+    assert_non_null(strstr(json_object_to_json_string(o.result),
+                           "This is the content of the static text"));
+    WAIT_OK(cmcp_client_list_prompts(f.cli, NULL, on_result, &o));
+    assert_non_null(json_object_object_get(o.result, "prompts"));
+    WAIT_OK(cmcp_client_get_prompt(f.cli, "test_prompt_with_arguments",
+                                   "{\"arg1\":\"a\",\"arg2\":\"b\"}",
+                                   on_result, &o));
+    assert_non_null(strstr(json_object_to_json_string(o.result),
+                           "arg1='a', arg2='b'"));
+    WAIT_OK(cmcp_client_complete(
+        f.cli, "{\"type\":\"ref/prompt\",\"name\":\"test_prompt_with_arguments\"}",
+        "arg1", "pa", NULL, on_result, &o));
+    assert_non_null(strstr(json_object_to_json_string(o.result), "paris"));
+    /* A tool's own failure is a result. */
+    call(&f, "test_error_handling", NULL, 0, &o);
+    assert_int_equal(o.status, 0);
+    assert_true(cmcp_result_is_tool_error(o.result));
+    /* An unknown method is a JSON-RPC error with its object. */
+    outcome_reset(&o);
+    assert_int_equal(cmcp_client_request(f.cli, "no/such/method", "{}", 0, 0,
+                                         on_result, &o, NULL),
+                     0);
+    run_until(&f.loop, &o.done, 10000);
+    assert_int_equal(o.status, CMCP_ERPC);
+    assert_int_equal(json_object_get_int(json_object_object_get(o.result,
+                                                                "code")),
+                     CMCP_JSONRPC_METHOD_NOT_FOUND);
+    if (e == 0) {
+      assert_int_equal(cmcp_client_set_log_level(f.cli, CMCP_LOG_INFO,
+                                                 on_result, &o),
+                       CMCP_EUNSUPPORTED);
+      assert_int_equal(cmcp_client_subscribe(f.cli, "test://static-text",
+                                             on_result, &o),
+                       CMCP_EUNSUPPORTED);
+    } else {
+      WAIT_OK(cmcp_client_set_log_level(f.cli, CMCP_LOG_INFO, on_result, &o));
+      WAIT_OK(cmcp_client_subscribe(f.cli, "test://watched-resource",
+                                    on_result, &o));
+      WAIT_OK(cmcp_client_unsubscribe(f.cli, "test://watched-resource",
+                                      on_result, &o));
+    }
+#undef WAIT_OK
+    outcome_reset(&o);
+    fixture_down(&f);
+  }
+}
+
+static void test_asks_both_eras(void **state) {
+  (void)state;
+  for (size_t e = 0; e < 2; e++) {
+    fixture f;
+    outcome o = {0};
+    fixture_up(&f, eras[e], 1);
+    call(&f, "test_sampling", "{\"prompt\":\"Capital of France?\"}", 0, &o);
+    assert_int_equal(o.status, 0);
+    assert_non_null(strstr(text_of(o.result), "Paris"));
+    call(&f, "test_elicitation", "{\"message\":\"Who?\"}", 0, &o);
+    assert_int_equal(o.status, 0);
+    assert_non_null(strstr(text_of(o.result), "action=accept"));
+    call(&f, "test_input_required_result_list_roots", NULL, 0, &o);
+    assert_int_equal(o.status, 0);
+    assert_non_null(strstr(text_of(o.result), "file:///tmp/r1"));
+    call(&f, "test_input_required_result_multi_round", NULL, 0, &o);
+    assert_int_equal(o.status, 0);
+    call(&f, "test_input_required_result_request_state", NULL, 0, &o);
+    assert_int_equal(o.status, 0);
+    assert_non_null(strstr(text_of(o.result), "state-ok"));
+    assert_true(f.asks >= 5);
+    outcome_reset(&o);
+    fixture_down(&f);
+  }
+}
+
+static void test_progress_and_logs(void **state) {
+  (void)state;
+  for (size_t e = 0; e < 2; e++) {
+    fixture f;
+    outcome o = {0};
+    fixture_up(&f, eras[e], 0);
+    call(&f, "test_tool_with_progress", NULL, CMCP_REQ_PROGRESS, &o);
+    assert_int_equal(o.status, 0);
+    assert_int_equal(f.progress, 3);
+    if (e == 0) {
+      /* The 2026-07-28 wire: the request asks for logs in its _meta. */
+      outcome_reset(&o);
+      assert_int_equal(
+          cmcp_client_request(
+              f.cli, "tools/call",
+              "{\"name\":\"test_tool_with_logging\",\"arguments\":{},"
+              "\"_meta\":{\"io.modelcontextprotocol/logLevel\":\"info\"}}",
+              0, 0, on_result, &o, NULL),
+          0);
+    } else {
+      outcome_reset(&o);
+      assert_int_equal(cmcp_client_set_log_level(f.cli, CMCP_LOG_INFO,
+                                                 on_result, &o),
+                       0);
+      run_until(&f.loop, &o.done, 10000);
+      outcome_reset(&o);
+      assert_int_equal(cmcp_client_call_tool(f.cli, "test_tool_with_logging",
+                                             NULL, 0, on_result, &o, NULL),
+                       0);
+    }
+    run_until(&f.loop, &o.done, 10000);
+    assert_int_equal(o.status, 0);
+    assert_int_equal(f.logs, 3);
+    outcome_reset(&o);
+    fixture_down(&f);
+  }
+}
+
+static void test_cancel_and_timeout(void **state) {
+  (void)state;
+  for (size_t e = 0; e < 2; e++) {
+    fixture f;
+    outcome o = {0}, t = {0};
+    uint64_t req = 0, start;
+    fixture_up(&f, eras[e], 0);
+    start = uv_hrtime() / 1000000;
+    assert_int_equal(cmcp_client_call_tool(f.cli, "slow_compute",
+                                           "{\"seconds\":5}", 0, on_result,
+                                           &o, &req),
+                     0);
+    assert_true(req != 0);
+    assert_int_equal(cmcp_client_cancel(f.cli, req, "changed my mind"), 0);
+    assert_int_equal(o.done, 0);
+    assert_int_equal(cmcp_client_cancel(f.cli, req, NULL), CMCP_ENOENT);
+    run_until(&f.loop, &o.done, 2000);
+    assert_int_equal(o.status, CMCP_ECANCELED);
+    assert_int_equal(cmcp_client_cancel(f.cli, req, NULL), CMCP_ENOENT);
+    /* A per-request timeout. */
+    assert_int_equal(cmcp_client_request(f.cli, "tools/call",
+                                         "{\"name\":\"slow_compute\","
+                                         "\"arguments\":{\"seconds\":5}}",
+                                         200, 0, on_result, &t, NULL),
+                     0);
+    run_until(&f.loop, &t.done, 3000);
+    assert_int_equal(t.status, CMCP_ETIMEDOUT);
+    assert_true(uv_hrtime() / 1000000 - start < 3000);
+    assert_non_null(strstr(cmcp_client_last_error(f.cli), "no answer"));
+    /* The connection still works. */
+    call(&f, "test_simple_text", NULL, 0, &o);
+    assert_int_equal(o.status, 0);
+    assert_int_equal(o.calls, 1);
+    outcome_reset(&o);
+    outcome_reset(&t);
+    fixture_down(&f);
+  }
+}
+
+static void test_inflight_limit(void **state) {
+  fixture f;
+  outcome a = {0}, b = {0};
+  (void)state;
+  fixture_up(&f, "2026-07-28", 0);
+  assert_int_equal(cmcp_client_set_limit(f.cli, CMCP_CLIENT_LIMIT_INFLIGHT, 1),
+                   0);
+  assert_int_equal(cmcp_client_call_tool(f.cli, "test_simple_text", NULL, 0,
+                                         on_result, &a, NULL),
+                   0);
+  assert_int_equal(cmcp_client_call_tool(f.cli, "test_simple_text", NULL, 0,
+                                         on_result, &b, NULL),
+                   CMCP_ELIMIT);
+  run_until(&f.loop, &a.done, 10000);
+  assert_int_equal(a.status, 0);
+  assert_int_equal(b.done, 0);
+  outcome_reset(&a);
+  fixture_down(&f);
+}
+
+/* Closing with requests in flight: each callback gets CMCP_ECANCELED. */
+static void test_free_cancels_pending(void **state) {
+  fixture f;
+  outcome a = {0}, b = {0};
+  (void)state;
+  fixture_up(&f, "2025-11-25", 0);
+  assert_int_equal(cmcp_client_call_tool(f.cli, "slow_compute",
+                                         "{\"seconds\":5}", 0, on_result, &a,
+                                         NULL),
+                   0);
+  assert_int_equal(cmcp_client_list_tools(f.cli, NULL, on_result, &b), 0);
+  fixture_down(&f);
+  assert_int_equal(a.calls, 1);
+  assert_int_equal(a.status, CMCP_ECANCELED);
+  assert_int_equal(b.calls, 1);
+  assert_int_equal(b.status, CMCP_ECANCELED);
+}
+
+static void test_sync_calls(void **state) {
+  cmcp_client_t *cli = spawn("2026-07-28");
+  json_object *res = NULL;
+  uv_loop_t loop;
+  (void)state;
+  assert_int_equal(cmcp_client_request_sync(cli, "tools/list", NULL, &res),
+                   CMCP_ESTATE); /* not connected yet */
+  assert_null(res);
+  assert_int_equal(cmcp_client_connect_sync(cli, NULL), 0);
+  assert_int_equal(cmcp_client_request_sync(cli, "tools/list", NULL, &res), 0);
+  assert_non_null(json_object_object_get(res, "tools"));
+  json_object_put(res);
+  assert_int_equal(cmcp_client_request_sync(cli, "nope", "{}", &res),
+                   CMCP_ERPC);
+  assert_non_null(json_object_object_get(res, "code"));
+  json_object_put(res);
+  assert_int_equal(cmcp_client_request_sync(cli, "x", "[1]", &res),
+                   CMCP_EINVAL);
+  cmcp_client_free(cli);
+  /* Synchronous calls belong to private loops. */
+  assert_int_equal(uv_loop_init(&loop), 0);
+  cli = cmcp_client_new(&loop, "c", "1");
+  assert_int_equal(cmcp_client_connect_sync(cli, &res), CMCP_ESTATE);
+  cmcp_client_free(cli);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+static void test_config_errors(void **state) {
+  const char *argv[] = {everything, "--stdio", NULL};
+  const char *empty[] = {NULL};
+  cmcp_client_t *cli;
+  outcome o = {0};
+  (void)state;
+  assert_null(cmcp_client_new(NULL, "", "1"));
+  assert_null(cmcp_client_new(NULL, NULL, "1"));
+  cli = cmcp_client_new(NULL, "c", NULL);
+  assert_non_null(cli);
+  assert_string_equal(cmcp_client_last_error(cli), "");
+  assert_int_equal(cmcp_client_set_protocol(cli, "1999-01-01"),
+                   CMCP_EUNSUPPORTED);
+  assert_int_equal(cmcp_client_set_stdio(cli, empty, NULL, NULL), CMCP_EINVAL);
+  assert_int_equal(cmcp_client_set_url(cli, "ftp://x"), CMCP_EINVAL);
+  assert_int_equal(cmcp_client_add_header(cli, "Bad Name", "v"), CMCP_EINVAL);
+  assert_int_equal(cmcp_client_add_header(cli, "X-A", "a\r\nb"), CMCP_EINVAL);
+  assert_int_equal(cmcp_client_add_header(cli, "X-A", "b"), 0);
+  assert_int_equal(cmcp_client_set_bearer(cli, ""), CMCP_EINVAL);
+  assert_int_equal(cmcp_client_set_info_json(cli, "[]"), CMCP_EINVAL);
+  assert_int_equal(cmcp_client_set_info_json(cli, "{\"name\":1}"),
+                   CMCP_EINVAL);
+  assert_int_equal(cmcp_client_set_info_json(cli, "{\"title\":\"T\"}"), 0);
+  assert_int_equal(cmcp_client_set_limit(cli, CMCP_CLIENT_LIMIT_COUNT_, 1),
+                   CMCP_EINVAL);
+  assert_int_equal(cmcp_client_set_limit(cli, CMCP_CLIENT_LIMIT_INFLIGHT, 0),
+                   CMCP_EINVAL);
+  assert_int_equal(cmcp_client_on_elicitation(cli, 0, answer_now, NULL),
+                   CMCP_EINVAL);
+  assert_int_equal(cmcp_client_list_tools(cli, NULL, on_result, &o),
+                   CMCP_ESTATE);
+  assert_int_equal(cmcp_client_connect(cli, on_result, &o), CMCP_EINVAL);
+  assert_non_null(strstr(cmcp_client_last_error(cli), "no server"));
+  assert_int_equal(cmcp_client_set_stdio(cli, argv, NULL, NULL), 0);
+  assert_int_equal(cmcp_client_connect_sync(cli, NULL), 0);
+  assert_int_equal(cmcp_client_set_protocol(cli, NULL), CMCP_ESTATE);
+  assert_int_equal(cmcp_client_connect(cli, on_result, &o), CMCP_ESTATE);
+  assert_int_equal(o.done, 0);
+  assert_int_equal(cmcp_client_list_all(cli, "tools/call", 0, on_result, &o),
+                   CMCP_EINVAL);
+  assert_int_equal(cmcp_client_call_tool(cli, NULL, NULL, 0, on_result, &o,
+                                         NULL),
+                   CMCP_EINVAL);
+  assert_int_equal(cmcp_client_call_tool(cli, "t", "not json", 0, on_result,
+                                         &o, NULL),
+                   CMCP_EPARSE);
+  cmcp_client_free(cli);
+  cmcp_client_free(NULL);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_connect_modern),
       cmocka_unit_test(test_connect_legacy),
       cmocka_unit_test(test_connect_auto),
+      cmocka_unit_test(test_typed_calls),
+      cmocka_unit_test(test_asks_both_eras),
+      cmocka_unit_test(test_progress_and_logs),
+      cmocka_unit_test(test_cancel_and_timeout),
+      cmocka_unit_test(test_inflight_limit),
+      cmocka_unit_test(test_free_cancels_pending),
+      cmocka_unit_test(test_sync_calls),
+      cmocka_unit_test(test_config_errors),
   };
   return cmocka_run_group_tests(tests, find_everything, NULL);
 }
