@@ -32,22 +32,23 @@ typedef enum {
 
 extern const char *const bench_err_names[BENCH_E_KINDS];
 
-/* ---- counters, ticks ------------------------------------------------------ */
+/* ---- counters, ticks ------------------------------------------------------
+ */
 typedef struct bench_counters {
-  uint64_t sent;      /* requests written */
-  uint64_t ok;        /* successful answers */
-  uint64_t late;      /* open loop: sent after their intended time waited
-                         for a free connection */
-  uint64_t unsent;    /* open loop: dropped, the backlog was full */
+  uint64_t sent;   /* requests written */
+  uint64_t ok;     /* successful answers */
+  uint64_t late;   /* open loop: sent after their intended time waited
+                      for a free connection */
+  uint64_t unsent; /* open loop: dropped, the backlog was full */
   uint64_t err[BENCH_E_KINDS];
   uint64_t retry_after; /* 503s that carried Retry-After */
   uint64_t handshakes;  /* clients that completed their handshake */
   uint64_t handshake_errors;
-  uint64_t streams_opened; /* GET or subscriptions/listen streams */
-  uint64_t stream_errors;  /* streams that could not open */
+  uint64_t streams_opened;  /* GET or subscriptions/listen streams */
+  uint64_t stream_errors;   /* streams that could not open */
   uint64_t streams_dropped; /* streams the server ended */
   uint64_t stream_events;   /* SSE events on held streams */
-  uint64_t lag_us;     /* sum over sends of (send time - intended time) */
+  uint64_t lag_us;          /* sum over sends of (send time - intended time) */
   uint64_t bytes_out;
   uint64_t bytes_in;
 } bench_counters;
@@ -65,11 +66,11 @@ void bench_counters_add(bench_counters *dst, const bench_counters *src);
 
 /* One second of one process. */
 typedef struct bench_tick {
-  int sec;         /* 1 for the first second, ... */
-  int ms;          /* its length: 1000 but for the last one */
-  int step;        /* plateau index with --steps, else 0 */
-  int steady;      /* every client of the plateau was ready all second */
-  int warm;        /* within --warmup: out of the totals */
+  int sec;          /* 1 for the first second, ... */
+  int ms;           /* its length: 1000 but for the last one */
+  int step;         /* plateau index with --steps, else 0 */
+  int steady;       /* every client of the plateau was ready all second */
+  int warm;         /* within --warmup: out of the totals */
   uint64_t clients; /* clients ready (handshake done) at the end */
   uint64_t target;  /* clients wanted at the end */
   uint64_t streams; /* streams open at the end */
@@ -102,7 +103,7 @@ typedef struct bench_opts {
   const char *profile;
   /* target */
   const char *url;
-  char host[64];      /* numeric IPv4 */
+  char host[64]; /* numeric IPv4 */
   int port;
   char path[256];
   char host_header[96];
@@ -132,7 +133,7 @@ typedef struct bench_opts {
   /* processes */
   int procs;
   int fds_per_proc;
-  int child_index; /* -1 in the parent */
+  int child_index;        /* -1 in the parent */
   int child_clients_base; /* first client index of this child */
   /* capacity (bomber, soak) */
   double capacity;        /* answers/s; 0 = measure */

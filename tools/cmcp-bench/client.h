@@ -24,7 +24,8 @@ void bench_sse_free(bench_sse *s);
 int bench_sse_feed(bench_sse *s, const char *p, size_t n, bench_sse_fn fn,
                    void *arg);
 
-/* ---- HTTP connections (http.c) --------------------------------------------- */
+/* ---- HTTP connections (http.c) ---------------------------------------------
+ */
 enum {
   CONN_CONNECTING = 1,
   CONN_IDLE,    /* connected, no request in flight */
@@ -43,24 +44,24 @@ typedef struct bench_conn {
   uint8_t is_stream; /* reads an endless stream: count events only */
   uint8_t sse;       /* the response is text/event-stream */
   uint8_t retry_after;
-  uint8_t in_sid;  /* reading the Mcp-Session-Id value */
-  uint8_t in_ct;   /* reading the Content-Type value */
-  uint8_t in_ra;   /* reading Retry-After */
-  uint8_t paused;  /* slow read: reading stopped until the timer */
-  uint8_t done;    /* the response is complete */
-  uint8_t method;  /* bench_method of the request, or 0xff (handshake) */
+  uint8_t in_sid; /* reading the Mcp-Session-Id value */
+  uint8_t in_ct;  /* reading the Content-Type value */
+  uint8_t in_ra;  /* reading Retry-After */
+  uint8_t paused; /* slow read: reading stopped until the timer */
+  uint8_t done;   /* the response is complete */
+  uint8_t method; /* bench_method of the request, or 0xff (handshake) */
   uint16_t status;
   char field[20];
   uint8_t field_len;
   char sid[96]; /* Mcp-Session-Id of an initialize answer */
   uint8_t sid_len;
-  int64_t id;        /* JSON-RPC id of the request in flight */
-  uint64_t intended; /* ns: when the request was meant to go */
-  uint64_t deadline; /* ms (uv_now): when it times out */
-  cmcp__buf body;    /* JSON answer (or the answer event's data) */
-  bench_sse *ssep;   /* while an SSE body is read */
-  uv_timer_t *slow;  /* slow read: resumes reading */
-  uint64_t budget;   /* slow read: bytes still allowed this period */
+  int64_t id;              /* JSON-RPC id of the request in flight */
+  uint64_t intended;       /* ns: when the request was meant to go */
+  uint64_t deadline;       /* ms (uv_now): when it times out */
+  cmcp__buf body;          /* JSON answer (or the answer event's data) */
+  bench_sse *ssep;         /* while an SSE body is read */
+  uv_timer_t *slow;        /* slow read: resumes reading */
+  uint64_t budget;         /* slow read: bytes still allowed this period */
   struct bench_conn *next; /* the client's other connections */
 } bench_conn;
 
@@ -72,7 +73,8 @@ int bench_conn_send(bench_conn *c, char *req, size_t len);
 /* Closes the connection; bench_on_closed() runs from its close callback. */
 void bench_conn_close(bench_conn *c);
 
-/* ---- what the connections tell the client layer (mcp.c) ------------------- */
+/* ---- what the connections tell the client layer (mcp.c) -------------------
+ */
 void bench_on_connected(bench_conn *c, int status);
 /* A whole response: status, body (JSON) or NULL. */
 void bench_on_response(bench_conn *c);
@@ -83,7 +85,8 @@ void bench_on_broken(bench_conn *c, int err);
 /* The close callback ran: the memory of c is free to reuse. */
 void bench_on_closed(bench_conn *c);
 
-/* ---- clients and the runner ------------------------------------------------ */
+/* ---- clients and the runner ------------------------------------------------
+ */
 enum {
   CL_OFF,       /* not started */
   CL_HANDSHAKE, /* initialize / discover in progress */
@@ -98,22 +101,22 @@ typedef struct bench_runner bench_runner;
 
 typedef struct bench_client {
   bench_runner *r;
-  int index;      /* global client number (all processes) */
+  int index; /* global client number (all processes) */
   uint8_t state;
-  uint8_t hs;     /* handshake step */
+  uint8_t hs;      /* handshake step */
   uint8_t waiting; /* closed loop: the next request waits for an answer */
   uint8_t stream_wanted;
   uint8_t nconns;
-  char *sid;       /* legacy session id */
+  char *sid;         /* legacy session id */
   bench_conn *conns; /* request connections */
   bench_conn *stream;
   uv_timer_t timer;
-  uint64_t next;     /* ns: intended time of the next request */
-  uint64_t interval; /* ns between requests (0: unpaced) */
-  uint64_t seq;      /* requests made */
+  uint64_t next;                   /* ns: intended time of the next request */
+  uint64_t interval;               /* ns between requests (0: unpaced) */
+  uint64_t seq;                    /* requests made */
   uint64_t backlog[BENCH_BACKLOG]; /* intended times not yet sent */
   uint8_t bl_head, bl_len;
-  uint8_t bl_late; /* the oldest waited for a connection */
+  uint8_t bl_late;   /* the oldest waited for a connection */
   uint64_t retry_at; /* ms: retry the handshake, reopen the stream */
 } bench_client;
 
@@ -123,31 +126,31 @@ struct bench_runner {
   bench_tick_fn fn;
   void *fn_data;
   bench_client *clients;
-  int nclients;     /* this process's clients */
-  int started;      /* clients started so far */
-  int ready;        /* clients ready */
-  int handshaking;  /* clients in their handshake */
-  int streams;      /* streams open */
-  int src_next;     /* round-robin source address */
-  uint64_t t0;      /* ns: start */
-  uint64_t budget;  /* requests still allowed (UINT64_MAX: no bound) */
+  int nclients;    /* this process's clients */
+  int started;     /* clients started so far */
+  int ready;       /* clients ready */
+  int handshaking; /* clients in their handshake */
+  int streams;     /* streams open */
+  int src_next;    /* round-robin source address */
+  uint64_t t0;     /* ns: start */
+  uint64_t budget; /* requests still allowed (UINT64_MAX: no bound) */
   int stopping;
   int sec;
   int step;
-  int steady;       /* every wanted client ready since the tick began */
-  int step_target;  /* clients wanted now */
+  int steady;           /* every wanted client ready since the tick began */
+  int step_target;      /* clients wanted now */
   uint64_t drain_until; /* ns since start: in-flight requests give up */
-  bench_counters c; /* this second */
-  bench_hist h;     /* this second */
+  bench_counters c;     /* this second */
+  bench_hist h;         /* this second */
   uv_timer_t tick, pace, sweep;
   uint8_t mix[BENCH_MIX_MAX];
   int nmix;
-  char *pad; /* payload bytes ('x'), NUL-terminated */
+  char *pad;                 /* payload bytes ('x'), NUL-terminated */
   char *head[BENCH_M_COUNT]; /* HTTP head of each method, up to the
                                 session id and Content-Length */
   char *post[BENCH_M_COUNT]; /* body of each method after the id */
-  uint64_t inflight; /* requests sent, not yet answered */
-  void *stdio; /* stdio.c's state with --stdio */
+  uint64_t inflight;         /* requests sent, not yet answered */
+  void *stdio;               /* stdio.c's state with --stdio */
 };
 
 uint64_t bench_now_ns(void);

@@ -19,8 +19,8 @@
   (BENCH_HIST_SUB + BENCH_HIST_MAX_SHIFT * BENCH_HIST_HALF)
 
 typedef struct bench_hist {
-  uint64_t *counts; /* BENCH_HIST_SLOTS */
-  uint64_t total;   /* values recorded */
+  uint64_t *counts;  /* BENCH_HIST_SLOTS */
+  uint64_t total;    /* values recorded */
   uint64_t min, max; /* exact extremes (min is UINT64_MAX when empty) */
   double sum;        /* for the mean */
   size_t lo, hi;     /* slots in use lie in [lo, hi] (lo > hi: none) */

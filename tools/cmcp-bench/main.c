@@ -19,7 +19,8 @@
 
 #define LINE_LIMIT (16u << 20)
 
-/* ---- a child: ticks out on stdout ------------------------------------------ */
+/* ---- a child: ticks out on stdout ------------------------------------------
+ */
 
 static void tick_to_stdout(const bench_tick *t, void *data) {
   cmcp__buf b;
@@ -36,7 +37,8 @@ static void tick_to_report(const bench_tick *t, void *data) {
   bench_report_add(data, t);
 }
 
-/* ---- the parent: children and their pipes ----------------------------------- */
+/* ---- the parent: children and their pipes -----------------------------------
+ */
 
 typedef struct child {
   uv_process_t proc;
@@ -208,10 +210,11 @@ static double measure_capacity(const bench_opts *o, int argc, char **argv) {
   bench_opts p = *o;
   bench_report *rep;
   char clients[16], dur[32];
-  char *extra[] = {"--clients",  clients,         "--client-rate", "0",
-                   "--duration", dur,             "--closed-loop", "--no-streams",
-                   "--steps",    "none",          "--warmup",      "1",
-                   "--capacity-factor", "0",      "--rate",        "0"};
+  char *extra[] = {
+      "--clients",         clients, "--client-rate", "0",
+      "--duration",        dur,     "--closed-loop", "--no-streams",
+      "--steps",           "none",  "--warmup",      "1",
+      "--capacity-factor", "0",     "--rate",        "0"};
   double cap;
   snprintf(clients, sizeof clients, "%d", o->capacity_clients);
   snprintf(dur, sizeof dur, "%g", o->capacity_duration + 1);
@@ -231,8 +234,8 @@ static double measure_capacity(const bench_opts *o, int argc, char **argv) {
   rep = bench_report_new(&p, p.procs);
   if (rep == NULL)
     return 0;
-  if (run(&p, argc, argv, extra, (int)(sizeof extra / sizeof extra[0]),
-          rep) != 0) {
+  if (run(&p, argc, argv, extra, (int)(sizeof extra / sizeof extra[0]), rep) !=
+      0) {
     bench_report_free(rep);
     return 0;
   }

@@ -28,8 +28,8 @@
 #define TIMER_SLACK_NS 2000000 /* libuv timers wake within 1-2 ms */
 
 const char *const bench_method_names[BENCH_M_COUNT] = {
-    "tools/call",     "tools/list",  "resources/list", "resources/read",
-    "prompts/list",   "prompts/get", "ping",           "server/discover"};
+    "tools/call",   "tools/list",  "resources/list", "resources/read",
+    "prompts/list", "prompts/get", "ping",           "server/discover"};
 
 /* ---- templates ----------------------------------------------------------- */
 
@@ -81,8 +81,8 @@ static int make_post(const bench_runner *r, int m, cmcp__buf *b) {
   int rc = cmcp__buf_printf(b, ",\"method\":\"%s\",\"params\":{",
                             bench_method_names[m]);
   size_t before = b->len;
-  int pad = !has_argument(m) && m != BENCH_M_RESOURCES_READ &&
-            r->o->payload > 0;
+  int pad =
+      !has_argument(m) && m != BENCH_M_RESOURCES_READ && r->o->payload > 0;
   if (rc == 0)
     rc = params(r, m, b);
   if (rc == 0 && (r->o->modern || pad)) {
@@ -152,8 +152,8 @@ void bench_templates_free(bench_runner *r) {
 }
 
 int bench_build_body(const bench_runner *r, int m, int64_t id, cmcp__buf *b) {
-  int rc = cmcp__buf_printf(b, "{\"jsonrpc\":\"2.0\",\"id\":%lld",
-                            (long long)id);
+  int rc =
+      cmcp__buf_printf(b, "{\"jsonrpc\":\"2.0\",\"id\":%lld", (long long)id);
   return rc == 0 ? cmcp__buf_adds(b, r->post[m]) : rc;
 }
 
@@ -208,8 +208,8 @@ static char *build_raw(bench_client *cl, const char *method, const char *body,
     if (rc == 0 && cl->sid != NULL)
       rc = cmcp__buf_printf(&b, "Mcp-Session-Id: %s\r\n", cl->sid);
     if (rc == 0)
-      rc = cmcp__buf_printf(&b, "Content-Length: %zu\r\n\r\n%s",
-                            strlen(body), body);
+      rc = cmcp__buf_printf(&b, "Content-Length: %zu\r\n\r\n%s", strlen(body),
+                            body);
   }
   if (rc != 0) {
     cmcp__buf_free(&b);
@@ -241,7 +241,8 @@ static int classify_parsed(const char *json, size_t len, int64_t id, int m) {
       !json_object_is_type(res, json_type_object))
     goto out;
   out = -1;
-  if (m == BENCH_M_TOOLS_CALL && json_object_object_get_ex(res, "isError", &v) &&
+  if (m == BENCH_M_TOOLS_CALL &&
+      json_object_object_get_ex(res, "isError", &v) &&
       json_object_get_boolean(v))
     out = BENCH_E_TOOL;
 out:
@@ -616,8 +617,8 @@ static void fire(bench_client *cl, int timed) {
       return;
     }
     cl->waiting = 1;
-    backlog_push(cl, cl->interval > 0 ? intended_time(cl->next, now, timed)
-                                      : now);
+    backlog_push(cl,
+                 cl->interval > 0 ? intended_time(cl->next, now, timed) : now);
     cl->next = cl->interval > 0 ? cl->next + cl->interval : now;
   } else {
     while (cl->next <= now) {
@@ -668,8 +669,8 @@ void bench_on_response(bench_conn *c) {
   } else if (c->status != 200) {
     err = BENCH_E_HTTP;
   } else {
-    err = bench_classify(c->body.data != NULL ? c->body.data : "",
-                         c->body.len, c->id, c->method);
+    err = bench_classify(c->body.data != NULL ? c->body.data : "", c->body.len,
+                         c->id, c->method);
   }
   if (!llhttp_should_keep_alive(&c->parser))
     conn_drop(cl, c);
@@ -734,12 +735,12 @@ void bench_on_broken(bench_conn *c, int err) {
   conn_drop(cl, c);
 }
 
-/* ---- timeouts, retries, stop ----------------------------------------------- */
+/* ---- timeouts, retries, stop -----------------------------------------------
+ */
 
 void bench_client_sweep(bench_client *cl, uint64_t now_ms) {
   bench_conn *c, *next;
-  if (cl->state == CL_BACKOFF && now_ms >= cl->retry_at &&
-      !cl->r->stopping) {
+  if (cl->state == CL_BACKOFF && now_ms >= cl->retry_at && !cl->r->stopping) {
     bench_client_start(cl);
     return;
   }

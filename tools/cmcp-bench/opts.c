@@ -53,7 +53,8 @@ static const char usage[] =
     "  --timeout MS            per request, and for the drain at the end\n"
     "                          (default 10000)\n"
     "  --streams, --no-streams each client also holds a notification stream\n"
-    "                          (legacy: GET; 2026-07-28: subscriptions/listen)\n"
+    "                          (legacy: GET; 2026-07-28: "
+    "subscriptions/listen)\n"
     "  --conns-per-client N    request connections per client (default 1\n"
     "                          closed loop, 4 open loop)\n"
     "  --slow-read BYTES       each connection reads at most BYTES a second\n"
@@ -247,8 +248,7 @@ static int parse_url(const char *url, bench_opts *o) {
       return -1;
   }
   snprintf(o->path, sizeof o->path, "%s", *slash ? slash : "/");
-  snprintf(o->host_header, sizeof o->host_header, "%.*s",
-           (int)(slash - p), p);
+  snprintf(o->host_header, sizeof o->host_header, "%.*s", (int)(slash - p), p);
   return 0;
 }
 
@@ -344,17 +344,57 @@ static void defaults(bench_opts *o) {
   o->nsrc = -1;            /* by target */
 }
 
-/* ---- the option table ------------------------------------------------------ */
+/* ---- the option table ------------------------------------------------------
+ */
 
 enum {
-  O_URL, O_STDIO, O_PROTOCOL, O_PROFILE, O_CLIENTS, O_CLIENT_RATE, O_RATE,
-  O_CLOSED, O_OPEN, O_MIX, O_PAYLOAD, O_DURATION, O_WARMUP, O_RAMP, O_STEPS,
-  O_STEP_DURATION, O_REQUESTS, O_TIMEOUT, O_STREAMS, O_NO_STREAMS,
-  O_CONNS, O_SLOW_READ, O_SOURCES, O_CONNECT_CONC, O_TOOL, O_TOOL_ARG,
-  O_RESOURCE, O_PROMPT, O_PROMPT_ARG, O_PROCS, O_FDS, O_CAPACITY,
-  O_CAP_FACTOR, O_CAP_DURATION, O_CAP_CLIENTS, O_FORMAT, O_JSON, O_CSV,
-  O_OUTPUT, O_JSON_FILE, O_CSV_FILE, O_TIMESERIES, O_PLOT, O_PROGRESS,
-  O_NO_PROGRESS, O_CHILD, O_HELP
+  O_URL,
+  O_STDIO,
+  O_PROTOCOL,
+  O_PROFILE,
+  O_CLIENTS,
+  O_CLIENT_RATE,
+  O_RATE,
+  O_CLOSED,
+  O_OPEN,
+  O_MIX,
+  O_PAYLOAD,
+  O_DURATION,
+  O_WARMUP,
+  O_RAMP,
+  O_STEPS,
+  O_STEP_DURATION,
+  O_REQUESTS,
+  O_TIMEOUT,
+  O_STREAMS,
+  O_NO_STREAMS,
+  O_CONNS,
+  O_SLOW_READ,
+  O_SOURCES,
+  O_CONNECT_CONC,
+  O_TOOL,
+  O_TOOL_ARG,
+  O_RESOURCE,
+  O_PROMPT,
+  O_PROMPT_ARG,
+  O_PROCS,
+  O_FDS,
+  O_CAPACITY,
+  O_CAP_FACTOR,
+  O_CAP_DURATION,
+  O_CAP_CLIENTS,
+  O_FORMAT,
+  O_JSON,
+  O_CSV,
+  O_OUTPUT,
+  O_JSON_FILE,
+  O_CSV_FILE,
+  O_TIMESERIES,
+  O_PLOT,
+  O_PROGRESS,
+  O_NO_PROGRESS,
+  O_CHILD,
+  O_HELP
 };
 
 static const struct {
@@ -440,9 +480,8 @@ static int set_format(const char *v, bench_opts *o) {
 }
 
 static int set_protocol(const char *v, bench_opts *o) {
-  static const char *const known[] = {"2026-07-28", "2025-11-25",
-                                      "2025-06-18", "2025-03-26",
-                                      "2024-11-05"};
+  static const char *const known[] = {"2026-07-28", "2025-11-25", "2025-06-18",
+                                      "2025-03-26", "2024-11-05"};
   size_t i;
   for (i = 0; i < sizeof known / sizeof known[0]; i++)
     if (strcmp(v, known[i]) == 0) {
@@ -457,61 +496,126 @@ static int apply(bench_opts *o, int id, const char *v) {
   uint64_t u;
   double d;
   switch (id) {
-  case O_URL: o->url = v; return parse_url(v, o);
-  case O_STDIO: o->stdio_cmd = v; return 0;
-  case O_PROTOCOL: return set_protocol(v, o);
-  case O_PROFILE: return 0; /* applied first */
-  case O_CLIENTS: return set_int(v, &o->clients, 1);
-  case O_CLIENT_RATE: return set_double(v, &o->client_rate, 0);
-  case O_RATE: return set_double(v, &o->rate, 0);
-  case O_CLOSED: o->open_loop = 0; return 0;
-  case O_OPEN: o->open_loop = 1; return 0;
-  case O_MIX: return parse_mix(v, o);
+  case O_URL:
+    o->url = v;
+    return parse_url(v, o);
+  case O_STDIO:
+    o->stdio_cmd = v;
+    return 0;
+  case O_PROTOCOL:
+    return set_protocol(v, o);
+  case O_PROFILE:
+    return 0; /* applied first */
+  case O_CLIENTS:
+    return set_int(v, &o->clients, 1);
+  case O_CLIENT_RATE:
+    return set_double(v, &o->client_rate, 0);
+  case O_RATE:
+    return set_double(v, &o->rate, 0);
+  case O_CLOSED:
+    o->open_loop = 0;
+    return 0;
+  case O_OPEN:
+    o->open_loop = 1;
+    return 0;
+  case O_MIX:
+    return parse_mix(v, o);
   case O_PAYLOAD:
     if (parse_u64(v, &u) != 0 || u > (16u << 20))
       return -1;
     o->payload = (size_t)u;
     return 0;
-  case O_DURATION: return set_double(v, &o->duration, 1);
-  case O_WARMUP: return set_double(v, &o->warmup, 0);
-  case O_RAMP: return set_double(v, &o->ramp, 0);
-  case O_STEPS: return parse_steps(v, o);
-  case O_STEP_DURATION: return set_double(v, &o->step_duration, 1);
-  case O_REQUESTS: return parse_u64(v, &o->max_requests);
-  case O_TIMEOUT: return set_int(v, &o->timeout_ms, 1);
-  case O_STREAMS: o->streams = 1; return 0;
-  case O_NO_STREAMS: o->streams = 0; return 0;
-  case O_CONNS: return set_int(v, &o->conns_per_client, 1);
+  case O_DURATION:
+    return set_double(v, &o->duration, 1);
+  case O_WARMUP:
+    return set_double(v, &o->warmup, 0);
+  case O_RAMP:
+    return set_double(v, &o->ramp, 0);
+  case O_STEPS:
+    return parse_steps(v, o);
+  case O_STEP_DURATION:
+    return set_double(v, &o->step_duration, 1);
+  case O_REQUESTS:
+    return parse_u64(v, &o->max_requests);
+  case O_TIMEOUT:
+    return set_int(v, &o->timeout_ms, 1);
+  case O_STREAMS:
+    o->streams = 1;
+    return 0;
+  case O_NO_STREAMS:
+    o->streams = 0;
+    return 0;
+  case O_CONNS:
+    return set_int(v, &o->conns_per_client, 1);
   case O_SLOW_READ:
     if (parse_u64(v, &u) != 0)
       return -1;
     o->slow_read = (size_t)u;
     return 0;
-  case O_SOURCES: return parse_sources(v, o);
-  case O_CONNECT_CONC: return set_int(v, &o->connect_concurrency, 1);
-  case O_TOOL: o->tool = v; return 0;
-  case O_TOOL_ARG: o->tool_arg = v; return 0;
-  case O_RESOURCE: o->resource = v; return 0;
-  case O_PROMPT: o->prompt = v; return 0;
-  case O_PROMPT_ARG: o->prompt_arg = v; return 0;
-  case O_PROCS: return set_int(v, &o->procs, 1);
-  case O_FDS: return set_int(v, &o->fds_per_proc, 2);
-  case O_CAPACITY: return set_double(v, &o->capacity, 1);
-  case O_CAP_FACTOR: return set_double(v, &o->capacity_factor, 0);
-  case O_CAP_DURATION: return set_double(v, &o->capacity_duration, 1);
-  case O_CAP_CLIENTS: return set_int(v, &o->capacity_clients, 1);
-  case O_FORMAT: return set_format(v, o);
-  case O_JSON: o->format = BENCH_FMT_JSON; return 0;
-  case O_CSV: o->format = BENCH_FMT_CSV; return 0;
-  case O_OUTPUT: o->output = v; return 0;
-  case O_JSON_FILE: o->json_file = v; return 0;
-  case O_CSV_FILE: o->csv_file = v; return 0;
-  case O_TIMESERIES: o->timeseries = v; return 0;
-  case O_PLOT: o->plot = v; return 0;
-  case O_PROGRESS: o->progress = 1; return 0;
-  case O_NO_PROGRESS: o->progress = 0; return 0;
-  case O_CHILD: return set_int(v, &o->child_index, 0);
-  default: break;
+  case O_SOURCES:
+    return parse_sources(v, o);
+  case O_CONNECT_CONC:
+    return set_int(v, &o->connect_concurrency, 1);
+  case O_TOOL:
+    o->tool = v;
+    return 0;
+  case O_TOOL_ARG:
+    o->tool_arg = v;
+    return 0;
+  case O_RESOURCE:
+    o->resource = v;
+    return 0;
+  case O_PROMPT:
+    o->prompt = v;
+    return 0;
+  case O_PROMPT_ARG:
+    o->prompt_arg = v;
+    return 0;
+  case O_PROCS:
+    return set_int(v, &o->procs, 1);
+  case O_FDS:
+    return set_int(v, &o->fds_per_proc, 2);
+  case O_CAPACITY:
+    return set_double(v, &o->capacity, 1);
+  case O_CAP_FACTOR:
+    return set_double(v, &o->capacity_factor, 0);
+  case O_CAP_DURATION:
+    return set_double(v, &o->capacity_duration, 1);
+  case O_CAP_CLIENTS:
+    return set_int(v, &o->capacity_clients, 1);
+  case O_FORMAT:
+    return set_format(v, o);
+  case O_JSON:
+    o->format = BENCH_FMT_JSON;
+    return 0;
+  case O_CSV:
+    o->format = BENCH_FMT_CSV;
+    return 0;
+  case O_OUTPUT:
+    o->output = v;
+    return 0;
+  case O_JSON_FILE:
+    o->json_file = v;
+    return 0;
+  case O_CSV_FILE:
+    o->csv_file = v;
+    return 0;
+  case O_TIMESERIES:
+    o->timeseries = v;
+    return 0;
+  case O_PLOT:
+    o->plot = v;
+    return 0;
+  case O_PROGRESS:
+    o->progress = 1;
+    return 0;
+  case O_NO_PROGRESS:
+    o->progress = 0;
+    return 0;
+  case O_CHILD:
+    return set_int(v, &o->child_index, 0);
+  default:
+    break;
   }
   (void)d;
   return -1;
@@ -570,8 +674,7 @@ int bench_opts_parse(bench_opts *o, int argc, char **argv) {
       if (strcmp(argv[i], table[k].name) == 0)
         break;
     if (k == sizeof table / sizeof table[0]) {
-      fprintf(stderr, "cmcp-bench: unknown option %s (see --help)\n",
-              argv[i]);
+      fprintf(stderr, "cmcp-bench: unknown option %s (see --help)\n", argv[i]);
       return -1;
     }
     if (table[k].id == O_HELP) {

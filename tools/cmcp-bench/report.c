@@ -22,13 +22,22 @@ const char *const bench_err_names[BENCH_E_KINDS] = {
     "connect",       "timeout",    "refused_503", "http_status",
     "jsonrpc_error", "tool_error", "protocol"};
 
-#define F(x) {#x, offsetof(bench_counters, x)}
-const bench_field bench_counter_fields[] = {
-    F(sent),           F(ok),           F(late),
-    F(unsent),         F(retry_after),  F(handshakes),
-    F(handshake_errors), F(streams_opened), F(stream_errors),
-    F(streams_dropped), F(stream_events), F(lag_us),
-    F(bytes_out),      F(bytes_in)};
+#define F(x)                                                                   \
+  { #x, offsetof(bench_counters, x) }
+const bench_field bench_counter_fields[] = {F(sent),
+                                            F(ok),
+                                            F(late),
+                                            F(unsent),
+                                            F(retry_after),
+                                            F(handshakes),
+                                            F(handshake_errors),
+                                            F(streams_opened),
+                                            F(stream_errors),
+                                            F(streams_dropped),
+                                            F(stream_events),
+                                            F(lag_us),
+                                            F(bytes_out),
+                                            F(bytes_in)};
 #undef F
 const size_t bench_counter_nfields =
     sizeof bench_counter_fields / sizeof bench_counter_fields[0];
@@ -68,17 +77,18 @@ int bench_tick_to_json(const bench_tick *t, cmcp__buf *out) {
                         (unsigned long long)t->target,
                         (unsigned long long)t->streams);
   for (i = 0; rc == 0 && i < bench_counter_nfields; i++)
-    rc = cmcp__buf_printf(out, ",\"%s\":%llu", bench_counter_fields[i].name,
-                          (unsigned long long)*field((bench_counters *)&t->c,
-                                                     i));
+    rc = cmcp__buf_printf(
+        out, ",\"%s\":%llu", bench_counter_fields[i].name,
+        (unsigned long long)*field((bench_counters *)&t->c, i));
   if (rc == 0)
     rc = cmcp__buf_adds(out, ",\"err\":[");
   for (k = 0; rc == 0 && k < BENCH_E_KINDS; k++)
     rc = cmcp__buf_printf(out, "%s%llu", k ? "," : "",
                           (unsigned long long)t->c.err[k]);
   if (rc == 0)
-    rc = cmcp__buf_printf(out, "],\"min\":%llu,\"max\":%llu,\"sum\":%.0f,"
-                               "\"h\":[",
+    rc = cmcp__buf_printf(out,
+                          "],\"min\":%llu,\"max\":%llu,\"sum\":%.0f,"
+                          "\"h\":[",
                           (unsigned long long)t->h->min,
                           (unsigned long long)t->h->max, t->h->sum);
   /* the histogram as [slot, count] pairs of its non-empty slots */
@@ -228,11 +238,11 @@ static void show_progress(bench_report *r, int i) {
   fprintf(stderr,
           "\r\033[K%4ds  clients %llu/%llu  streams %llu  %.0f req/s  "
           "ok %llu  err %llu  p50 %.2f ms  p99 %.2f ms%s",
-          i + 1, (unsigned long long)w->clients,
-          (unsigned long long)w->target, (unsigned long long)w->streams,
-          (double)w->c.ok / s, (unsigned long long)w->c.ok,
-          (unsigned long long)bench_errors(&w->c), (double)w->p50 / 1000.0,
-          (double)w->p99 / 1000.0, w->warm ? "  (warm-up)" : "");
+          i + 1, (unsigned long long)w->clients, (unsigned long long)w->target,
+          (unsigned long long)w->streams, (double)w->c.ok / s,
+          (unsigned long long)w->c.ok, (unsigned long long)bench_errors(&w->c),
+          (double)w->p50 / 1000.0, (double)w->p99 / 1000.0,
+          w->warm ? "  (warm-up)" : "");
   fflush(stderr);
 }
 
@@ -377,8 +387,7 @@ static void write_md(bench_report *r, FILE *f) {
   for (k = 0; k < NPCT; k++)
     fprintf(f, " %s |", pct_names[k]);
   fprintf(f, " max |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n| all |");
-  fprintf(f, " %.3f | %.3f |",
-          r->total.total ? ms_of(r->total.min) : 0.0,
+  fprintf(f, " %.3f | %.3f |", r->total.total ? ms_of(r->total.min) : 0.0,
           bench_hist_mean(&r->total) / 1000.0);
   for (k = 0; k < NPCT; k++)
     fprintf(f, " %.3f |", ms_of(bench_hist_percentile(&r->total, pcts[k])));
@@ -400,8 +409,9 @@ static void write_md(bench_report *r, FILE *f) {
           (unsigned long long)c->streams_dropped,
           (unsigned long long)c->stream_events);
   if (o->nsteps > 0) {
-    fprintf(f, "\n| clients | steady s | req/s | errors | p50 ms | p95 ms | "
-               "p99 ms | max ms |\n|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    fprintf(f,
+            "\n| clients | steady s | req/s | errors | p50 ms | p95 ms | "
+            "p99 ms | max ms |\n|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (i = 0; i < o->nsteps; i++) {
       bench_hist *h = &r->steps[i];
       double s = r->step_secs[i];
@@ -437,16 +447,15 @@ static void write_csv(bench_report *r, FILE *f) {
   fputc('\n', f);
   for (i = 0; i < r->o->nsteps; i++) {
     bench_hist *h = &r->steps[i];
-    fprintf(f, "step,%d,%.1f,%llu,%llu,%llu,,,%.1f,,,%.3f,,%.3f,%.3f,,%.3f\n",
-            r->o->steps[i], r->step_secs[i],
-            (unsigned long long)r->step_c[i].sent,
-            (unsigned long long)r->step_c[i].ok,
-            (unsigned long long)bench_errors(&r->step_c[i]),
-            r->step_secs[i] > 0 ? (double)r->step_c[i].ok / r->step_secs[i]
-                                : 0.0,
-            ms_of(bench_hist_percentile(h, 50)),
-            ms_of(bench_hist_percentile(h, 95)),
-            ms_of(bench_hist_percentile(h, 99)), ms_of(h->max));
+    fprintf(
+        f, "step,%d,%.1f,%llu,%llu,%llu,,,%.1f,,,%.3f,,%.3f,%.3f,,%.3f\n",
+        r->o->steps[i], r->step_secs[i], (unsigned long long)r->step_c[i].sent,
+        (unsigned long long)r->step_c[i].ok,
+        (unsigned long long)bench_errors(&r->step_c[i]),
+        r->step_secs[i] > 0 ? (double)r->step_c[i].ok / r->step_secs[i] : 0.0,
+        ms_of(bench_hist_percentile(h, 50)),
+        ms_of(bench_hist_percentile(h, 95)),
+        ms_of(bench_hist_percentile(h, 99)), ms_of(h->max));
   }
 }
 
@@ -488,15 +497,13 @@ static json_object *counters_json(const bench_counters *c) {
 static json_object *settings_json(const bench_opts *o) {
   json_object *s = json_object_new_object(), *mix = json_object_new_object();
   int m;
-  json_object_object_add(s, "profile",
-                         json_object_new_string(o->profile ? o->profile
-                                                           : "custom"));
-  json_object_object_add(s, "target",
-                         json_object_new_string(o->stdio_cmd ? o->stdio_cmd
-                                                             : o->url));
-  json_object_object_add(s, "transport",
-                         json_object_new_string(o->stdio_cmd ? "stdio"
-                                                             : "http"));
+  json_object_object_add(
+      s, "profile", json_object_new_string(o->profile ? o->profile : "custom"));
+  json_object_object_add(
+      s, "target",
+      json_object_new_string(o->stdio_cmd ? o->stdio_cmd : o->url));
+  json_object_object_add(
+      s, "transport", json_object_new_string(o->stdio_cmd ? "stdio" : "http"));
   json_object_object_add(s, "protocol", json_object_new_string(o->protocol));
   json_object_object_add(s, "clients", json_object_new_int(o->clients));
   json_object_object_add(s, "loop", json_object_new_string(loop_name(o)));
@@ -509,7 +516,8 @@ static json_object *settings_json(const bench_opts *o) {
       json_object_object_add(mix, bench_method_names[m],
                              json_object_new_int(o->mix[m]));
   json_object_object_add(s, "mix", mix);
-  json_object_object_add(s, "payload", json_object_new_int64((int64_t)o->payload));
+  json_object_object_add(s, "payload",
+                         json_object_new_int64((int64_t)o->payload));
   json_object_object_add(s, "streams", json_object_new_boolean(o->streams));
   json_object_object_add(s, "duration", json_object_new_double(o->duration));
   json_object_object_add(s, "warmup", json_object_new_double(o->warmup));
@@ -534,9 +542,9 @@ static json_object *report_json(bench_report *r) {
     double s = r->step_secs[i];
     json_object_object_add(st, "clients", json_object_new_int(r->o->steps[i]));
     json_object_object_add(st, "seconds", json_object_new_double(s));
-    json_object_object_add(st, "throughput",
-                           json_object_new_double(
-                               s > 0 ? (double)r->step_c[i].ok / s : 0.0));
+    json_object_object_add(
+        st, "throughput",
+        json_object_new_double(s > 0 ? (double)r->step_c[i].ok / s : 0.0));
     json_object_object_add(st, "requests", counters_json(&r->step_c[i]));
     json_object_object_add(st, "latency_us", latency_json(&r->steps[i]));
     json_object_array_add(a, st);
@@ -548,7 +556,8 @@ static json_object *report_json(bench_report *r) {
     json_object *t = json_object_new_object();
     json_object_object_add(t, "t", json_object_new_int(i + 1));
     json_object_object_add(t, "ok", json_object_new_int64((int64_t)w->c.ok));
-    json_object_object_add(t, "sent", json_object_new_int64((int64_t)w->c.sent));
+    json_object_object_add(t, "sent",
+                           json_object_new_int64((int64_t)w->c.sent));
     json_object_object_add(t, "errors",
                            json_object_new_int64((int64_t)bench_errors(&w->c)));
     json_object_object_add(t, "p50_us", json_object_new_int64((int64_t)w->p50));
@@ -578,8 +587,8 @@ static void write_timeseries(bench_report *r, FILE *f) {
              "max_ms,warm\n");
   for (i = 0; i < r->nrows; i++) {
     const row *w = &r->rows[i];
-    fprintf(f, "%d,%d,%llu,%llu,%llu,%llu,%llu,%.3f,%.3f,%.3f,%.3f,%d\n",
-            i + 1, w->ms, (unsigned long long)w->clients,
+    fprintf(f, "%d,%d,%llu,%llu,%llu,%llu,%llu,%.3f,%.3f,%.3f,%.3f,%d\n", i + 1,
+            w->ms, (unsigned long long)w->clients,
             (unsigned long long)w->streams, (unsigned long long)w->c.sent,
             (unsigned long long)w->c.ok,
             (unsigned long long)bench_errors(&w->c), ms_of(w->p50),
@@ -622,9 +631,12 @@ static int write_plot(bench_report *r, const char *png) {
   FILE *f;
   int rc;
   if (system("command -v gnuplot >/dev/null 2>&1") != 0) {
-    fprintf(stderr, "cmcp-bench: gnuplot is not installed: no plot %s "
-                    "(apt-get install gnuplot-nox)\n", png);
-    return -1;
+    /* the numbers are good without the picture: warn, do not fail */
+    fprintf(stderr,
+            "cmcp-bench: gnuplot is not installed: no plot %s "
+            "(apt-get install gnuplot-nox)\n",
+            png);
+    return 0;
   }
   snprintf(data, sizeof data, "%s.csv", png);
   snprintf(script, sizeof script, "%s.gp", png);

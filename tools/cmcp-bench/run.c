@@ -73,7 +73,8 @@ int bench_target_clients(const bench_runner *r, uint64_t since) {
   return n;
 }
 
-/* ---- the end -------------------------------------------------------------- */
+/* ---- the end --------------------------------------------------------------
+ */
 
 static void emit(bench_runner *r, int ms);
 
@@ -114,7 +115,8 @@ static void stop_soon(bench_runner *r) {
     uv_timer_stop(&r->clients[i].timer);
 }
 
-/* ---- timers ---------------------------------------------------------------- */
+/* ---- timers ----------------------------------------------------------------
+ */
 
 static void emit(bench_runner *r, int ms) {
   const bench_opts *o = r->o;
@@ -164,8 +166,8 @@ static void on_sweep(uv_timer_t *t) {
   bench_runner *r = t->data;
   uint64_t now = uv_now(&r->loop), since = bench_now_ns() - r->t0;
   int i;
-  if (!r->stopping && (since >= (uint64_t)(r->o->duration * 1e9) ||
-                       r->budget == 0))
+  if (!r->stopping &&
+      (since >= (uint64_t)(r->o->duration * 1e9) || r->budget == 0))
     stop_soon(r);
   if (r->stopping && (r->inflight == 0 || since >= r->drain_until)) {
     finish(r);
@@ -179,7 +181,8 @@ static void on_sweep(uv_timer_t *t) {
     bench_stdio_sweep(r, now);
 }
 
-/* ---- setup ----------------------------------------------------------------- */
+/* ---- setup -----------------------------------------------------------------
+ */
 
 /* Expands the --mix weights into the method sequence clients cycle. */
 static void expand_mix(bench_runner *r) {
@@ -189,8 +192,7 @@ static void expand_mix(bench_runner *r) {
   /* interleave: one of each method per round while its weight lasts */
   for (round = 0; r->nmix < total && r->nmix < BENCH_MIX_MAX; round++)
     for (m = 0; m < BENCH_M_COUNT; m++)
-      for (k = 0; k < 1 && round < r->o->mix[m] && r->nmix < BENCH_MIX_MAX;
-           k++)
+      for (k = 0; k < 1 && round < r->o->mix[m] && r->nmix < BENCH_MIX_MAX; k++)
         r->mix[r->nmix++] = (uint8_t)m;
   if (r->nmix == 0)
     r->mix[r->nmix++] = BENCH_M_TOOLS_CALL;

@@ -28,7 +28,7 @@ typedef struct stdio_state {
   uv_pipe_t in, out;
   cmcp__buf line;
   slot *slots;
-  int ready;  /* handshake done */
+  int ready; /* handshake done */
   int exited;
 } stdio_state;
 
