@@ -27,10 +27,6 @@
 #define STREAM_KIND 0xfe
 #define TIMER_SLACK_NS 2000000 /* libuv timers wake within 1-2 ms */
 
-const char *const bench_method_names[BENCH_M_COUNT] = {
-    "tools/call",   "tools/list",  "resources/list", "resources/read",
-    "prompts/list", "prompts/get", "ping",           "server/discover"};
-
 /* ---- templates ----------------------------------------------------------- */
 
 /* The resource URI: the --resource template with {bytes} replaced. */

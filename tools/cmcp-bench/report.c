@@ -22,6 +22,10 @@ const char *const bench_err_names[BENCH_E_KINDS] = {
     "connect",       "timeout",    "refused_503", "http_status",
     "jsonrpc_error", "tool_error", "protocol"};
 
+const char *const bench_method_names[BENCH_M_COUNT] = {
+    "tools/call",   "tools/list",  "resources/list", "resources/read",
+    "prompts/list", "prompts/get", "ping",           "server/discover"};
+
 #define F(x)                                                                   \
   { #x, offsetof(bench_counters, x) }
 const bench_field bench_counter_fields[] = {F(sent),
