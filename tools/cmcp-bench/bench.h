@@ -130,6 +130,7 @@ typedef struct bench_opts {
   int connect_concurrency;
   /* what the requests name */
   const char *tool, *tool_arg, *resource, *prompt, *prompt_arg;
+  const char *tool_args; /* a whole arguments object (no payload) */
   /* processes */
   int procs;
   int fds_per_proc;

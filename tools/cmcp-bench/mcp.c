@@ -47,8 +47,12 @@ static int params(const bench_runner *r, int m, cmcp__buf *b) {
   int rc = 0;
   switch (m) {
   case BENCH_M_TOOLS_CALL:
-    rc = cmcp__buf_printf(b, "\"name\":\"%s\",\"arguments\":{\"%s\":\"%s\"}",
-                          o->tool, o->tool_arg, r->pad);
+    if (o->tool_args != NULL)
+      rc = cmcp__buf_printf(b, "\"name\":\"%s\",\"arguments\":%s", o->tool,
+                            o->tool_args);
+    else
+      rc = cmcp__buf_printf(b, "\"name\":\"%s\",\"arguments\":{\"%s\":\"%s\"}",
+                            o->tool, o->tool_arg, r->pad);
     break;
   case BENCH_M_PROMPTS_GET:
     rc = cmcp__buf_printf(b, "\"name\":\"%s\",\"arguments\":{\"%s\":\"%s\"}",

@@ -8,6 +8,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +66,8 @@ static const char usage[] =
     "  --connect-concurrency N handshakes in progress at most (default 256)\n"
     "  --tool NAME             tool of tools/call (default echo)\n"
     "  --tool-arg NAME         its string argument (default text)\n"
+    "  --tool-args JSON        the whole arguments object instead (no\n"
+    "                          payload), e.g. '{\"ms\":100}' for sleep\n"
     "  --resource URI          resources/read URI; {bytes} becomes the\n"
     "                          payload size (default bench://blob/{bytes})\n"
     "  --prompt NAME           prompt of prompts/get (default echo)\n"
@@ -89,6 +92,14 @@ static const char usage[] =
     "  --plot FILE.png         latency and throughput over time (gnuplot)\n"
     "  --progress, --no-progress  live line on stderr (default: on a tty)\n"
     "  --help\n";
+
+/* 0 if v is a JSON object (the text goes into requests as it is). */
+static int json_object_valid(const char *v) {
+  json_object *j = json_tokener_parse(v);
+  int ok = json_object_is_type(j, json_type_object);
+  json_object_put(j);
+  return ok ? 0 : -1;
+}
 
 /* ---- small parsers ------------------------------------------------------- */
 
@@ -374,6 +385,7 @@ enum {
   O_CONNECT_CONC,
   O_TOOL,
   O_TOOL_ARG,
+  O_TOOL_ARGS,
   O_RESOURCE,
   O_PROMPT,
   O_PROMPT_ARG,
@@ -427,6 +439,7 @@ static const struct {
     {"--connect-concurrency", 1, O_CONNECT_CONC},
     {"--tool", 1, O_TOOL},
     {"--tool-arg", 1, O_TOOL_ARG},
+    {"--tool-args", 1, O_TOOL_ARGS},
     {"--resource", 1, O_RESOURCE},
     {"--prompt", 1, O_PROMPT},
     {"--prompt-arg", 1, O_PROMPT_ARG},
@@ -562,6 +575,9 @@ static int apply(bench_opts *o, int id, const char *v) {
   case O_TOOL_ARG:
     o->tool_arg = v;
     return 0;
+  case O_TOOL_ARGS:
+    o->tool_args = v;
+    return json_object_valid(v);
   case O_RESOURCE:
     o->resource = v;
     return 0;
