@@ -641,6 +641,7 @@ int cmcp_call_set_result_field(cmcp_call_t *call, const char *key,
 typedef struct out_job {
   cmcp__peer_t *peer;
   json_object *related; /* a copy of the call's id */
+  size_t cost;          /* counted in peer->posted_bytes */
   size_t len;
   char text[];
 } out_job;
@@ -650,6 +651,7 @@ static void out_job_run(void *arg) {
   cmcp__out_info info = {CMCP__OUT_NOTIFICATION, job->related, 0};
   if (!atomic_load(&job->peer->closed))
     job->peer->ops->send(job->peer->ctx, job->text, job->len, &info);
+  cmcp__peer_post_release(job->peer, job->cost);
   json_object_put(job->related);
   cmcp__peer_unref(job->peer);
   cmcp__free(job);
@@ -663,7 +665,9 @@ static json_object *id_copy(json_object *id) {
                                     json_object_get_string_len(id));
 }
 
-/* Sends a notification related to call from any thread. */
+/* Sends a notification related to call from any thread. Off the loop, what
+ * waits for the loop is bounded by CMCP_LIMIT_OUTBOUND_BYTES per peer: past
+ * it the notification is dropped and the handler told (CMCP_ELIMIT). */
 static int call_notify(cmcp_call_t *call, const char *method,
                        json_object *params) {
   cmcp__peer_t *peer = call->peer;
@@ -684,9 +688,16 @@ static int call_notify(cmcp_call_t *call, const char *method,
   cmcp__free(text);
   job->len = len;
   job->peer = peer;
+  job->cost = sizeof(*job) + len + 1;
+  if (cmcp__peer_post_reserve(peer, job->cost) != 0) {
+    json_object_put(job->related);
+    cmcp__free(job);
+    return CMCP_ELIMIT;
+  }
   cmcp__peer_ref(peer);
   rc = cmcp__peer_post(peer, out_job_run, job);
   if (rc != 0) {
+    cmcp__peer_post_release(peer, job->cost);
     json_object_put(job->related);
     cmcp__peer_unref(peer);
     cmcp__free(job);

@@ -306,6 +306,10 @@ int cmcp__call_on_loop(const cmcp_call_t *call);
 /* ---- peers -----------------------------------------------------------------
  */
 
+/* resources/subscribe URIs one session may hold (the message text in
+ * methods.c says the number). */
+#define CMCP__SUBS_MAX 1024
+
 struct cmcp__peer {
   cmcp_server_t *srv;
   const cmcp__peer_ops *ops;
@@ -321,7 +325,13 @@ struct cmcp__peer {
   json_object *caps;    /* client capabilities from initialize */
   atomic_int log_level; /* legacy logging/setLevel */
   atomic_int posting;   /* threads inside cmcp__peer_post */
-  json_object *subs;    /* resources/subscribe URIs (object set) */
+  /* Bytes of notifications posted from other threads and not yet run on
+   * the loop, bounded by CMCP_LIMIT_OUTBOUND_BYTES; lagging is set when a
+   * server-wide one did not fit (the loop then closes the peer). */
+  atomic_size_t posted_bytes;
+  atomic_int lagging;
+  json_object *subs;    /* resources/subscribe URIs (object set), at most
+                           CMCP__SUBS_MAX */
   /* in-flight requests */
   cmcp_call_t **buckets;
   size_t nbuckets;
@@ -352,6 +362,15 @@ void cmcp__peer_unref(cmcp__peer_t *peer);
  * posts under way, so the transport's ctx is never used after it returns.
  * Without ops->post (single-threaded use) fn runs inline. */
 int cmcp__peer_post(cmcp__peer_t *peer, void (*fn)(void *), void *arg);
+/* Counts cost bytes of a notification about to be posted to peer from
+ * another thread: 0, or CMCP_ELIMIT (nothing counted) when the peer already
+ * has CMCP_LIMIT_OUTBOUND_BYTES of them waiting for its loop. Any thread. */
+int cmcp__peer_post_reserve(cmcp__peer_t *peer, size_t cost);
+/* Uncounts them once the notification ran (or was not posted). */
+void cmcp__peer_post_release(cmcp__peer_t *peer, size_t cost);
+/* On the loop: closes a peer that fell behind its notifications (a
+ * server-wide one found no room) as a slow consumer. */
+void cmcp__peer_check_lagging(cmcp__peer_t *peer);
 
 /* Sends one serialized message (borrowed) through ops->send; a refusal
  * (slow consumer) asks the transport to end the conversation. */

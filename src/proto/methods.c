@@ -344,6 +344,15 @@ void cmcp__m_subscribe(cmcp__peer_t *peer, cmcp__req *req) {
   if (req->method == CMCP__M_SUBSCRIBE) {
     if (peer->subs == NULL && (peer->subs = json_object_new_object()) == NULL)
       goto nomem;
+    if (json_object_object_length(peer->subs) >= CMCP__SUBS_MAX &&
+        !json_object_object_get_ex(peer->subs, uri, NULL)) {
+      cmcp__send_error(peer, req->id, CMCP_MCP_SERVER_OVERLOADED,
+                       "Server overloaded: this session already subscribes "
+                       "to 1024 resources (CMCP__SUBS_MAX, the "
+                       "per-session bound); unsubscribe from some first",
+                       NULL);
+      return;
+    }
     if (json_object_object_add(peer->subs, uri, NULL) != 0)
       goto nomem;
   } else if (peer->subs != NULL) {

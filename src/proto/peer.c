@@ -68,6 +68,29 @@ int cmcp__peer_post(cmcp__peer_t *peer, void (*fn)(void *), void *arg) {
   return rc;
 }
 
+int cmcp__peer_post_reserve(cmcp__peer_t *peer, size_t cost) {
+  size_t max = (size_t)cmcp__limit(peer->srv, CMCP_LIMIT_OUTBOUND_BYTES);
+  if (atomic_fetch_add(&peer->posted_bytes, cost) + cost > max) {
+    atomic_fetch_sub(&peer->posted_bytes, cost);
+    return CMCP_ELIMIT;
+  }
+  return 0;
+}
+
+void cmcp__peer_post_release(cmcp__peer_t *peer, size_t cost) {
+  atomic_fetch_sub(&peer->posted_bytes, cost);
+}
+
+void cmcp__peer_check_lagging(cmcp__peer_t *peer) {
+  if (!atomic_load(&peer->lagging) || atomic_load(&peer->closed) ||
+      peer->closing || peer->ops->close == NULL)
+    return;
+  peer->closing = 1;
+  cmcp__stats_refused(CMCP__REFUSE_OUTBOUND_BYTES);
+  peer->ops->close(peer->ctx, "slow consumer: notifications queued past the "
+                              "outbound limit (CMCP_LIMIT_OUTBOUND_BYTES)");
+}
+
 /* Waits out the cmcp__peer_post calls that saw the peer open (closed is
  * already set, so no new one starts). Each is a short non-blocking
  * ops->post, never waiting on this thread. */

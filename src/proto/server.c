@@ -453,12 +453,15 @@ typedef struct notify_job {
   job_type type;
   unsigned kinds;         /* JOB_LIST */
   cmcp_log_level_t level; /* JOB_LOG */
+  size_t cost;            /* counted in peer->posted_bytes (0: inline) */
   size_t len;
   char text[]; /* URI (JOB_UPDATED) or notification (JOB_LOG) */
 } notify_job;
 
 static void job_run(void *arg) {
   notify_job *job = arg;
+  cmcp__peer_post_release(job->peer, job->cost);
+  cmcp__peer_check_lagging(job->peer);
   if (!atomic_load(&job->peer->closed)) {
     if (job->type == JOB_LIST)
       cmcp__peer_deliver_list_changed(job->peer, job->kinds);
@@ -507,6 +510,7 @@ static notify_job *jobs_new(size_t n, job_type type, unsigned kinds,
     job->type = type;
     job->kinds = kinds;
     job->level = level;
+    job->cost = 0;
     job->len = len;
     if (len > 0)
       memcpy(job->text, text, len);
@@ -522,7 +526,10 @@ fail:
 /* Under srv->lock: posts one of jobs to every live peer that wants it.
  * Jobs for peers without ops->post are moved to *inline_jobs (with a peer
  * reference); jobs left over stay in *jobs. A peer that came to want the
- * notification since the count (racing with it) may find none left. */
+ * notification since the count (racing with it) may find none left. A
+ * peer whose loop already holds CMCP_LIMIT_OUTBOUND_BYTES of them gets none
+ * and is marked lagging: its loop closes it as a slow consumer when it runs
+ * the jobs it has. */
 static void post_locked(cmcp_server_t *srv, unsigned want, notify_job **jobs,
                         notify_job **inline_jobs) {
   cmcp__peer_t *p;
@@ -532,16 +539,26 @@ static void post_locked(cmcp_server_t *srv, unsigned want, notify_job **jobs,
       continue;
     if (job == NULL)
       return;
+    if (p->ops->post != NULL &&
+        cmcp__peer_post_reserve(p, sizeof(*job) + job->len + 1) != 0) {
+      atomic_store(&p->lagging, 1);
+      continue;
+    }
     *jobs = job->next;
     job->peer = p;
     cmcp__peer_ref(p);
     if (p->ops->post == NULL) {
       job->next = *inline_jobs;
       *inline_jobs = job;
-    } else if (p->ops->post(p->ctx, job_run, job) != 0) {
-      atomic_fetch_sub(&p->refs, 1); /* the list holds p: never the last */
-      job->next = *jobs;
-      *jobs = job;
+    } else {
+      job->cost = sizeof(*job) + job->len + 1;
+      if (p->ops->post(p->ctx, job_run, job) != 0) {
+        cmcp__peer_post_release(p, job->cost);
+        job->cost = 0;
+        atomic_fetch_sub(&p->refs, 1); /* the list holds p: never the last */
+        job->next = *jobs;
+        *jobs = job;
+      }
     }
   }
 }
