@@ -314,6 +314,28 @@ class CliCases:
         for p in ("progress 0/100", "progress 50/100", "progress 100/100"):
             self.assertIn(p, err)
 
+    def test_sigint_during_call_exit_130(self):
+        opts = list(self.conn())
+        if self.protocol:
+            opts += ["--protocol", self.protocol]
+        proc = subprocess.Popen([CMCP, *opts, "tools", "call",
+                                 "slow_compute", "seconds=30"],
+                                stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        try:
+            time.sleep(1.5)
+            t0 = time.monotonic()
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=10)
+            self.assertEqual(proc.returncode, 130, err)
+            self.assertIn("interrupted", err)
+            self.assertLess(time.monotonic() - t0, 5)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(5)
+
     # ---- resources ----
 
     def test_resources_list(self):
@@ -484,6 +506,30 @@ class CliCases:
         for piece in ('"name":"JohnDoe"', '"age":30', '"score":95.5',
                       '"status":"active"', '"verified":true'):
             self.assertIn(piece, text)
+
+    def test_elicitation_enums_on_terminal(self):
+        rc, out, shown = self.run_in_pty(
+            ["--json", "tools", "call", "test_elicitation_sep1330_enums"],
+            [("[A]ccept", "a"), ("a value: ", "2"), ("a value: ", "value3"),
+             ("a value: ", "1"), ("comma-separated: ", "1, option3"),
+             ("comma-separated: ", "2")])
+        self.assertEqual(rc, 0, shown)
+        self.assertIn("2) value2 (Second Option)", shown)
+        self.assertIn("1) opt1 (Option One)", shown)
+        text = self.tool_text(json.loads(out)).replace(" ", "")
+        for piece in ('"untitledSingle":"option2"', '"titledSingle":"value3"',
+                      '"legacyEnum":"opt1"',
+                      '"untitledMulti":["option1","option3"]'):
+            self.assertIn(piece, text)
+
+    def test_roots_from_options(self):
+        res = self.json_of("--root", "/tmp/a b", "--root",
+                           "https://example.com/r",
+                           "tools", "call",
+                           "test_input_required_result_list_roots")
+        text = self.tool_text(res)
+        self.assertIn("file:///tmp/a%20b", text)
+        self.assertIn("https://example.com/r", text)
 
     def test_sampling_on_terminal(self):
         rc, out, shown = self.run_in_pty(

@@ -55,8 +55,10 @@ static int schema_admits(json_object *schema, const char *t, int depth) {
       json_object_is_type(v, json_type_array)) {
     for (i = 0; i < json_object_array_length(v); i++) {
       json_object *e = json_object_array_get_idx(v, i);
-      if ((strcmp(t, "number") == 0 && json_object_is_type(e, json_type_double)) ||
-          (strcmp(t, "integer") == 0 && json_object_is_type(e, json_type_int)) ||
+      if ((strcmp(t, "number") == 0 &&
+           json_object_is_type(e, json_type_double)) ||
+          (strcmp(t, "integer") == 0 &&
+           json_object_is_type(e, json_type_int)) ||
           (strcmp(t, "boolean") == 0 &&
            json_object_is_type(e, json_type_boolean)))
         return 1;
@@ -207,8 +209,8 @@ static json_object *resolve_ref(json_object *root, json_object *prop) {
 }
 
 int cli_build_arguments(json_object *input_schema, const char *args_json,
-                        const char *const *pairs, int npairs,
-                        json_object **out, char *err, size_t errlen) {
+                        const char *const *pairs, int npairs, json_object **out,
+                        char *err, size_t errlen) {
   json_object *obj = NULL, *props = NULL;
   char key[256];
   int i, rc;
@@ -248,10 +250,10 @@ int cli_build_string_map(const char *args_json, const char *const *pairs,
     goto fail;
   {
     json_object_object_foreach(obj, k, v) {
-      const char *s = json_object_is_type(v, json_type_string)
-                          ? json_object_get_string(v)
-                          : json_object_to_json_string_ext(
-                                v, JSON_C_TO_STRING_PLAIN);
+      const char *s =
+          json_object_is_type(v, json_type_string)
+              ? json_object_get_string(v)
+              : json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
       json_object_object_add(strs, k, json_object_new_string(s));
     }
   }

@@ -5,6 +5,7 @@
  *   print.c     human-readable tables and blocks, JSON output
  *   args.c      key=value typing from a tool's inputSchema; --stdio splitting
  *   interact.c  elicitation, sampling and roots asked by the server
+ *   oauth.c     --oauth: OAuth 2.1 sign-in and the token store
  */
 #ifndef CMCP_CLI_H
 #define CMCP_CLI_H
@@ -58,7 +59,10 @@ typedef struct cli_opts {
   int oauth;
   const char *client_id;
   const char *client_secret;
-  const char *scope;
+  const char *oauth_store; /* file keeping tokens across runs */
+  int oauth_port;          /* loopback redirect port (0: any free one) */
+  int oauth_headless;
+  int no_browser;
   const char *pos[CLI_MAX_LIST]; /* command words and their arguments */
   int npos;
 } cli_opts;
@@ -70,6 +74,8 @@ typedef struct cli_ctx {
   cmcp_client_t *cli;
   uv_signal_t sigint;
   struct cli_interact *ia;
+  cmcp_oauth_t *oauth;
+  char *oauth_state;           /* the token store's text, as last loaded */
   json_object *connect_result; /* DiscoverResult or InitializeResult */
   /* The request in flight (one at a time). */
   int done;
@@ -140,8 +146,8 @@ void cli_print_notification(FILE *f, int json, const char *method,
  * input_schema (may be NULL: strings). A word wins over the same key in
  * --args. 0, or CLI_EXIT_USAGE with a reason in err. */
 int cli_build_arguments(json_object *input_schema, const char *args_json,
-                        const char *const *pairs, int npairs,
-                        json_object **out, char *err, size_t errlen);
+                        const char *const *pairs, int npairs, json_object **out,
+                        char *err, size_t errlen);
 /* As cli_build_arguments but every value is a string (prompt arguments,
  * completion context); non-string --args values become their JSON text. */
 int cli_build_string_map(const char *args_json, const char *const *pairs,
@@ -157,6 +163,14 @@ int cli_split_command(const char *cmd, char ***argv_out, char *err,
 void cli_free_argv(char **argv);
 /* Parses a duration: "1500" (ms), "1500ms", "2s", "1m". 0 or -1. */
 int cli_parse_duration(const char *s, uint64_t *ms_out);
+
+/* ---- oauth.c ----------------------------------------------------------- */
+
+/* With --oauth, creates the OAuth object and attaches it to the client.
+ * 0 or an exit code. */
+int cli_oauth_setup(cli_ctx *c);
+/* Frees it: after the client is freed and its loop has run. */
+void cli_oauth_free(cli_ctx *c);
 
 /* ---- interact.c -------------------------------------------------------- */
 

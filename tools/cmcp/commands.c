@@ -57,8 +57,8 @@ static json_object *tool_schema(cli_ctx *c, const char *name) {
   json_object *res = NULL, *tools, *schema = NULL;
   size_t i;
 
-  if (cli_wait(c, cmcp_client_list_all(c->cli, "tools/list", 0, cli_on_result,
-                                       c),
+  if (cli_wait(c,
+               cmcp_client_list_all(c->cli, "tools/list", 0, cli_on_result, c),
                &res) != 0 ||
       !json_object_object_get_ex(res, "tools", &tools) ||
       !json_object_is_type(tools, json_type_array))
@@ -93,10 +93,10 @@ static int cmd_tools_call(cli_ctx *c, const char *const *a, int n) {
     return rc;
   }
   c->has_req = 1;
-  st = cmcp_client_call_tool(c->cli, a[0],
-                             json_object_to_json_string_ext(
-                                 args, JSON_C_TO_STRING_PLAIN),
-                             flags, cli_on_result, c, &c->req);
+  st = cmcp_client_call_tool(
+      c->cli, a[0],
+      json_object_to_json_string_ext(args, JSON_C_TO_STRING_PLAIN), flags,
+      cli_on_result, c, &c->req);
   json_object_put(args);
   if ((st = cli_wait(c, st, &res)) != 0) {
     rc = cli_fail(c, "tools/call", st, res);
@@ -140,7 +140,8 @@ static int cmd_prompts_get(cli_ctx *c, const char *const *a, int n) {
     return rc;
   }
   st = cmcp_client_get_prompt(
-      c->cli, a[0], json_object_to_json_string_ext(args, JSON_C_TO_STRING_PLAIN),
+      c->cli, a[0],
+      json_object_to_json_string_ext(args, JSON_C_TO_STRING_PLAIN),
       cli_on_result, c);
   json_object_put(args);
   if ((st = cli_wait(c, st, &res)) != 0) {
@@ -164,20 +165,21 @@ static int cmd_complete(cli_ctx *c, const char *const *a, int n) {
     return CLI_EXIT_USAGE;
   }
   if (c->o->ncontext > 0 &&
-      (rc = cli_build_string_map(NULL, c->o->context, c->o->ncontext, &ctx,
-                                 err, sizeof(err))) != 0) {
+      (rc = cli_build_string_map(NULL, c->o->context, c->o->ncontext, &ctx, err,
+                                 sizeof(err))) != 0) {
     fprintf(stderr, "cmcp: --context: %s\n", err);
     return rc;
   }
   if ((ref = json_object_new_object()) == NULL)
     goto out;
   json_object_object_add(
-      ref, "type", json_object_new_string(prompt ? "ref/prompt" : "ref/resource"));
+      ref, "type",
+      json_object_new_string(prompt ? "ref/prompt" : "ref/resource"));
   json_object_object_add(ref, prompt ? "name" : "uri",
                          json_object_new_string(a[1]));
   st = cmcp_client_complete(
-      c->cli, json_object_to_json_string_ext(ref, JSON_C_TO_STRING_PLAIN),
-      a[2], a[3],
+      c->cli, json_object_to_json_string_ext(ref, JSON_C_TO_STRING_PLAIN), a[2],
+      a[3],
       ctx ? json_object_to_json_string_ext(ctx, JSON_C_TO_STRING_PLAIN) : NULL,
       cli_on_result, c);
   if ((st = cli_wait(c, st, &res)) != 0) {
@@ -240,7 +242,8 @@ static json_object *listen_filter(const cli_opts *o) {
     return NULL;
   }
   json_object_object_add(filt, "toolsListChanged", json_object_new_boolean(1));
-  json_object_object_add(filt, "promptsListChanged", json_object_new_boolean(1));
+  json_object_object_add(filt, "promptsListChanged",
+                         json_object_new_boolean(1));
   json_object_object_add(filt, "resourcesListChanged",
                          json_object_new_boolean(1));
   for (i = 0; i < o->nresources; i++)
@@ -256,10 +259,9 @@ static int subscribe_legacy(cli_ctx *c) {
   int i, st, rc;
 
   for (i = 0; i < c->o->nresources; i++) {
-    st = cli_wait(c,
-                  cmcp_client_subscribe(c->cli, c->o->resources[i],
-                                        cli_on_result, c),
-                  &res);
+    st = cli_wait(
+        c, cmcp_client_subscribe(c->cli, c->o->resources[i], cli_on_result, c),
+        &res);
     if (st != 0) {
       rc = cli_fail(c, "resources/subscribe", st, res);
       json_object_put(res);
@@ -304,9 +306,9 @@ static int cmd_listen(cli_ctx *c, const char *const *a, int n) {
     return wait_for_interrupt(c);
   }
   st = cli_wait(c, st, &res);
-  if (st == 0 || (st == CMCP_ECANCELED &&
-                  (c->interrupted || (c->o->count > 0 &&
-                                      c->notified >= c->o->count)))) {
+  if (st == 0 ||
+      (st == CMCP_ECANCELED &&
+       (c->interrupted || (c->o->count > 0 && c->notified >= c->o->count)))) {
     json_object_put(res);
     return CLI_EXIT_OK;
   }
@@ -335,8 +337,7 @@ const cli_cmd cli_commands[] = {
      "Reads resource URI: text is printed, binary contents summarized\n"
      "(--json gives the base64 blob).\n"},
     {"resources", "templates", 0, 0, cmd_resources_templates,
-     "resources templates",
-     "Lists every resource template (all pages).\n"},
+     "resources templates", "Lists every resource template (all pages).\n"},
     {"prompts", "list", 0, 0, cmd_prompts_list, "prompts list",
      "Lists every prompt with its arguments (* marks a required one).\n"},
     {"prompts", "get", 1, -1, cmd_prompts_get,
@@ -348,10 +349,8 @@ const cli_cmd cli_commands[] = {
      "NAME or of resource template URI. --context K=V (repeatable) gives\n"
      "arguments already chosen. Prints one value a line; the total (when\n"
      "the server gives it) goes to stderr.\n"},
-    {"ping", NULL, 0, 0, cmd_ping, "ping",
-     "Pings the server; prints ok.\n"},
-    {"listen", NULL, 0, 0, cmd_listen,
-     "listen [--resource URI...] [--count N]",
+    {"ping", NULL, 0, 0, cmd_ping, "ping", "Pings the server; prints ok.\n"},
+    {"listen", NULL, 0, 0, cmd_listen, "listen [--resource URI...] [--count N]",
      "Prints notifications as they come, one a line (JSON Lines with --json:\n"
      "{\"method\":...,\"params\":...}), until SIGINT, or until N of them have\n"
      "come with --count (notifications/subscriptions/acknowledged is not\n"

@@ -19,16 +19,16 @@
 #include <string.h>
 #include <unistd.h>
 
-#define ASK_QUEUE_MAX 16   /* asks waiting for the one on screen */
+#define ASK_QUEUE_MAX 16     /* asks waiting for the one on screen */
 #define LINE_MAX_BYTES 65536 /* longest answer line */
 #define SAMPLING_REJECTED (-1)
 
 typedef enum {
-  STAGE_NONE,     /* nothing on screen */
-  STAGE_CONFIRM,  /* form elicitation: accept, decline or cancel? */
-  STAGE_FIELD,    /* form elicitation: reading field number `field` */
-  STAGE_URL,      /* URL elicitation: accept, decline or cancel? */
-  STAGE_SAMPLING  /* reading the reply text */
+  STAGE_NONE,    /* nothing on screen */
+  STAGE_CONFIRM, /* form elicitation: accept, decline or cancel? */
+  STAGE_FIELD,   /* form elicitation: reading field number `field` */
+  STAGE_URL,     /* URL elicitation: accept, decline or cancel? */
+  STAGE_SAMPLING /* reading the reply text */
 } ask_stage;
 
 typedef struct ask_item {
@@ -38,8 +38,8 @@ typedef struct ask_item {
 
 typedef struct cli_interact {
   cli_ctx *c;
-  int tty;      /* stdin is a terminal and still open */
-  int in_init;  /* the tty handle exists */
+  int tty;     /* stdin is a terminal and still open */
+  int in_init; /* the tty handle exists */
   int reading;
   uv_tty_t in;
   char rbuf[4096];
@@ -102,9 +102,8 @@ static int is_required(json_object *required, const char *name) {
 
 /* Answers the ask on screen (or ask) with result JSON text. */
 static void reply_json(cmcp_ask_t *ask, json_object *res) {
-  const char *text = res ? json_object_to_json_string_ext(
-                               res, JSON_C_TO_STRING_PLAIN)
-                         : NULL;
+  const char *text =
+      res ? json_object_to_json_string_ext(res, JSON_C_TO_STRING_PLAIN) : NULL;
 
   if (text == NULL || cmcp_ask_reply(ask, text) != 0)
     cmcp_ask_reply_error(ask, CMCP_JSONRPC_INTERNAL_ERROR, "out of memory");
@@ -159,8 +158,8 @@ static json_object *choices_of(json_object *prop, json_object **titles,
 
   *titles = NULL;
   *multi = 0;
-  if (items != NULL && strcmp(sget(prop, "type") ? sget(prop, "type") : "",
-                              "array") == 0) {
+  if (items != NULL &&
+      strcmp(sget(prop, "type") ? sget(prop, "type") : "", "array") == 0) {
     *multi = 1;
     prop = items;
   }
@@ -189,8 +188,8 @@ static void ask_field(cli_interact *ia) {
   int multi;
   size_t i;
 
-  fprintf(stderr, "%s%s%s%s (%s%s)", name, title ? " - " : "",
-          title ? title : "", "", type ? type : "value",
+  fprintf(stderr, "%s%s%s (%s%s)", name, title ? " - " : "",
+          title ? title : "", type ? type : "value",
           is_required(ia->required, name) ? ", required" : "");
   if (desc != NULL)
     fprintf(stderr, "\n  %s", desc);
@@ -203,11 +202,12 @@ static void ask_field(cli_interact *ia) {
                                           json_object_array_get_idx(titles, i))
                                     : NULL);
       fprintf(stderr, "\n  %zu) %s%s%s%s", i + 1,
-              json_object_get_string(choice_value(choices, i)),
-              t ? " (" : "", t ? t : "", t ? ")" : "");
+              json_object_get_string(choice_value(choices, i)), t ? " (" : "",
+              t ? t : "", t ? ")" : "");
     }
-    fprintf(stderr, "\n  %s", multi ? "numbers or values, comma-separated"
-                                     : "a number or a value");
+    fprintf(stderr, "\n  %s",
+            multi ? "numbers or values, comma-separated"
+                  : "a number or a value");
   }
   if ((def = oget(prop, "default")) != NULL)
     fprintf(stderr, " [default %s]",
@@ -275,9 +275,11 @@ static json_object *field_value(json_object *prop, const char *text,
     return v;
   }
   if (type != NULL && strcmp(type, "boolean") == 0) {
-    if (strchr("yYtT1", text[0]) && strcspn(text, " ") > 0)
+    if (strcmp(text, "y") == 0 || strcmp(text, "yes") == 0 ||
+        strcmp(text, "true") == 0)
       return json_object_new_boolean(1);
-    if (strchr("nNfF0", text[0]) && strcspn(text, " ") > 0)
+    if (strcmp(text, "n") == 0 || strcmp(text, "no") == 0 ||
+        strcmp(text, "false") == 0)
       return json_object_new_boolean(0);
     *why = "answer y or n";
     return NULL;
@@ -330,8 +332,8 @@ static const char *action_of(const char *t) {
   if (*t == '\0' || strcmp(t, "a") == 0 || strcmp(t, "accept") == 0 ||
       strcmp(t, "y") == 0 || strcmp(t, "yes") == 0)
     return "accept";
-  if (strcmp(t, "d") == 0 || strcmp(t, "decline") == 0 ||
-      strcmp(t, "n") == 0 || strcmp(t, "no") == 0)
+  if (strcmp(t, "d") == 0 || strcmp(t, "decline") == 0 || strcmp(t, "n") == 0 ||
+      strcmp(t, "no") == 0)
     return "decline";
   if (strcmp(t, "c") == 0 || strcmp(t, "cancel") == 0)
     return "cancel";
@@ -391,10 +393,9 @@ static void on_line(cli_interact *ia, const char *text) {
     }
     if (ia->stage == STAGE_URL || strcmp(act, "accept") != 0 ||
         ia->nfields == 0) {
-      json_object *content = ia->stage == STAGE_CONFIRM &&
-                                     strcmp(act, "accept") == 0
-                                 ? ia->content
-                                 : NULL;
+      json_object *content =
+          ia->stage == STAGE_CONFIRM && strcmp(act, "accept") == 0 ? ia->content
+                                                                   : NULL;
       reply_action(ia->cur, act, content);
       finish(ia);
       return;

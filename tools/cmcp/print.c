@@ -10,8 +10,8 @@
 #define NAME_COL_MAX 40 /* widest first column of a table */
 
 void cli_print_json(FILE *f, json_object *v) {
-  fputs(json_object_to_json_string_ext(
-            v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
+  fputs(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN |
+                                              JSON_C_TO_STRING_NOSLASHESCAPE),
         f);
   fputc('\n', f);
   fflush(f);
@@ -84,8 +84,8 @@ static void put_row(const char *name, int width, const char *rest) {
 }
 
 /* A two-column table of items: key and a description. */
-static void print_table(json_object *items, const char *key,
-                        const char *head, const char *what) {
+static void print_table(json_object *items, const char *key, const char *head,
+                        const char *what) {
   size_t i, n = items ? json_object_array_length(items) : 0;
   int w = name_width(items, key, (int)strlen(head));
 
@@ -126,9 +126,9 @@ void cli_print_prompts(json_object *result) {
       json_object *a = json_object_array_get_idx(args, k);
       int r = json_object_object_get_ex(a, "required", &req) &&
               json_object_get_boolean(req);
-      int m = snprintf(line + used, sizeof(line) - used, "%s%s%s",
-                       k ? "," : "", str_of(a, "name") ? str_of(a, "name") : "?",
-                       r ? "*" : "");
+      int m =
+          snprintf(line + used, sizeof(line) - used, "%s%s%s", k ? "," : "",
+                   str_of(a, "name") ? str_of(a, "name") : "?", r ? "*" : "");
       if (m < 0 || (size_t)m >= sizeof(line) - used)
         break;
       used += (size_t)m;
@@ -166,8 +166,7 @@ static void print_resource_rows(json_object *items, const char *key,
 }
 
 void cli_print_resources(json_object *result) {
-  print_resource_rows(array_of(result, "resources"), "uri", "URI",
-                      "resources");
+  print_resource_rows(array_of(result, "resources"), "uri", "URI", "resources");
 }
 
 void cli_print_templates(json_object *result) {
@@ -293,7 +292,8 @@ void cli_print_completion(json_object *result) {
   if (values != NULL)
     n = json_object_array_length(values);
   for (i = 0; i < n; i++)
-    printf("%s\n", json_object_get_string(json_object_array_get_idx(values, i)));
+    printf("%s\n",
+           json_object_get_string(json_object_array_get_idx(values, i)));
   if (json_object_object_get_ex(comp, "total", &v))
     fprintf(stderr, "(%zu of %lld%s)\n", n, (long long)json_object_get_int64(v),
             json_object_object_get_ex(comp, "hasMore", &v) &&
@@ -368,8 +368,8 @@ void cli_print_notification(FILE *f, int json, const char *method,
   fputs(method, f);
   if (params != NULL) {
     fputc(' ', f);
-    fputs(json_object_to_json_string_ext(params, JSON_C_TO_STRING_PLAIN |
-                                                     JSON_C_TO_STRING_NOSLASHESCAPE),
+    fputs(json_object_to_json_string_ext(
+              params, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
           f);
   }
   fputc('\n', f);
