@@ -41,14 +41,19 @@ typedef struct bench_counters {
                       for a free connection */
   uint64_t unsent; /* open loop: dropped, the backlog was full */
   uint64_t err[BENCH_E_KINDS];
-  uint64_t retry_after; /* 503s that carried Retry-After */
-  uint64_t handshakes;  /* clients that completed their handshake */
-  uint64_t handshake_errors;
-  uint64_t streams_opened;  /* GET or subscriptions/listen streams */
-  uint64_t stream_errors;   /* streams that could not open */
-  uint64_t streams_dropped; /* streams the server ended */
-  uint64_t stream_events;   /* SSE events on held streams */
-  uint64_t lag_us;          /* sum over sends of (send time - intended time) */
+  uint64_t retry_after;        /* 503s that carried Retry-After */
+  uint64_t handshakes;         /* clients that completed their handshake */
+  uint64_t handshake_errors;   /* the sum of the five below */
+  uint64_t handshake_connect;  /* no connection (or none within --timeout) */
+  uint64_t handshake_timeout;  /* no answer within --timeout */
+  uint64_t handshake_refused;  /* HTTP 503 */
+  uint64_t handshake_http;     /* another HTTP status */
+  uint64_t handshake_protocol; /* a JSON-RPC error, a bad or cut answer */
+  uint64_t streams_opened;     /* GET or subscriptions/listen streams */
+  uint64_t stream_errors;      /* streams that could not open */
+  uint64_t streams_dropped;    /* streams the server ended */
+  uint64_t stream_events;      /* SSE events on held streams */
+  uint64_t lag_us; /* sum over sends of (send time - intended time) */
   uint64_t bytes_out;
   uint64_t bytes_in;
 } bench_counters;

@@ -160,6 +160,8 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
   buf->len = n;
 }
 
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+
 static void on_slow_timer(uv_timer_t *t) {
   bench_conn *c = t->data;
   c->budget = c->cl->r->o->slow_read * SLOW_PERIOD_MS / 1000;
@@ -167,7 +169,7 @@ static void on_slow_timer(uv_timer_t *t) {
     c->budget = 1;
   if (c->paused && c->state != CONN_CLOSING) {
     c->paused = 0;
-    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, NULL);
+    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
   }
 }
 

@@ -291,6 +291,7 @@ static bench_conn *conn_new(bench_client *cl, int stream) {
     return NULL;
   }
   c->is_stream = (uint8_t)stream;
+  c->deadline = uv_now(&cl->r->loop) + (uint64_t)cl->r->o->timeout_ms;
   if (stream) {
     cl->stream = c;
   } else {
@@ -332,11 +333,28 @@ static void conn_drop(bench_client *cl, bench_conn *c) {
 static void schedule_next(bench_client *cl);
 static void dispatch(bench_client *cl);
 
-/* The handshake failed: retry it after a pause. */
-static void handshake_failed(bench_client *cl) {
+/* The handshake failed (kind: a bench_err): retry it after a pause. */
+static void handshake_failed(bench_client *cl, int kind) {
   bench_runner *r = cl->r;
   bench_conn *c;
   r->c.handshake_errors++;
+  switch (kind) {
+  case BENCH_E_CONNECT:
+    r->c.handshake_connect++;
+    break;
+  case BENCH_E_TIMEOUT:
+    r->c.handshake_timeout++;
+    break;
+  case BENCH_E_REFUSED:
+    r->c.handshake_refused++;
+    break;
+  case BENCH_E_HTTP:
+    r->c.handshake_http++;
+    break;
+  default:
+    r->c.handshake_protocol++;
+    break;
+  }
   if (cl->state == CL_HANDSHAKE)
     r->handshaking--;
   cl->state = CL_BACKOFF;
@@ -375,7 +393,7 @@ static void handshake_send(bench_client *cl, bench_conn *c) {
   c->id = 0;
   c->deadline = uv_now(&cl->r->loop) + (uint64_t)o->timeout_ms;
   if (req == NULL || bench_conn_send(c, req, len) != 0)
-    handshake_failed(cl);
+    handshake_failed(cl, BENCH_E_CONNECT);
 }
 
 static void open_stream(bench_client *cl);
@@ -395,17 +413,28 @@ static void become_ready(bench_client *cl) {
   schedule_next(cl);
 }
 
+/* The error kind of a handshake answer with an unexpected status. */
+static int status_kind(const bench_conn *c) {
+  return c->status == 503 ? BENCH_E_REFUSED : BENCH_E_HTTP;
+}
+
 /* An answer to a handshake step. */
 static void handshake_answer(bench_client *cl, bench_conn *c) {
   const bench_opts *o = cl->r->o;
+  int kind = BENCH_E_PROTOCOL;
   if (!o->modern && cl->hs == 2) {
-    if (c->status != 202 && c->status != 200)
+    if (c->status != 202 && c->status != 200) {
+      kind = status_kind(c);
       goto fail;
+    }
     become_ready(cl);
     return;
   }
-  if (c->status != 200 ||
-      bench_classify(c->body.data, c->body.len, 0, -1) != -1)
+  if (c->status != 200) {
+    kind = status_kind(c);
+    goto fail;
+  }
+  if (bench_classify(c->body.data, c->body.len, 0, -1) != -1)
     goto fail;
   if (o->modern) {
     become_ready(cl);
@@ -420,7 +449,7 @@ static void handshake_answer(bench_client *cl, bench_conn *c) {
   handshake_send(cl, c);
   return;
 fail:
-  handshake_failed(cl);
+  handshake_failed(cl, kind);
 }
 
 void bench_client_start(bench_client *cl) {
@@ -433,7 +462,7 @@ void bench_client_start(bench_client *cl) {
     return;
   }
   if (conn_new(cl, 0) == NULL)
-    handshake_failed(cl);
+    handshake_failed(cl, BENCH_E_CONNECT);
 }
 
 /* ---- held streams -------------------------------------------------------- */
@@ -687,7 +716,7 @@ void bench_on_connected(bench_conn *c, int status) {
       return;
     }
     if (cl->state == CL_HANDSHAKE) {
-      handshake_failed(cl);
+      handshake_failed(cl, BENCH_E_CONNECT);
       return;
     }
     conn_drop(cl, c);
@@ -724,7 +753,7 @@ void bench_on_broken(bench_conn *c, int err) {
     return;
   }
   if (cl->state == CL_HANDSHAKE) {
-    handshake_failed(cl);
+    handshake_failed(cl, err < 0 ? BENCH_E_PROTOCOL : err);
     return;
   }
   if (c->state == CONN_BUSY && c->method != HANDSHAKE) {
@@ -746,17 +775,25 @@ void bench_client_sweep(bench_client *cl, uint64_t now_ms) {
   }
   for (c = cl->conns; c != NULL; c = next) {
     next = c->next;
-    if ((c->state == CONN_BUSY || c->state == CONN_CONNECTING) &&
-        c->deadline != 0 && now_ms >= c->deadline) {
-      if (cl->state == CL_HANDSHAKE) {
-        handshake_failed(cl);
+    if (c->deadline == 0 || now_ms < c->deadline)
+      continue;
+    if (c->state == CONN_CONNECTING) { /* e.g. a full accept backlog */
+      bench_on_connected(c, UV_ETIMEDOUT);
+      if (cl->state != CL_READY)
         return;
-      }
-      if (c->state == CONN_BUSY && c->method != HANDSHAKE) {
-        conn_drop(cl, c);
-        request_done(cl, c, BENCH_E_TIMEOUT);
-      }
+    } else if (cl->state == CL_HANDSHAKE && c->state == CONN_BUSY) {
+      handshake_failed(cl, BENCH_E_TIMEOUT);
+      return;
+    } else if (c->state == CONN_BUSY && c->method != HANDSHAKE) {
+      conn_drop(cl, c);
+      request_done(cl, c, BENCH_E_TIMEOUT);
     }
+  }
+  c = cl->stream;
+  if (c != NULL && c->deadline != 0 && now_ms >= c->deadline) {
+    cl->r->c.stream_errors++; /* no connection or no answer in time */
+    cl->retry_at = now_ms + BACKOFF_MS;
+    conn_drop(cl, c);
   }
   if (cl->state == CL_READY && cl->stream_wanted && cl->stream == NULL &&
       now_ms >= cl->retry_at && !cl->r->stopping)

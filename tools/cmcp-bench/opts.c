@@ -295,7 +295,7 @@ static int apply_profile(bench_opts *o, const char *name) {
     o->client_rate = 1;
     o->payload = 1024;
     set_mix(o, "resources/read");
-    o->slow_read = 512;
+    o->slow_read = 2048;
     o->duration = 30;
   } else if (strcmp(name, "bomber") == 0) {
     o->clients = 100;

@@ -35,6 +35,11 @@ const bench_field bench_counter_fields[] = {F(sent),
                                             F(retry_after),
                                             F(handshakes),
                                             F(handshake_errors),
+                                            F(handshake_connect),
+                                            F(handshake_timeout),
+                                            F(handshake_refused),
+                                            F(handshake_http),
+                                            F(handshake_protocol),
                                             F(streams_opened),
                                             F(stream_errors),
                                             F(streams_dropped),
@@ -186,6 +191,8 @@ struct bench_report {
   bench_hist *steps; /* one per plateau */
   bench_counters tc;
   bench_counters *step_c;
+  uint64_t *step_clients; /* clients ready at a plateau's last second */
+  uint64_t *step_streams; /* streams held then */
   double *step_secs;
   double secs; /* measured seconds (warm-up excluded) */
   int progress;
@@ -202,8 +209,11 @@ bench_report *bench_report_new(const bench_opts *o, int sources) {
   r->steps = cmcp__calloc((size_t)nsteps, sizeof *r->steps);
   r->step_c = cmcp__calloc((size_t)nsteps, sizeof *r->step_c);
   r->step_secs = cmcp__calloc((size_t)nsteps, sizeof *r->step_secs);
+  r->step_clients = cmcp__calloc((size_t)nsteps, sizeof *r->step_clients);
+  r->step_streams = cmcp__calloc((size_t)nsteps, sizeof *r->step_streams);
   if (r->rows == NULL || r->steps == NULL || r->step_c == NULL ||
-      r->step_secs == NULL || bench_hist_init(&r->total) != 0)
+      r->step_secs == NULL || r->step_clients == NULL ||
+      r->step_streams == NULL || bench_hist_init(&r->total) != 0)
     goto fail;
   for (i = 0; i < nsteps; i++)
     if (bench_hist_init(&r->steps[i]) != 0)
@@ -232,6 +242,8 @@ void bench_report_free(bench_report *r) {
   cmcp__free(r->steps);
   cmcp__free(r->step_c);
   cmcp__free(r->step_secs);
+  cmcp__free(r->step_clients);
+  cmcp__free(r->step_streams);
   cmcp__free(r);
 }
 
@@ -262,6 +274,10 @@ static void complete(bench_report *r, int i) {
   w->p90 = bench_hist_percentile(w->h, 90);
   w->p99 = bench_hist_percentile(w->h, 99);
   w->max = w->h->total == 0 ? 0 : w->h->max;
+  if (!w->warm && w->sources > 0) {
+    r->step_clients[st] = w->clients;
+    r->step_streams[st] = w->streams;
+  }
   if (w->steady && !w->warm && r->o->nsteps > 0) {
     bench_hist_merge(&r->steps[st], w->h);
     bench_counters_add(&r->step_c[st], &w->c);
@@ -413,14 +429,18 @@ static void write_md(bench_report *r, FILE *f) {
           (unsigned long long)c->streams_dropped,
           (unsigned long long)c->stream_events);
   if (o->nsteps > 0) {
-    fprintf(f,
-            "\n| clients | steady s | req/s | errors | p50 ms | p95 ms | "
-            "p99 ms | max ms |\n|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    fprintf(f, "\n| clients | ready | streams | steady s | req/s | errors | "
+               "p50 ms | p95 ms | p99 ms | max ms |\n"
+               "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (i = 0; i < o->nsteps; i++) {
       bench_hist *h = &r->steps[i];
       double s = r->step_secs[i];
-      fprintf(f, "| %d | %.0f | %.0f | %llu | %.3f | %.3f | %.3f | %.3f |\n",
-              o->steps[i], s, s > 0 ? (double)r->step_c[i].ok / s : 0.0,
+      fprintf(f,
+              "| %d | %llu | %llu | %.0f | %.0f | %llu | %.3f | %.3f | %.3f "
+              "| %.3f |\n",
+              o->steps[i], (unsigned long long)r->step_clients[i],
+              (unsigned long long)r->step_streams[i], s,
+              s > 0 ? (double)r->step_c[i].ok / s : 0.0,
               (unsigned long long)bench_errors(&r->step_c[i]),
               ms_of(bench_hist_percentile(h, 50)),
               ms_of(bench_hist_percentile(h, 95)),
@@ -546,6 +566,10 @@ static json_object *report_json(bench_report *r) {
     double s = r->step_secs[i];
     json_object_object_add(st, "clients", json_object_new_int(r->o->steps[i]));
     json_object_object_add(st, "seconds", json_object_new_double(s));
+    json_object_object_add(st, "clients_ready",
+                           json_object_new_int64((int64_t)r->step_clients[i]));
+    json_object_object_add(st, "streams_held",
+                           json_object_new_int64((int64_t)r->step_streams[i]));
     json_object_object_add(
         st, "throughput",
         json_object_new_double(s > 0 ? (double)r->step_c[i].ok / s : 0.0));
@@ -559,6 +583,8 @@ static json_object *report_json(bench_report *r) {
     const row *w = &r->rows[i];
     json_object *t = json_object_new_object();
     json_object_object_add(t, "t", json_object_new_int(i + 1));
+    json_object_object_add(t, "step", json_object_new_int(w->step));
+    json_object_object_add(t, "steady", json_object_new_boolean(w->steady));
     json_object_object_add(t, "ok", json_object_new_int64((int64_t)w->c.ok));
     json_object_object_add(t, "sent",
                            json_object_new_int64((int64_t)w->c.sent));
