@@ -570,7 +570,7 @@ static void send_one(bench_client *cl, bench_conn *c) {
 static void dispatch(bench_client *cl) {
   bench_conn *c;
   int connecting = 0;
-  if (cl->state != CL_READY)
+  if (cl->state != CL_READY || cl->r->stopping)
     return;
   for (c = cl->conns; c != NULL && cl->bl_len > 0; c = c->next) {
     if (c->state == CONN_IDLE)
@@ -764,11 +764,30 @@ void bench_on_broken(bench_conn *c, int err) {
   conn_drop(cl, c);
 }
 
+/* The run is over: requests in flight count as timeouts; handshakes,
+ * streams and connections cut short by the end are no failures. */
+static void sweep_final(bench_client *cl) {
+  bench_conn *c, *next;
+  if (cl->state != CL_READY)
+    return;
+  for (c = cl->conns; c != NULL; c = next) {
+    next = c->next;
+    if (c->state == CONN_BUSY && c->method != HANDSHAKE) {
+      conn_drop(cl, c);
+      request_done(cl, c, BENCH_E_TIMEOUT);
+    }
+  }
+}
+
 /* ---- timeouts, retries, stop -----------------------------------------------
  */
 
 void bench_client_sweep(bench_client *cl, uint64_t now_ms) {
   bench_conn *c, *next;
+  if (now_ms == UINT64_MAX) { /* the end: what is in flight times out */
+    sweep_final(cl);
+    return;
+  }
   if (cl->state == CL_BACKOFF && now_ms >= cl->retry_at && !cl->r->stopping) {
     bench_client_start(cl);
     return;
