@@ -5,5 +5,6 @@
 #include "cmcp/common.h"
 #include "cmcp/server.h"
 #include "cmcp/client.h"
+#include "cmcp/auth.h"
 
 #endif /* CMCP_H */

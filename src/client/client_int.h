@@ -148,4 +148,9 @@ int cmcp__oauth_challenge(cmcp_oauth_t *o, uv_loop_t *loop,
                           const char *www_authenticate, cmcp__oauth_done done,
                           void *data);
 
+/* The transport no longer waits for the challenge it armed with data (it
+ * is closing, or gave up on the request): that done will not run. Call it
+ * for every pending challenge before the transport goes away. */
+void cmcp__oauth_cancel(cmcp_oauth_t *o, void *data);
+
 #endif /* CMCP_CLIENT_INT_H */
