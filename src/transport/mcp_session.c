@@ -36,6 +36,8 @@ typedef struct mcp_stream {
   uint64_t token;           /* 0: no request attached */
   int json;                 /* POST answered as one JSON body */
   int init;                 /* the initialize request's stream */
+  int pending;              /* POST being fed: SSE not begun yet */
+  int priming;              /* pending: begin it with a priming event */
   json_object *req_id;      /* POST: the request it carries */
 } mcp_stream;
 
@@ -177,6 +179,10 @@ static int stream_event(mcp_session *s, mcp_stream *st, const char *json,
   cmcp__buf b;
   char id[CMCP__SSE_ID_MAX];
   int rc;
+  if (st->pending) { /* the first thing the request's stream carries */
+    st->pending = 0;
+    stream_start(s, st, st->priming);
+  }
   cmcp__buf_init(&b, CMCP__SSE_EVENT_MAX(len));
   if (cmcp__sse_id_format(id, sizeof id, st->no, s->next_seq) < 0)
     return CMCP_EINVAL;
@@ -280,12 +286,12 @@ static void session_close(mcp_session *s) {
 /* A response: ends its POST stream (or answers its JSON request). */
 static int send_response(mcp_session *s, mcp_stream *st, const char *json,
                          size_t len) {
+  int refused = cmcp__mcp_error_code(json, len) == CMCP_MCP_SERVER_OVERLOADED;
   if (st->init && cmcp__mcp_error_code(json, len) != 0)
     session_reap_soon(s); /* a failed initialize makes no session */
-  if (st->json) {
+  if (st->json || (st->pending && refused)) {
     /* A refusal at a limit is a 503 (with Retry-After) when no stream
-     * started yet. */
-    int refused = cmcp__mcp_error_code(json, len) == CMCP_MCP_SERVER_OVERLOADED;
+     * began yet. */
     front_respond(s, st, refused ? 503 : 200, "application/json", json, len);
   } else {
     stream_event(s, st, json, len, 1);
@@ -459,15 +465,26 @@ static void on_post(cmcp__mcp_loop *lp, mcp_session *s, mcp_smsg *m) {
   st->token = m->token;
   st->json = lp->sh->cfg.json_response;
   st->init = m->init;
-  if (!st->json)
-    stream_start(s, st, m->priming);
+  /* The SSE answer begins with the first event, or right after the feed:
+   * a request refused at once (a limit) still gets its 503. */
+  st->pending = !st->json;
+  st->priming = m->priming;
   no = st->no;
   rc = cmcp__peer_feed(s->peer, m->body, m->len);
-  if (rc != 0 && (st = stream_find_no(s, no)) != NULL) {
+  st = stream_find_no(s, no);
+  if (st == NULL)
+    return; /* answered */
+  if (rc != 0) {
     /* Not admitted: nothing will answer it. */
     cmcp__log(CMCP_LOG_ERROR, "http: session %s: %s", s->id, cmcp_strerror(rc));
-    stream_detach_end(s, st);
+    if (st->pending)
+      front_respond(s, st, 503, NULL, NULL, 0);
+    else
+      stream_detach_end(s, st);
     stream_remove(s, st);
+  } else if (st->pending) {
+    st->pending = 0;
+    stream_start(s, st, st->priming);
   }
 }
 

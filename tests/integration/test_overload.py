@@ -272,9 +272,16 @@ class OverloadTestCase(unittest.TestCase):
         self.assert_healthy(srv, rss, "after an in-flight flood")
 
     def test_max_inflight_per_session(self):
+        # Legacy POSTs answered as SSE (the default) and as JSON: a refused
+        # request is a 503 either way, since its stream has not begun.
+        for mode in ((), ("--json-response",)):
+            with self.subTest(mode=mode or "SSE"):
+                self.check_inflight_per_session(*mode)
+
+    def check_inflight_per_session(self, *mode):
         bound, sleep_ms = 3, 1200
         srv = self.start("--max-inflight", str(bound), "--workers", "8",
-                         "--json-response")
+                         *mode)
         rss = srv.rss_kb()
         sid = hl.legacy_session(srv.port)
         outcomes = Outcomes()
@@ -325,13 +332,18 @@ class OverloadTestCase(unittest.TestCase):
         rss = srv.rss_kb()
         outcomes = Outcomes()
         first = [(f"q{i}", "sleep", {"ms": sleep_ms}) for i in range(3)]
-        holder = threading.Thread(target=self.modern_flood, daemon=True,
-                                  args=(srv, first, outcomes, "--queue"))
-        holder.start()
-        time.sleep(0.4)  # one running, two waiting: the queue is full
+        holders = []
+        # One running (the worker took it), then two waiting: full.
+        for batch in (first[:1], first[1:]):
+            t = threading.Thread(target=self.modern_flood, daemon=True,
+                                 args=(srv, batch, outcomes, "--queue"))
+            t.start()
+            holders.append(t)
+            time.sleep(0.3)
         flood = [(f"x{i}", "sleep", {"ms": 10}) for i in range(20)]
         self.modern_flood(srv, flood, outcomes, "--queue")
-        holder.join(3 * sleep_ms / 1000 + 10)
+        for t in holders:
+            t.join(3 * sleep_ms / 1000 + 10)
         self.assert_exactly_once(outcomes, [c[0] for c in first + flood])
         for c in first:
             self.assertEqual(outcomes.by_id[c[0]],
