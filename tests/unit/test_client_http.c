@@ -11,11 +11,22 @@
 
 #include "client/client_int.h"
 #include "client/curl_loop.h"
+#include "cmcp/client.h"
 
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <uv.h>
+
+/* The engine refers to the HTTP transport weakly (it builds without it):
+ * name it here so that the linker takes it from the library. */
+__attribute__((used)) static void *const link_http =
+    (void *)cmcp__ctransport_http;
 
 /* ---- a scripted HTTP server on the test loop ----------------------------- */
 
@@ -47,7 +58,8 @@ typedef struct conn {
   char req[REQ_MAX];
   size_t req_len;
   int answered;
-  int open; /* handles not yet closed */
+  int open;    /* handles not yet closed */
+  char id[24]; /* the JSON-RPC id of the request ("" when none) */
 } conn;
 
 struct canned {
@@ -60,14 +72,16 @@ struct canned {
   char last_req[REQ_MAX];  /* the last whole request */
   char first_req[REQ_MAX]; /* the first whole request */
   uint64_t req_time_ms[8];
+  char reqs[8][REQ_MAX / 4]; /* the start of each request */
+  char last_id[24];          /* the id of the last request that had one */
+  size_t eofs;               /* connections the client closed */
   conn *conns[MAX_CONNS];
   size_t n_conns;
 };
 
 static void conn_closed(uv_handle_t *h) {
   conn *c = h->data;
-  if (--c->open == 0)
-    free(c);
+  c->open--; /* the memory goes in canned_stop */
 }
 
 static void conn_close(conn *c) {
@@ -75,11 +89,6 @@ static void conn_close(conn *c) {
     return;
   uv_close((uv_handle_t *)&c->tcp, conn_closed);
   uv_close((uv_handle_t *)&c->timer, conn_closed);
-}
-
-static void write_done(uv_write_t *w, int status) {
-  (void)status;
-  free(w);
 }
 
 static void next_piece(uv_timer_t *t);
@@ -94,13 +103,34 @@ static void schedule(conn *c) {
     conn_close(c);
 }
 
+/* A write request with its own copy of the bytes. */
+typedef struct wreq {
+  uv_write_t w;
+  char bytes[];
+} wreq;
+
+static void wreq_done(uv_write_t *w, int status) {
+  (void)status;
+  free(w);
+}
+
+/* Writes p's bytes with "%ID%" replaced by the request's id. */
 static void next_piece(uv_timer_t *t) {
   conn *c = t->data;
   const piece *p = &c->sc->pieces[c->next++];
-  uv_write_t *w = malloc(sizeof *w);
-  uv_buf_t b = uv_buf_init((char *)p->bytes, (unsigned)strlen(p->bytes));
+  const char *at = strstr(p->bytes, "%ID%");
+  size_t n = strlen(p->bytes), k = at != NULL ? (size_t)(at - p->bytes) : n;
+  wreq *w = malloc(sizeof *w + n + sizeof c->id);
+  uv_buf_t b;
   assert_non_null(w);
-  if (uv_write(w, (uv_stream_t *)&c->tcp, &b, 1, write_done) != 0)
+  memcpy(w->bytes, p->bytes, k);
+  if (at != NULL) {
+    memcpy(w->bytes + k, c->id, strlen(c->id));
+    memcpy(w->bytes + k + strlen(c->id), at + 4, n - k - 4);
+    n = n - 4 + strlen(c->id);
+  }
+  b = uv_buf_init(w->bytes, (unsigned)n);
+  if (uv_write(&w->w, (uv_stream_t *)&c->tcp, &b, 1, wreq_done) != 0)
     free(w);
   schedule(c);
 }
@@ -117,6 +147,18 @@ static int request_complete(const char *req, size_t len) {
   return len >= (size_t)(end + 4 - req) + body;
 }
 
+/* The integer id of the request body in req, or "". */
+static void find_id(const char *req, char *out, size_t size) {
+  const char *body = strstr(req, "\r\n\r\n"), *p;
+  size_t n = 0;
+  out[0] = '\0';
+  if (body == NULL || (p = strstr(body, "\"id\":")) == NULL)
+    return;
+  for (p += 5; (p[n] >= '0' && p[n] <= '9') && n + 1 < size; n++)
+    out[n] = p[n];
+  out[n] = '\0';
+}
+
 static void conn_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b) {
   conn *c = h->data;
   (void)hint;
@@ -128,6 +170,7 @@ static void conn_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
   canned *srv = c->srv;
   (void)b;
   if (n < 0) {
+    srv->eofs++;
     conn_close(c);
     return;
   }
@@ -142,6 +185,13 @@ static void conn_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
                                                        : srv->n_scripts - 1];
   if (srv->requests == 0)
     memcpy(srv->first_req, c->req, c->req_len + 1);
+  if (srv->requests < 8)
+    snprintf(srv->reqs[srv->requests], sizeof srv->reqs[0], "%.4000s", c->req);
+  find_id(c->req, c->id, sizeof c->id);
+  if (c->id[0] != '\0')
+    snprintf(srv->last_id, sizeof srv->last_id, "%s", c->id);
+  else
+    snprintf(c->id, sizeof c->id, "%s", srv->last_id);
   memcpy(srv->last_req, c->req, c->req_len + 1);
   srv->requests++;
   schedule(c);
@@ -182,13 +232,20 @@ static void canned_start(canned *srv, uv_loop_t *loop, const script *scripts,
   srv->port = ntohs(a.sin_port);
 }
 
-/* Closes the listener and every connection still open. */
+/* Closes the listener and every connection still open, and frees them. */
 static void canned_stop(canned *srv) {
   size_t i;
+  int k;
   for (i = 0; i < srv->n_conns; i++)
-    if (!uv_is_closing((uv_handle_t *)&srv->conns[i]->tcp))
-      conn_close(srv->conns[i]);
+    conn_close(srv->conns[i]);
   uv_close((uv_handle_t *)&srv->tcp, NULL);
+  for (i = 0; i < srv->n_conns; i++) {
+    for (k = 0; k < 1000 && srv->conns[i]->open > 0; k++)
+      uv_run(srv->loop, UV_RUN_NOWAIT);
+    assert_int_equal(srv->conns[i]->open, 0);
+    free(srv->conns[i]);
+  }
+  srv->n_conns = 0;
 }
 
 static void canned_url(const canned *srv, char *buf, size_t size) {
@@ -479,6 +536,900 @@ static void fetch_chained_and_parallel(void **state) {
   assert_int_equal(srv.requests, 5);
 }
 
+/* ---- a TCP proxy on the test loop (to cut a stream from outside) -------- */
+
+#define PROXY_PAIRS 64
+
+typedef struct proxy proxy;
+
+/* One client connection and its upstream twin. */
+typedef struct pair {
+  uv_tcp_t down, up;
+  uv_connect_t connecting;
+  proxy *px;
+  char head[8]; /* the first bytes from the client ("GET ", "POST") */
+  size_t head_len;
+  char pending[REQ_MAX]; /* client bytes before upstream is connected */
+  size_t pending_len;
+  int up_ready;
+  int closed;
+  int open;
+  char rbuf_down[65536], rbuf_up[65536];
+} pair;
+
+struct proxy {
+  uv_loop_t *loop;
+  uv_tcp_t tcp;
+  int port, target;
+  pair *pairs[PROXY_PAIRS];
+  size_t n;
+  size_t gets;           /* GET requests seen */
+  size_t gets_with_last; /* ... carrying Last-Event-ID */
+  char last_event_id[64];
+  /* Cut the POST connection after this text came down it once. */
+  const char *cut_post_after;
+  int cut_done;
+};
+
+static void pair_closed(uv_handle_t *h) {
+  pair *p = h->data;
+  p->open--; /* the memory goes in proxy_stop */
+}
+
+static void pair_close(pair *p) {
+  if (p->closed)
+    return;
+  p->closed = 1;
+  uv_close((uv_handle_t *)&p->down, pair_closed);
+  uv_close((uv_handle_t *)&p->up, pair_closed);
+}
+
+static void px_write_done(uv_write_t *w, int status) {
+  (void)status;
+  free(w);
+}
+
+/* Copies n bytes to stream s. */
+static void px_send(uv_stream_t *s, const char *bytes, size_t n) {
+  wreq *w = malloc(sizeof *w + n);
+  uv_buf_t b;
+  assert_non_null(w);
+  memcpy(w->bytes, bytes, n);
+  b = uv_buf_init(w->bytes, (unsigned)n);
+  if (uv_write(&w->w, s, &b, 1, px_write_done) != 0)
+    free(w);
+}
+
+static void px_alloc_down(uv_handle_t *h, size_t hint, uv_buf_t *b) {
+  pair *p = h->data;
+  (void)hint;
+  *b = uv_buf_init(p->rbuf_down, sizeof p->rbuf_down);
+}
+
+static void px_alloc_up(uv_handle_t *h, size_t hint, uv_buf_t *b) {
+  pair *p = h->data;
+  (void)hint;
+  *b = uv_buf_init(p->rbuf_up, sizeof p->rbuf_up);
+}
+
+/* Notes what a request from the client is. */
+static void px_inspect(pair *p, const char *bytes, size_t n) {
+  proxy *px = p->px;
+  const char *l;
+  char text[REQ_MAX];
+  size_t k = n < sizeof text - 1 ? n : sizeof text - 1;
+  memcpy(text, bytes, k);
+  text[k] = '\0';
+  if (strncmp(text, "GET ", 4) != 0)
+    return;
+  px->gets++;
+  if ((l = strcasestr(text, "\r\nLast-Event-ID: ")) != NULL) {
+    px->gets_with_last++;
+    sscanf(l + 17, "%63[^\r]", px->last_event_id);
+  }
+}
+
+static void px_read_down(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
+  pair *p = s->data;
+  if (n < 0) {
+    pair_close(p);
+    return;
+  }
+  /* connections are reused: each request start says what it is now */
+  if ((n >= 4 && memcmp(b->base, "GET ", 4) == 0) ||
+      (n >= 5 && memcmp(b->base, "POST ", 5) == 0) ||
+      (n >= 7 && memcmp(b->base, "DELETE ", 7) == 0)) {
+    p->head_len = (size_t)n < sizeof p->head ? (size_t)n : sizeof p->head;
+    memcpy(p->head, b->base, p->head_len);
+  }
+  px_inspect(p, b->base, (size_t)n);
+  if (p->up_ready) {
+    px_send((uv_stream_t *)&p->up, b->base, (size_t)n);
+    return;
+  }
+  assert_true(p->pending_len + (size_t)n <= sizeof p->pending);
+  memcpy(p->pending + p->pending_len, b->base, (size_t)n);
+  p->pending_len += (size_t)n;
+}
+
+static void px_read_up(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
+  pair *p = s->data;
+  proxy *px = p->px;
+  if (n < 0) {
+    pair_close(p);
+    return;
+  }
+  px_send((uv_stream_t *)&p->down, b->base, (size_t)n);
+  if (px->cut_post_after != NULL && !px->cut_done &&
+      strncmp(p->head, "POST", 4) == 0 &&
+      memmem(b->base, (size_t)n, px->cut_post_after,
+             strlen(px->cut_post_after)) != NULL) {
+    px->cut_done = 1;
+    pair_close(p); /* the stream is cut after what was just passed on */
+  }
+}
+
+static void px_connected(uv_connect_t *c, int status) {
+  pair *p = c->data;
+  if (status != 0 || p->closed) {
+    pair_close(p);
+    return;
+  }
+  p->up_ready = 1;
+  if (p->pending_len > 0)
+    px_send((uv_stream_t *)&p->up, p->pending, p->pending_len);
+  uv_read_start((uv_stream_t *)&p->up, px_alloc_up, px_read_up);
+}
+
+static void px_accept(uv_stream_t *s, int status) {
+  proxy *px = s->data;
+  struct sockaddr_in a;
+  pair *p = calloc(1, sizeof *p);
+  assert_int_equal(status, 0);
+  assert_non_null(p);
+  p->px = px;
+  p->open = 2;
+  uv_tcp_init(px->loop, &p->down);
+  uv_tcp_init(px->loop, &p->up);
+  p->down.data = p->up.data = p->connecting.data = p;
+  assert_int_equal(uv_accept(s, (uv_stream_t *)&p->down), 0);
+  assert_true(px->n < PROXY_PAIRS);
+  px->pairs[px->n++] = p;
+  uv_ip4_addr("127.0.0.1", px->target, &a);
+  assert_int_equal(uv_tcp_connect(&p->connecting, &p->up, (struct sockaddr *)&a,
+                                  px_connected),
+                   0);
+  uv_read_start((uv_stream_t *)&p->down, px_alloc_down, px_read_down);
+}
+
+static void proxy_start(proxy *px, uv_loop_t *loop, int target) {
+  struct sockaddr_in a;
+  int len = sizeof a;
+  memset(px, 0, sizeof *px);
+  px->loop = loop;
+  px->target = target;
+  uv_ip4_addr("127.0.0.1", 0, &a);
+  uv_tcp_init(loop, &px->tcp);
+  px->tcp.data = px;
+  assert_int_equal(uv_tcp_bind(&px->tcp, (struct sockaddr *)&a, 0), 0);
+  assert_int_equal(uv_listen((uv_stream_t *)&px->tcp, 64, px_accept), 0);
+  uv_tcp_getsockname(&px->tcp, (struct sockaddr *)&a, &len);
+  px->port = ntohs(a.sin_port);
+}
+
+/* Cuts every open connection that carries a GET. */
+static size_t proxy_cut_gets(proxy *px) {
+  size_t i, cut = 0;
+  for (i = 0; i < px->n; i++)
+    if (!px->pairs[i]->closed && strncmp(px->pairs[i]->head, "GET ", 4) == 0) {
+      pair_close(px->pairs[i]);
+      cut++;
+    }
+  return cut;
+}
+
+static void proxy_stop(proxy *px) {
+  size_t i;
+  int k;
+  for (i = 0; i < px->n; i++)
+    pair_close(px->pairs[i]);
+  uv_close((uv_handle_t *)&px->tcp, NULL);
+  for (i = 0; i < px->n; i++) {
+    for (k = 0; k < 1000 && px->pairs[i]->open > 0; k++)
+      uv_run(px->loop, UV_RUN_NOWAIT);
+    assert_int_equal(px->pairs[i]->open, 0);
+    free(px->pairs[i]);
+  }
+  px->n = 0;
+}
+
+/* ---- cmcp-everything as a child process ---------------------------------- */
+
+typedef struct server {
+  pid_t pid;
+  int port;
+  char log[64];
+} server;
+
+/* Starts cmcp-everything --listen 127.0.0.1:0 [extra] and waits for its
+ * "listening on" line (in a log file, so the server never blocks on a full
+ * pipe). */
+static void server_start(server *sv, const char *extra) {
+  const char *bin = getenv("CMCP_BIN");
+  char path[512], buf[4096];
+  int fd, i;
+  assert_non_null(bin);
+  snprintf(path, sizeof path, "%s/cmcp-everything", bin);
+  snprintf(sv->log, sizeof sv->log, "/tmp/cmcp-client-http-XXXXXX");
+  fd = mkstemp(sv->log);
+  assert_true(fd >= 0);
+  sv->pid = fork();
+  assert_true(sv->pid >= 0);
+  if (sv->pid == 0) {
+    dup2(fd, 2);
+    execl(path, path, "--listen", "127.0.0.1:0", extra, (char *)NULL);
+    _exit(127);
+  }
+  close(fd);
+  sv->port = 0;
+  for (i = 0; i < 1000 && sv->port == 0; i++) {
+    FILE *f = fopen(sv->log, "r");
+    const char *at;
+    size_t n = 0;
+    if (f != NULL) {
+      n = fread(buf, 1, sizeof buf - 1, f);
+      fclose(f);
+    }
+    buf[n] = '\0';
+    if ((at = strstr(buf, "listening on http://127.0.0.1:")) != NULL)
+      sv->port = atoi(at + 30);
+    else
+      usleep(10000);
+  }
+  assert_true(sv->port > 0);
+}
+
+static void server_stop(server *sv) {
+  int st = 0, i;
+  kill(sv->pid, SIGTERM);
+  for (i = 0; i < 500; i++) {
+    if (waitpid(sv->pid, &st, WNOHANG) == sv->pid)
+      break;
+    usleep(10000);
+  }
+  if (i == 500) {
+    kill(sv->pid, SIGKILL);
+    waitpid(sv->pid, &st, 0);
+  }
+  unlink(sv->log);
+}
+
+/* ---- clients on the test loop -------------------------------------------- */
+
+typedef struct outcome {
+  int done;
+  int status;
+  char text[1024]; /* the result (or error object) as JSON text */
+  char err[256];   /* cmcp_client_last_error() at the time */
+} outcome;
+
+static void on_result(cmcp_client_t *cli, int status, json_object *res,
+                      void *data) {
+  outcome *o = data;
+  o->done = 1;
+  o->status = status;
+  snprintf(o->text, sizeof o->text, "%s",
+           res != NULL ? json_object_to_json_string(res) : "");
+  snprintf(o->err, sizeof o->err, "%s", cmcp_client_last_error(cli));
+}
+
+typedef struct notes {
+  int n;
+  int progress;
+  int updated;
+  int messages;
+} notes;
+
+static void on_note(cmcp_client_t *cli, const char *method, json_object *params,
+                    void *data) {
+  notes *n = data;
+  (void)cli;
+  (void)params;
+  n->n++;
+  if (strcmp(method, "notifications/progress") == 0)
+    n->progress++;
+  else if (strcmp(method, "notifications/resources/updated") == 0)
+    n->updated++;
+  else if (strcmp(method, "notifications/message") == 0)
+    n->messages++;
+}
+
+/* A client on loop for port, pinned to version (NULL: negotiates),
+ * connected. */
+static cmcp_client_t *client_connect(uv_loop_t *loop, int port,
+                                     const char *version, notes *nt) {
+  cmcp_client_t *cli = cmcp_client_new(loop, "test-client-http", "1.0");
+  char url[64];
+  outcome o;
+  assert_non_null(cli);
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/mcp", port);
+  assert_int_equal(cmcp_client_set_url(cli, url), 0);
+  if (version != NULL)
+    assert_int_equal(cmcp_client_set_protocol(cli, version), 0);
+  if (nt != NULL)
+    assert_int_equal(cmcp_client_on_notification(cli, on_note, nt), 0);
+  memset(&o, 0, sizeof o);
+  assert_int_equal(cmcp_client_connect(cli, on_result, &o), 0);
+  run_until(loop, &o.done, 20000);
+  if (o.status != 0)
+    fail_msg("connect: %s (%s)", cmcp_strerror(o.status), o.err);
+  return cli;
+}
+
+/* Calls tool name with arguments and waits for the outcome. */
+static void call(uv_loop_t *loop, cmcp_client_t *cli, const char *name,
+                 const char *args, unsigned flags, outcome *o) {
+  memset(o, 0, sizeof *o);
+  assert_int_equal(
+      cmcp_client_call_tool(cli, name, args, flags, on_result, o, NULL), 0);
+  run_until(loop, &o->done, 20000);
+}
+
+static void client_close(uv_loop_t *loop, cmcp_client_t *cli) {
+  int i;
+  cmcp_client_free(cli);
+  for (i = 0; i < 1000; i++)
+    uv_run(loop, UV_RUN_NOWAIT);
+}
+
+/* ---- the transport against cmcp-everything ------------------------------- */
+
+/* Calls in one era: a plain result, and progress on an SSE answer (or no
+ * progress at all when the server answers with JSON). */
+static void calls_in_era(const char *version, const char *server_flag,
+                         int expect_modern) {
+  uv_loop_t loop;
+  server sv;
+  notes nt;
+  outcome o;
+  cmcp_client_t *cli;
+  memset(&nt, 0, sizeof nt);
+  server_start(&sv, server_flag);
+  uv_loop_init(&loop);
+  cli = client_connect(&loop, sv.port, version, &nt);
+  assert_int_equal(cmcp_client_is_modern(cli), expect_modern);
+  call(&loop, cli, "test_simple_text", NULL, 0, &o);
+  assert_int_equal(o.status, 0);
+  assert_non_null(strstr(o.text, "This is a simple text response"));
+  call(&loop, cli, "test_tool_with_progress", NULL, CMCP_REQ_PROGRESS, &o);
+  assert_int_equal(o.status, 0);
+  if (server_flag == NULL)
+    assert_int_equal(nt.progress, 3);
+  call(&loop, cli, "no_such_tool", NULL, 0, &o);
+  assert_true(o.status == CMCP_ERPC || o.status == 0);
+  client_close(&loop, cli);
+  loop_finish(&loop);
+  server_stop(&sv);
+}
+
+static void everything_legacy_sse(void **state) {
+  (void)state;
+  calls_in_era("2025-11-25", NULL, 0);
+}
+
+static void everything_legacy_json(void **state) {
+  (void)state;
+  calls_in_era("2025-11-25", "--json-response", 0);
+}
+
+static void everything_modern_sse(void **state) {
+  (void)state;
+  calls_in_era("2026-07-28", NULL, 1);
+}
+
+static void everything_modern_json(void **state) {
+  (void)state;
+  calls_in_era("2026-07-28", "--json-response", 1);
+}
+
+static void everything_negotiates_modern(void **state) {
+  (void)state;
+  calls_in_era(NULL, NULL, 1);
+}
+
+/* Runs the loop until cond(arg) holds or limit_ms passes (fails). */
+static void run_for(uv_loop_t *loop, const int *a, int want, uint64_t ms) {
+  uint64_t start = uv_now(loop);
+  while (*a < want) {
+    uv_run(loop, UV_RUN_ONCE);
+    uv_update_time(loop);
+    if (uv_now(loop) - start >= ms)
+      fail_msg("waited %llu ms: have %d, want %d", (unsigned long long)ms, *a,
+               want);
+  }
+}
+
+/* The session's GET stream is cut; the client resumes it with
+ * Last-Event-ID after the server's retry (1 s) and the server replays what
+ * was sent meanwhile: no event lost, none twice. */
+static void everything_get_stream_resumed(void **state) {
+  uv_loop_t loop;
+  server sv;
+  proxy px;
+  notes nt;
+  outcome o, listen;
+  cmcp_client_t *cli;
+  uint64_t req = 0;
+  (void)state;
+  memset(&nt, 0, sizeof nt);
+  memset(&listen, 0, sizeof listen);
+  server_start(&sv, NULL);
+  uv_loop_init(&loop);
+  proxy_start(&px, &loop, sv.port);
+  cli = client_connect(&loop, px.port, "2025-11-25", &nt);
+  memset(&o, 0, sizeof o);
+  assert_int_equal(
+      cmcp_client_subscribe(cli, "test://watched-resource", on_result, &o), 0);
+  run_until(&loop, &o.done, 10000);
+  assert_int_equal(o.status, 0);
+  assert_int_equal(cmcp_client_listen(cli, NULL, on_result, &listen, &req), 0);
+  run_for(&loop, (const int *)&px.gets, 1, 10000);
+  call(&loop, cli, "test_update_watched_resource", NULL, 0, &o);
+  assert_int_equal(o.status, 0);
+  run_for(&loop, &nt.updated, 1, 10000);
+  assert_int_equal(proxy_cut_gets(&px), 1);
+  /* two updates while the stream is down */
+  call(&loop, cli, "test_update_watched_resource", NULL, 0, &o);
+  call(&loop, cli, "test_update_watched_resource", NULL, 0, &o);
+  run_for(&loop, &nt.updated, 3, 10000);
+  assert_int_equal(px.gets, 2);
+  assert_int_equal(px.gets_with_last, 1);
+  assert_true(px.last_event_id[0] != '\0');
+  call(&loop, cli, "test_update_watched_resource", NULL, 0, &o);
+  run_for(&loop, &nt.updated, 4, 10000);
+  uv_run(&loop, UV_RUN_NOWAIT);
+  assert_int_equal(nt.updated, 4);
+  assert_false(listen.done);
+  client_close(&loop, cli);
+  assert_true(listen.done); /* ended with the client */
+  proxy_stop(&px);
+  loop_finish(&loop);
+  server_stop(&sv);
+}
+
+/* A POST's SSE answer is cut after the first progress event: the client
+ * resumes it with a GET and Last-Event-ID, and gets the rest and the
+ * result, each progress event once. */
+static void everything_post_stream_resumed(void **state) {
+  uv_loop_t loop;
+  server sv;
+  proxy px;
+  notes nt;
+  outcome o;
+  cmcp_client_t *cli;
+  (void)state;
+  memset(&nt, 0, sizeof nt);
+  server_start(&sv, NULL);
+  uv_loop_init(&loop);
+  proxy_start(&px, &loop, sv.port);
+  cli = client_connect(&loop, px.port, "2025-11-25", &nt);
+  px.cut_post_after = "notifications/progress";
+  call(&loop, cli, "test_tool_with_progress", NULL, CMCP_REQ_PROGRESS, &o);
+  assert_true(px.cut_done);
+  assert_int_equal(o.status, 0);
+  assert_int_equal(nt.progress, 3);
+  assert_int_equal(px.gets_with_last, 1);
+  client_close(&loop, cli);
+  proxy_stop(&px);
+  loop_finish(&loop);
+  server_stop(&sv);
+}
+
+/* ---- misbehaving servers ------------------------------------------------- */
+
+#define INIT_ANSWER                                                            \
+  "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"                      \
+  "Mcp-Session-Id: sess-1\r\nConnection: close\r\n\r\n"                        \
+  "{\"jsonrpc\":\"2.0\",\"id\":%ID%,\"result\":{\"protocolVersion\":"          \
+  "\"2025-11-25\",\"capabilities\":{\"tools\":{}},\"serverInfo\":{\"name\":"   \
+  "\"canned\",\"version\":\"1\"}}}"
+#define ACCEPTED "HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n"
+#define SSE_HEAD                                                               \
+  "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"                     \
+  "Connection: close\r\n\r\n"
+
+static const piece p_init[] = {{INIT_ANSWER, 0}};
+static const piece p_accepted[] = {{ACCEPTED, 0}};
+
+/* A legacy client of a scripted server whose third request (the one the
+ * test makes) gets answer; returns the call's outcome. */
+static void canned_call(const piece *answer, size_t n, int hang,
+                        int64_t message_limit, uint64_t timeout_ms, outcome *o,
+                        canned *srv, notes *nt) {
+  uv_loop_t loop;
+  script sc[] = {{p_init, 1, 0},
+                 {p_accepted, 1, 0},
+                 {answer, n, hang},
+                 {p_accepted, 1, 0}};
+  cmcp_client_t *cli;
+  uv_loop_init(&loop);
+  canned_start(srv, &loop, sc, 4);
+  cli = cmcp_client_new(&loop, "t", "1");
+  {
+    char url[64];
+    outcome c;
+    canned_url(srv, url, sizeof url);
+    assert_int_equal(cmcp_client_set_url(cli, url), 0);
+    assert_int_equal(cmcp_client_set_protocol(cli, "2025-11-25"), 0);
+    if (message_limit > 0)
+      assert_int_equal(cmcp_client_set_limit(
+                           cli, CMCP_CLIENT_LIMIT_MESSAGE_BYTES, message_limit),
+                       0);
+    if (timeout_ms > 0)
+      assert_int_equal(cmcp_client_set_timeout(cli, timeout_ms), 0);
+    if (nt != NULL)
+      assert_int_equal(cmcp_client_on_notification(cli, on_note, nt), 0);
+    memset(&c, 0, sizeof c);
+    assert_int_equal(cmcp_client_connect(cli, on_result, &c), 0);
+    run_until(&loop, &c.done, 10000);
+    assert_int_equal(c.status, 0);
+  }
+  call(&loop, cli, "t", NULL, 0, o);
+  client_close(&loop, cli);
+  canned_stop(srv);
+  loop_finish(&loop);
+}
+
+static void stream_cut_mid_event(void **state) {
+  static const piece ans[] = {
+      {SSE_HEAD "data: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/"
+                "message\",\"params\":{\"level\":\"info\",\"data\":1}}\n\n",
+       0},
+      {"data: {\"jsonrpc\":\"2.0\",\"id\":%ID%,\"resu", 20}};
+  canned srv;
+  outcome o;
+  notes nt;
+  (void)state;
+  memset(&nt, 0, sizeof nt);
+  canned_call(ans, 2, 0, 0, 0, &o, &srv, &nt);
+  assert_int_equal(o.status, CMCP_EIO);
+  assert_non_null(strstr(o.err, "stream"));
+  assert_int_equal(nt.messages, 1); /* the whole event came; the cut one not */
+}
+
+static void truncated_json_body(void **state) {
+  static const piece ans[] = {
+      {"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+       "Content-Length: 200\r\n\r\n{\"jsonrpc\":\"2.0\",\"id\":%ID%,\"res",
+       0}};
+  canned srv;
+  outcome o;
+  (void)state;
+  canned_call(ans, 1, 0, 0, 0, &o, &srv, NULL);
+  assert_int_equal(o.status, CMCP_EIO);
+}
+
+static void huge_event_refused(void **state) {
+  static char big[8192];
+  static piece ans[1];
+  canned srv;
+  outcome o;
+  int n;
+  (void)state;
+  n = snprintf(big, sizeof big,
+               "%sdata: {\"jsonrpc\":\"2.0\",\"id\":%%ID%%,"
+               "\"result\":{\"pad\":\"",
+               SSE_HEAD);
+  memset(big + n, 'x', 5000);
+  snprintf(big + n + 5000, sizeof big - (size_t)n - 5000, "\"}}\n\n");
+  ans[0].bytes = big;
+  canned_call(ans, 1, 0, 2048, 0, &o, &srv, NULL);
+  assert_int_equal(o.status, CMCP_EPROTO);
+  assert_non_null(strstr(o.err, "limit"));
+}
+
+static void huge_json_body_refused(void **state) {
+  static char big[8192];
+  static piece ans[1];
+  canned srv;
+  outcome o;
+  int n;
+  (void)state;
+  n = snprintf(big, sizeof big,
+               "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+               "Connection: close\r\n\r\n{\"jsonrpc\":\"2.0\",\"id\":%%ID%%,"
+               "\"result\":{\"pad\":\"");
+  memset(big + n, 'x', 5000);
+  snprintf(big + n + 5000, sizeof big - (size_t)n - 5000, "\"}}");
+  ans[0].bytes = big;
+  canned_call(ans, 1, 0, 2048, 0, &o, &srv, NULL);
+  assert_int_equal(o.status, CMCP_EPROTO);
+}
+
+static void status_500_without_body(void **state) {
+  static const piece ans[] = {
+      {"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n", 0}};
+  canned srv;
+  outcome o;
+  (void)state;
+  canned_call(ans, 1, 0, 0, 0, &o, &srv, NULL);
+  assert_int_equal(o.status, CMCP_EIO);
+  assert_non_null(strstr(o.err, "500"));
+}
+
+static void status_400_plain_text(void **state) {
+  static const piece ans[] = {{"HTTP/1.1 400 Bad Request\r\nContent-Type: "
+                               "text/plain\r\nContent-Length: 7\r\n\r\nno way!",
+                               0}};
+  canned srv;
+  outcome o;
+  (void)state;
+  canned_call(ans, 1, 0, 0, 0, &o, &srv, NULL);
+  assert_int_equal(o.status, CMCP_EPROTO);
+  assert_non_null(strstr(o.err, "no way!"));
+}
+
+static void error_body_goes_to_engine(void **state) {
+  static const piece ans[] = {
+      {"HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\n"
+       "Connection: close\r\n\r\n{\"jsonrpc\":\"2.0\",\"id\":%ID%,\"error\":"
+       "{\"code\":-32602,\"message\":\"bad tool\"}}",
+       0}};
+  canned srv;
+  outcome o;
+  (void)state;
+  canned_call(ans, 1, 0, 0, 0, &o, &srv, NULL);
+  assert_int_equal(o.status, CMCP_ERPC);
+  assert_non_null(strstr(o.text, "bad tool"));
+}
+
+static void session_expired_404(void **state) {
+  static const piece ans[] = {
+      {"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n", 0}};
+  canned srv;
+  outcome o;
+  (void)state;
+  canned_call(ans, 1, 0, 0, 0, &o, &srv, NULL);
+  assert_int_equal(o.status, CMCP_ECLOSED);
+}
+
+/* A server that accepts and never answers: the engine's timeout abandons
+ * the request, which closes its connection at once. */
+static void silent_server_times_out(void **state) {
+  canned srv;
+  outcome o;
+  (void)state;
+  canned_call(NULL, 0, 1, 0, 300, &o, &srv, NULL);
+  assert_int_equal(o.status, CMCP_ETIMEDOUT);
+  assert_true(srv.eofs >= 1);
+}
+
+/* The session id is sent on every later request, and DELETE ends the
+ * session when the client closes. */
+static void session_id_and_delete(void **state) {
+  static const piece ans[] = {
+      {"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+       "Connection: close\r\n\r\n{\"jsonrpc\":\"2.0\",\"id\":%ID%,\"result\":"
+       "{\"content\":[]}}",
+       0}};
+  canned srv;
+  outcome o;
+  (void)state;
+  canned_call(ans, 1, 0, 0, 0, &o, &srv, NULL);
+  assert_int_equal(o.status, 0);
+  assert_int_equal(srv.requests, 4);
+  assert_null(strstr(srv.reqs[0], "Mcp-Session-Id"));
+  assert_non_null(strstr(srv.reqs[1], "\r\nMcp-Session-Id: sess-1\r\n"));
+  assert_non_null(strstr(srv.reqs[2], "\r\nMcp-Session-Id: sess-1\r\n"));
+  assert_non_null(strstr(srv.reqs[2], "\r\nMCP-Protocol-Version: 2025-11-25"));
+  assert_non_null(
+      strstr(srv.reqs[2], "\r\nAccept: application/json, text/event-stream"));
+  assert_non_null(strstr(srv.reqs[2], "\r\nContent-Type: application/json"));
+  assert_null(strstr(srv.reqs[2], "Mcp-Method"));
+  assert_int_equal(strncmp(srv.reqs[3], "DELETE /mcp ", 12), 0);
+  assert_non_null(strstr(srv.reqs[3], "\r\nMcp-Session-Id: sess-1\r\n"));
+}
+
+/* A cut stream that had an event id is resumed with Last-Event-ID after
+ * the server's retry, not before. */
+static void resume_honours_retry(void **state) {
+  static const piece ans[] = {{SSE_HEAD "id: ev-1\nretry: 400\ndata: \n\n", 0}};
+  static const piece again[] = {
+      {SSE_HEAD "id: ev-2\ndata: {\"jsonrpc\":\"2.0\",\"id\":%ID%,\"result\":"
+                "{\"content\":[]}}\n\n",
+       0}};
+  uv_loop_t loop;
+  script sc[] = {{p_init, 1, 0},
+                 {p_accepted, 1, 0},
+                 {ans, 1, 0},
+                 {again, 1, 0},
+                 {p_accepted, 1, 0}};
+  canned srv;
+  cmcp_client_t *cli;
+  outcome o, c;
+  char url[64];
+  uint64_t gap;
+  (void)state;
+  uv_loop_init(&loop);
+  canned_start(&srv, &loop, sc, 5);
+  canned_url(&srv, url, sizeof url);
+  cli = cmcp_client_new(&loop, "t", "1");
+  assert_int_equal(cmcp_client_set_url(cli, url), 0);
+  assert_int_equal(cmcp_client_set_protocol(cli, "2025-11-25"), 0);
+  memset(&c, 0, sizeof c);
+  assert_int_equal(cmcp_client_connect(cli, on_result, &c), 0);
+  run_until(&loop, &c.done, 10000);
+  call(&loop, cli, "t", NULL, 0, &o);
+  assert_int_equal(o.status, 0);
+  assert_int_equal(strncmp(srv.reqs[3], "GET /mcp ", 9), 0);
+  assert_non_null(strstr(srv.reqs[3], "\r\nLast-Event-ID: ev-1\r\n"));
+  assert_non_null(strstr(srv.reqs[3], "\r\nMcp-Session-Id: sess-1\r\n"));
+  gap = srv.req_time_ms[3] - srv.req_time_ms[2];
+  assert_true(gap >= 395);
+  assert_true(gap < 400 + 500);
+  client_close(&loop, cli);
+  canned_stop(&srv);
+  loop_finish(&loop);
+}
+
+/* A stream that keeps being cut gives up after the reconnect limit. */
+static void resume_gives_up_after_the_limit(void **state) {
+  static const piece ans[] = {{SSE_HEAD "id: ev-1\nretry: 10\ndata: \n\n", 0}};
+  uv_loop_t loop;
+  script sc[] = {{p_init, 1, 0}, {p_accepted, 1, 0}, {ans, 1, 0}};
+  canned srv;
+  cmcp_client_t *cli;
+  outcome o, c;
+  char url[64];
+  (void)state;
+  uv_loop_init(&loop);
+  canned_start(&srv, &loop, sc, 3);
+  canned_url(&srv, url, sizeof url);
+  cli = cmcp_client_new(&loop, "t", "1");
+  assert_int_equal(cmcp_client_set_url(cli, url), 0);
+  assert_int_equal(cmcp_client_set_protocol(cli, "2025-11-25"), 0);
+  assert_int_equal(cmcp_client_set_limit(cli, CMCP_CLIENT_LIMIT_RECONNECTS, 3),
+                   0);
+  memset(&c, 0, sizeof c);
+  assert_int_equal(cmcp_client_connect(cli, on_result, &c), 0);
+  run_until(&loop, &c.done, 10000);
+  call(&loop, cli, "t", NULL, 0, &o);
+  assert_int_equal(o.status, CMCP_EIO);
+  assert_int_equal(srv.requests, 2 + 1 + 3); /* the POST, then 3 GETs */
+  client_close(&loop, cli);
+  canned_stop(&srv);
+  loop_finish(&loop);
+}
+
+/* The 2026-07-28 wire: Mcp-Method, Mcp-Name (base64 when not plain
+ * ASCII), the protocol version, no session. */
+static void modern_headers(void **state) {
+  static const piece disc[] = {
+      {"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+       "Connection: close\r\n\r\n{\"jsonrpc\":\"2.0\",\"id\":%ID%,\"result\":"
+       "{\"supportedVersions\":[\"2026-07-28\"],\"capabilities\":{\"tools\":{}"
+       "},\"resultType\":\"complete\",\"_meta\":{\"io.modelcontextprotocol/"
+       "serverInfo\":{\"name\":\"canned\",\"version\":\"1\"}}}}",
+       0}};
+  static const piece ans[] = {
+      {"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+       "Connection: close\r\n\r\n{\"jsonrpc\":\"2.0\",\"id\":%ID%,\"result\":"
+       "{\"content\":[],\"resultType\":\"complete\"}}",
+       0}};
+  uv_loop_t loop;
+  script sc[] = {{disc, 1, 0}, {ans, 1, 0}};
+  canned srv;
+  cmcp_client_t *cli;
+  outcome o, c;
+  char url[64];
+  (void)state;
+  uv_loop_init(&loop);
+  canned_start(&srv, &loop, sc, 2);
+  canned_url(&srv, url, sizeof url);
+  cli = cmcp_client_new(&loop, "t", "1");
+  assert_int_equal(cmcp_client_set_url(cli, url), 0);
+  assert_int_equal(cmcp_client_set_protocol(cli, "2026-07-28"), 0);
+  assert_int_equal(cmcp_client_add_header(cli, "X-Team", "blue"), 0);
+  assert_int_equal(cmcp_client_set_bearer(cli, "tok-123"), 0);
+  memset(&c, 0, sizeof c);
+  assert_int_equal(cmcp_client_connect(cli, on_result, &c), 0);
+  run_until(&loop, &c.done, 10000);
+  if (c.status != 0)
+    fail_msg("connect: %s", c.err);
+  assert_non_null(strstr(srv.reqs[0], "\r\nMcp-Method: server/discover\r\n"));
+  call(&loop, cli, "h\xC3\xA9llo", NULL, 0, &o); /* "héllo" */
+  assert_int_equal(o.status, 0);
+  assert_non_null(strstr(srv.reqs[1], "\r\nMcp-Method: tools/call\r\n"));
+  assert_non_null(strstr(srv.reqs[1], "\r\nMcp-Name: =?base64?aMOpbGxv?=\r\n"));
+  assert_non_null(strstr(srv.reqs[1], "\r\nMCP-Protocol-Version: 2026-07-28"));
+  assert_non_null(strstr(srv.reqs[1], "\r\nX-Team: blue\r\n"));
+  assert_non_null(strstr(srv.reqs[1], "\r\nAuthorization: Bearer tok-123\r\n"));
+  assert_null(strstr(srv.reqs[1], "Mcp-Session-Id"));
+  call(&loop, cli, "plain_name", NULL, 0, &o);
+  assert_non_null(strstr(srv.last_req, "\r\nMcp-Name: plain_name\r\n"));
+  call(&loop, cli, " padded", NULL, 0, &o);
+  assert_non_null(
+      strstr(srv.last_req, "\r\nMcp-Name: =?base64?IHBhZGRlZA==?="));
+  call(&loop, cli, "=?base64?x?=", NULL, 0, &o);
+  assert_non_null(
+      strstr(srv.last_req, "\r\nMcp-Name: =?base64?PT9iYXNlNjQ/eD89?="));
+  client_close(&loop, cli);
+  assert_int_equal(srv.requests, 5); /* no DELETE without a session */
+  canned_stop(&srv);
+  loop_finish(&loop);
+}
+
+/* A server without a GET stream (405): nothing fails, calls go on. */
+static void get_stream_405(void **state) {
+  static const piece no[] = {
+      {"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n", 0}};
+  static const piece ans[] = {
+      {"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+       "Connection: close\r\n\r\n{\"jsonrpc\":\"2.0\",\"id\":%ID%,\"result\":"
+       "{\"content\":[]}}",
+       0}};
+  uv_loop_t loop;
+  script sc[] = {{p_init, 1, 0},
+                 {p_accepted, 1, 0},
+                 {no, 1, 0},
+                 {ans, 1, 0},
+                 {p_accepted, 1, 0}};
+  canned srv;
+  cmcp_client_t *cli;
+  outcome o, c, listen;
+  char url[64];
+  uint64_t req;
+  (void)state;
+  uv_loop_init(&loop);
+  canned_start(&srv, &loop, sc, 5);
+  canned_url(&srv, url, sizeof url);
+  cli = cmcp_client_new(&loop, "t", "1");
+  assert_int_equal(cmcp_client_set_url(cli, url), 0);
+  assert_int_equal(cmcp_client_set_protocol(cli, "2025-11-25"), 0);
+  memset(&c, 0, sizeof c);
+  memset(&listen, 0, sizeof listen);
+  assert_int_equal(cmcp_client_connect(cli, on_result, &c), 0);
+  run_until(&loop, &c.done, 10000);
+  assert_int_equal(cmcp_client_listen(cli, NULL, on_result, &listen, &req), 0);
+  run_for(&loop, (const int *)&srv.requests, 3, 10000);
+  call(&loop, cli, "t", NULL, 0, &o);
+  assert_int_equal(o.status, 0);
+  assert_int_equal(strncmp(srv.reqs[2], "GET /mcp ", 9), 0);
+  assert_non_null(strstr(srv.reqs[2], "\r\nAccept: text/event-stream\r\n"));
+  client_close(&loop, cli);
+  canned_stop(&srv);
+  loop_finish(&loop);
+}
+
+/* Connection refused: the connect fails with a transport error. */
+static void connection_refused(void **state) {
+  uv_loop_t loop;
+  uv_tcp_t t;
+  struct sockaddr_in a;
+  int len = sizeof a;
+  char url[64];
+  outcome o;
+  cmcp_client_t *cli;
+  (void)state;
+  uv_loop_init(&loop);
+  uv_ip4_addr("127.0.0.1", 0, &a);
+  uv_tcp_init(&loop, &t);
+  assert_int_equal(uv_tcp_bind(&t, (struct sockaddr *)&a, 0), 0);
+  uv_tcp_getsockname(&t, (struct sockaddr *)&a, &len);
+  uv_close((uv_handle_t *)&t, NULL);
+  uv_run(&loop, UV_RUN_NOWAIT);
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/mcp", ntohs(a.sin_port));
+  cli = cmcp_client_new(&loop, "t", "1");
+  assert_int_equal(cmcp_client_set_url(cli, url), 0);
+  memset(&o, 0, sizeof o);
+  assert_int_equal(cmcp_client_connect(cli, on_result, &o), 0);
+  run_until(&loop, &o.done, 10000);
+  assert_true(o.status == CMCP_EIO || o.status == CMCP_EPROTO);
+  assert_true(o.err[0] != '\0');
+  client_close(&loop, cli);
+  loop_finish(&loop);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(fetch_status_and_headers),
@@ -491,6 +1442,30 @@ int main(void) {
       cmocka_unit_test(fetch_connection_refused),
       cmocka_unit_test(fetch_bad_arguments),
       cmocka_unit_test(fetch_chained_and_parallel),
+      cmocka_unit_test(everything_legacy_sse),
+      cmocka_unit_test(everything_legacy_json),
+      cmocka_unit_test(everything_modern_sse),
+      cmocka_unit_test(everything_modern_json),
+      cmocka_unit_test(everything_negotiates_modern),
+      cmocka_unit_test(everything_get_stream_resumed),
+      cmocka_unit_test(everything_post_stream_resumed),
+      cmocka_unit_test(stream_cut_mid_event),
+      cmocka_unit_test(truncated_json_body),
+      cmocka_unit_test(huge_event_refused),
+      cmocka_unit_test(huge_json_body_refused),
+      cmocka_unit_test(status_500_without_body),
+      cmocka_unit_test(status_400_plain_text),
+      cmocka_unit_test(error_body_goes_to_engine),
+      cmocka_unit_test(session_expired_404),
+      cmocka_unit_test(silent_server_times_out),
+      cmocka_unit_test(session_id_and_delete),
+      cmocka_unit_test(resume_honours_retry),
+      cmocka_unit_test(resume_gives_up_after_the_limit),
+      cmocka_unit_test(modern_headers),
+      cmocka_unit_test(get_stream_405),
+      cmocka_unit_test(connection_refused),
   };
+  if (getenv("TEST_FILTER") != NULL)
+    cmocka_set_test_filter(getenv("TEST_FILTER"));
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
