@@ -155,7 +155,7 @@ static void merge_equals_recording_all(void **state) {
 }
 
 static void tick_json_round_trip(void **state) {
-  bench_hist h, back;
+  bench_hist h, back, svc, svc_back;
   bench_tick t, u;
   cmcp__buf b;
   uint32_t seed = 3;
@@ -163,8 +163,13 @@ static void tick_json_round_trip(void **state) {
   (void)state;
   assert_int_equal(bench_hist_init(&h), 0);
   assert_int_equal(bench_hist_init(&back), 0);
-  for (i = 0; i < 500; i++)
-    bench_hist_record(&h, sample(&seed));
+  assert_int_equal(bench_hist_init(&svc), 0);
+  assert_int_equal(bench_hist_init(&svc_back), 0);
+  for (i = 0; i < 500; i++) {
+    uint64_t x = sample(&seed);
+    bench_hist_record(&h, x);
+    bench_hist_record(&svc, x / 2 + 1);
+  }
   memset(&t, 0, sizeof t);
   memset(&u, 0, sizeof u);
   t.sec = 4;
@@ -177,7 +182,9 @@ static void tick_json_round_trip(void **state) {
   t.c.err[BENCH_E_REFUSED] = 10;
   t.c.retry_after = 9;
   t.h = &h;
+  t.svc = &svc;
   u.h = &back;
+  u.svc = &svc_back;
   cmcp__buf_init(&b, 1u << 20);
   assert_int_equal(bench_tick_to_json(&t, &b), 0);
   assert_int_equal(bench_tick_from_json(b.data, b.len, &u), 0);
@@ -191,12 +198,18 @@ static void tick_json_round_trip(void **state) {
   assert_int_equal(back.max, h.max);
   assert_memory_equal(back.counts, h.counts,
                       BENCH_HIST_SLOTS * sizeof h.counts[0]);
+  assert_int_equal(svc_back.total, svc.total);
+  assert_int_equal(svc_back.max, svc.max);
+  assert_memory_equal(svc_back.counts, svc.counts,
+                      BENCH_HIST_SLOTS * sizeof svc.counts[0]);
   /* not a tick */
   assert_int_equal(bench_tick_from_json("[1,2]", 5, &u), -1);
   assert_int_equal(bench_tick_from_json("{\"sec\":1}", 9, &u), -1);
   cmcp__buf_free(&b);
   bench_hist_free(&h);
   bench_hist_free(&back);
+  bench_hist_free(&svc);
+  bench_hist_free(&svc_back);
 }
 
 static void init_fails_cleanly_without_memory(void **state) {

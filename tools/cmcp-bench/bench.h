@@ -80,7 +80,9 @@ typedef struct bench_tick {
   uint64_t target;  /* clients wanted at the end */
   uint64_t streams; /* streams open at the end */
   bench_counters c;
-  bench_hist *h; /* latencies of answers received this second */
+  bench_hist *h;   /* latencies of answers received this second, each
+                      from its request's intended send time */
+  bench_hist *svc; /* the same answers, from their actual send time */
 } bench_tick;
 
 /* ---- options ------------------------------------------------------------- */

@@ -57,6 +57,7 @@ typedef struct bench_conn {
   uint8_t sid_len;
   int64_t id;              /* JSON-RPC id of the request in flight */
   uint64_t intended;       /* ns: when the request was meant to go */
+  uint64_t sent_at;        /* ns: when it went */
   uint64_t deadline;       /* ms (uv_now): when it times out */
   cmcp__buf body;          /* JSON answer (or the answer event's data) */
   bench_sse *ssep;         /* while an SSE body is read */
@@ -141,7 +142,8 @@ struct bench_runner {
   int step_target;      /* clients wanted now */
   uint64_t drain_until; /* ns since start: in-flight requests give up */
   bench_counters c;     /* this second */
-  bench_hist h;         /* this second */
+  bench_hist h;         /* this second: latency from intended times */
+  bench_hist svc;       /* this second: latency from send times */
   uv_timer_t tick, pace, sweep;
   uint8_t mix[BENCH_MIX_MAX];
   int nmix;
@@ -176,8 +178,9 @@ int bench_classify(const char *json, size_t len, int64_t id, int m);
 uint64_t bench_client_take(bench_client *cl, int *m, int64_t *id);
 /* cl's request is over (stdio): the client goes on. */
 void bench_client_answered(bench_client *cl);
-/* Records the outcome of one request. */
-void bench_record(bench_runner *r, int err, uint64_t intended);
+/* Records the outcome of one request (err: a bench_err, or -1 for ok):
+ * an answer's latency from its intended time and from its send (sent). */
+void bench_record(bench_runner *r, int err, uint64_t intended, uint64_t sent);
 
 /* stdio.c */
 int bench_stdio_start(bench_runner *r);

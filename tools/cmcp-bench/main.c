@@ -46,7 +46,7 @@ typedef struct child {
   cmcp__buf line;
   bench_report *rep;
   bench_tick tick;
-  bench_hist h;
+  bench_hist h, svc;
   int alive; /* handles still open */
   int64_t status;
 } child;
@@ -165,9 +165,10 @@ static int run_children(const bench_opts *o, int argc, char **argv,
     child *c = &kids[i];
     c->rep = rep;
     cmcp__buf_init(&c->line, LINE_LIMIT);
-    if (bench_hist_init(&c->h) != 0)
+    if (bench_hist_init(&c->h) != 0 || bench_hist_init(&c->svc) != 0)
       break;
     c->tick.h = &c->h;
+    c->tick.svc = &c->svc;
     args = child_argv(argc, argv, extra, nextra, o->procs, i, nums);
     rc = args == NULL ? CMCP_ENOMEM : spawn_child(&loop, c, args);
     cmcp__free(args);
@@ -189,6 +190,7 @@ static int run_children(const bench_opts *o, int argc, char **argv,
     }
     cmcp__buf_free(&kids[i].line);
     bench_hist_free(&kids[i].h);
+    bench_hist_free(&kids[i].svc);
   }
   uv_loop_close(&loop);
   cmcp__free(kids);

@@ -269,7 +269,7 @@ int bench_classify(const char *json, size_t len, int64_t id, int m) {
   return classify_parsed(json, len, id, m);
 }
 
-void bench_record(bench_runner *r, int err, uint64_t intended) {
+void bench_record(bench_runner *r, int err, uint64_t intended, uint64_t sent) {
   uint64_t now = bench_now_ns();
   if (err >= 0) {
     r->c.err[err]++;
@@ -277,6 +277,7 @@ void bench_record(bench_runner *r, int err, uint64_t intended) {
   }
   r->c.ok++;
   bench_hist_record(&r->h, now > intended ? (now - intended) / 1000 : 0);
+  bench_hist_record(&r->svc, now > sent ? (now - sent) / 1000 : 0);
 }
 
 /* ---- connections of a client --------------------------------------------- */
@@ -555,10 +556,11 @@ static void send_one(bench_client *cl, bench_conn *c) {
   c->method = (uint8_t)m;
   c->id = id;
   c->intended = intended;
+  c->sent_at = bench_now_ns();
   c->deadline = uv_now(&r->loop) + (uint64_t)r->o->timeout_ms;
   req = build_request(cl, m, id, &len);
   if (req == NULL || bench_conn_send(c, req, len) != 0) {
-    bench_record(r, BENCH_E_CONNECT, intended);
+    bench_record(r, BENCH_E_CONNECT, intended, 0);
     conn_drop(cl, c);
     return;
   }
@@ -584,7 +586,7 @@ static void dispatch(bench_client *cl) {
   if (cl->nconns < cl->r->o->conns_per_client && !cl->r->stopping &&
       conn_new(cl, 0) == NULL) {
     cl->r->c.sent++; /* the oldest fails: no connection to be had */
-    bench_record(cl->r, BENCH_E_CONNECT, cl->backlog[cl->bl_head]);
+    bench_record(cl->r, BENCH_E_CONNECT, cl->backlog[cl->bl_head], 0);
     cl->bl_head = (uint8_t)((cl->bl_head + 1) % BENCH_BACKLOG);
     cl->bl_len--;
     cl->waiting = 0;
@@ -672,7 +674,7 @@ void bench_client_answered(bench_client *cl) {
 /* A request finished (answer, error or timeout): the client goes on. */
 static void request_done(bench_client *cl, bench_conn *c, int err) {
   bench_runner *r = cl->r;
-  bench_record(r, err, c->intended);
+  bench_record(r, err, c->intended, c->sent_at);
   r->inflight--;
   c->method = HANDSHAKE;
   cl->waiting = 0;
@@ -725,7 +727,7 @@ void bench_on_connected(bench_conn *c, int status) {
       cl->bl_head = (uint8_t)((cl->bl_head + 1) % BENCH_BACKLOG);
       cl->bl_len--;
       cl->r->c.sent++;
-      bench_record(cl->r, BENCH_E_CONNECT, intended);
+      bench_record(cl->r, BENCH_E_CONNECT, intended, 0);
       cl->waiting = 0;
       schedule_next(cl);
     }

@@ -74,6 +74,55 @@ void bench_counters_add(bench_counters *dst, const bench_counters *src) {
 
 /* ---- ticks as JSON lines ------------------------------------------------- */
 
+static uint64_t get_u64(json_object *o, const char *key) {
+  json_object *v;
+  if (!json_object_object_get_ex(o, key, &v))
+    return 0;
+  return (uint64_t)json_object_get_int64(v);
+}
+
+/* ,"key":{"min":..,"max":..,"sum":..,"slots":[slot,count,...]} with the
+ * non-empty slots of h. */
+static int hist_to_json(const bench_hist *h, const char *key, cmcp__buf *out) {
+  size_t i;
+  int rc, first = 1;
+  rc = cmcp__buf_printf(out,
+                        ",\"%s\":{\"min\":%llu,\"max\":%llu,\"sum\":%.0f,"
+                        "\"slots\":[",
+                        key, (unsigned long long)h->min,
+                        (unsigned long long)h->max, h->sum);
+  for (i = h->lo; rc == 0 && h->total > 0 && i <= h->hi; i++)
+    if (h->counts[i] != 0) {
+      rc = cmcp__buf_printf(out, "%s%zu,%llu", first ? "" : ",", i,
+                            (unsigned long long)h->counts[i]);
+      first = 0;
+    }
+  return rc == 0 ? cmcp__buf_adds(out, "]}") : rc;
+}
+
+/* Reads o[key] written by hist_to_json() into h. 0, or -1 when missing. */
+static int hist_from_json(json_object *o, const char *key, bench_hist *h) {
+  json_object *j, *a, *v;
+  size_t i, n;
+  bench_hist_reset(h);
+  if (!json_object_object_get_ex(o, key, &j) ||
+      !json_object_object_get_ex(j, "slots", &a) ||
+      !json_object_is_type(a, json_type_array))
+    return -1;
+  n = json_object_array_length(a);
+  for (i = 0; i + 1 < n; i += 2)
+    bench_hist_add_slot(
+        h, (size_t)json_object_get_int64(json_object_array_get_idx(a, i)),
+        (uint64_t)json_object_get_int64(json_object_array_get_idx(a, i + 1)));
+  if (h->total > 0) { /* the exact extremes and sum */
+    h->min = get_u64(j, "min");
+    h->max = get_u64(j, "max");
+    if (json_object_object_get_ex(j, "sum", &v))
+      h->sum = json_object_get_double(v);
+  }
+  return 0;
+}
+
 int bench_tick_to_json(const bench_tick *t, cmcp__buf *out) {
   size_t i;
   int k, rc;
@@ -95,37 +144,20 @@ int bench_tick_to_json(const bench_tick *t, cmcp__buf *out) {
     rc = cmcp__buf_printf(out, "%s%llu", k ? "," : "",
                           (unsigned long long)t->c.err[k]);
   if (rc == 0)
-    rc = cmcp__buf_printf(out,
-                          "],\"min\":%llu,\"max\":%llu,\"sum\":%.0f,"
-                          "\"h\":[",
-                          (unsigned long long)t->h->min,
-                          (unsigned long long)t->h->max, t->h->sum);
-  /* the histogram as [slot, count] pairs of its non-empty slots */
-  if (rc == 0 && t->h->total > 0) {
-    int first = 1;
-    for (i = t->h->lo; rc == 0 && i <= t->h->hi; i++)
-      if (t->h->counts[i] != 0) {
-        rc = cmcp__buf_printf(out, "%s%zu,%llu", first ? "" : ",", i,
-                              (unsigned long long)t->h->counts[i]);
-        first = 0;
-      }
-  }
+    rc = cmcp__buf_adds(out, "]");
   if (rc == 0)
-    rc = cmcp__buf_adds(out, "]}\n");
+    rc = hist_to_json(t->h, "h", out);
+  if (rc == 0 && t->svc != NULL)
+    rc = hist_to_json(t->svc, "s", out);
+  if (rc == 0)
+    rc = cmcp__buf_adds(out, "}\n");
   return rc;
-}
-
-static uint64_t get_u64(json_object *o, const char *key) {
-  json_object *v;
-  if (!json_object_object_get_ex(o, key, &v))
-    return 0;
-  return (uint64_t)json_object_get_int64(v);
 }
 
 int bench_tick_from_json(const char *line, size_t len, bench_tick *t) {
   json_tokener *tok = json_tokener_new();
   json_object *o = NULL, *a;
-  size_t i, n;
+  size_t i;
   int rc = -1;
   if (tok == NULL)
     return -1;
@@ -149,21 +181,9 @@ int bench_tick_from_json(const char *line, size_t len, bench_tick *t) {
     for (i = 0; i < BENCH_E_KINDS && i < json_object_array_length(a); i++)
       t->c.err[i] =
           (uint64_t)json_object_get_int64(json_object_array_get_idx(a, i));
-  bench_hist_reset(t->h);
-  if (!json_object_object_get_ex(o, "h", &a) ||
-      !json_object_is_type(a, json_type_array))
+  if (hist_from_json(o, "h", t->h) != 0 ||
+      (t->svc != NULL && hist_from_json(o, "s", t->svc) != 0))
     goto out;
-  n = json_object_array_length(a);
-  for (i = 0; i + 1 < n; i += 2)
-    bench_hist_add_slot(
-        t->h, (size_t)json_object_get_int64(json_object_array_get_idx(a, i)),
-        (uint64_t)json_object_get_int64(json_object_array_get_idx(a, i + 1)));
-  if (t->h->total > 0) { /* the exact extremes and sum */
-    t->h->min = get_u64(o, "min");
-    t->h->max = get_u64(o, "max");
-    if (json_object_object_get_ex(o, "sum", &a))
-      t->h->sum = json_object_get_double(a);
-  }
   rc = 0;
 out:
   json_object_put(o);
@@ -188,7 +208,8 @@ struct bench_report {
   int nrows; /* rows in use: seconds 1..nrows */
   int shown; /* rows complete and shown */
   bench_hist total;
-  bench_hist *steps; /* one per plateau */
+  bench_hist svc_total; /* latency from send times */
+  bench_hist *steps;    /* one per plateau */
   bench_counters tc;
   bench_counters *step_c;
   uint64_t *step_clients; /* clients ready at a plateau's last second */
@@ -213,7 +234,8 @@ bench_report *bench_report_new(const bench_opts *o, int sources) {
   r->step_streams = cmcp__calloc((size_t)nsteps, sizeof *r->step_streams);
   if (r->rows == NULL || r->steps == NULL || r->step_c == NULL ||
       r->step_secs == NULL || r->step_clients == NULL ||
-      r->step_streams == NULL || bench_hist_init(&r->total) != 0)
+      r->step_streams == NULL || bench_hist_init(&r->total) != 0 ||
+      bench_hist_init(&r->svc_total) != 0)
     goto fail;
   for (i = 0; i < nsteps; i++)
     if (bench_hist_init(&r->steps[i]) != 0)
@@ -238,6 +260,7 @@ void bench_report_free(bench_report *r) {
   for (i = 0; r->steps != NULL && i < nsteps; i++)
     bench_hist_free(&r->steps[i]);
   bench_hist_free(&r->total);
+  bench_hist_free(&r->svc_total);
   cmcp__free(r->rows);
   cmcp__free(r->steps);
   cmcp__free(r->step_c);
@@ -320,6 +343,8 @@ void bench_report_add(bench_report *r, const bench_tick *t) {
     bench_hist_merge(w->h, t->h);
   if (!t->warm) {
     bench_hist_merge(&r->total, t->h);
+    if (t->svc != NULL)
+      bench_hist_merge(&r->svc_total, t->svc);
     bench_counters_add(&r->tc, &t->c);
   }
   if (w->sources >= r->sources - r->done)
@@ -380,6 +405,16 @@ static void mix_text(const bench_opts *o, char *out, size_t len) {
     }
 }
 
+/* One row of the Markdown latency table. */
+static void md_latency_row(FILE *f, const char *name, const bench_hist *h) {
+  int k;
+  fprintf(f, "| %s | %.3f | %.3f |", name, h->total ? ms_of(h->min) : 0.0,
+          bench_hist_mean(h) / 1000.0);
+  for (k = 0; k < NPCT; k++)
+    fprintf(f, " %.3f |", ms_of(bench_hist_percentile(h, pcts[k])));
+  fprintf(f, " %.3f |\n", ms_of(h->max));
+}
+
 static void write_md(bench_report *r, FILE *f) {
   const bench_opts *o = r->o;
   const bench_counters *c = &r->tc;
@@ -406,12 +441,10 @@ static void write_md(bench_report *r, FILE *f) {
   fprintf(f, "| latency (ms) | min | mean |");
   for (k = 0; k < NPCT; k++)
     fprintf(f, " %s |", pct_names[k]);
-  fprintf(f, " max |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n| all |");
-  fprintf(f, " %.3f | %.3f |", r->total.total ? ms_of(r->total.min) : 0.0,
-          bench_hist_mean(&r->total) / 1000.0);
-  for (k = 0; k < NPCT; k++)
-    fprintf(f, " %.3f |", ms_of(bench_hist_percentile(&r->total, pcts[k])));
-  fprintf(f, " %.3f |\n\n", ms_of(r->total.max));
+  fprintf(f, " max |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+  md_latency_row(f, "from intended send", &r->total);
+  md_latency_row(f, "from actual send", &r->svc_total);
+  fputc('\n', f);
   fprintf(f, "| error | count |\n|---|---:|\n");
   for (k = 0; k < BENCH_E_KINDS; k++)
     fprintf(f, "| %s | %llu |\n", bench_err_names[k],
@@ -560,6 +593,7 @@ static json_object *report_json(bench_report *r) {
   json_object_object_add(j, "throughput",
                          json_object_new_double(bench_report_throughput(r)));
   json_object_object_add(j, "latency_us", latency_json(&r->total));
+  json_object_object_add(j, "service_us", latency_json(&r->svc_total));
   a = json_object_new_array();
   for (i = 0; i < r->o->nsteps; i++) {
     json_object *st = json_object_new_object();

@@ -138,9 +138,11 @@ static void emit(bench_runner *r, int ms) {
   t.streams = (uint64_t)r->streams;
   t.c = r->c;
   t.h = &r->h;
+  t.svc = &r->svc;
   r->fn(&t, r->fn_data);
   memset(&r->c, 0, sizeof r->c);
   bench_hist_reset(&r->h);
+  bench_hist_reset(&r->svc);
   r->steady = mostly_ready(r);
 }
 
@@ -217,7 +219,8 @@ static int setup(bench_runner *r) {
   memset(r->pad, 'x', o->payload);
   r->pad[o->payload] = '\0';
   expand_mix(r);
-  if (bench_templates_init(r) != 0 || bench_hist_init(&r->h) != 0)
+  if (bench_templates_init(r) != 0 || bench_hist_init(&r->h) != 0 ||
+      bench_hist_init(&r->svc) != 0)
     return CMCP_ENOMEM;
   for (i = 0; i < r->nclients; i++) {
     bench_client *cl = &r->clients[i];
@@ -269,6 +272,7 @@ int bench_run(const bench_opts *o, bench_tick_fn fn, void *data) {
   bench_stdio_free(r);
   bench_templates_free(r);
   bench_hist_free(&r->h);
+  bench_hist_free(&r->svc);
   cmcp__free(r->clients);
   cmcp__free(r->pad);
   cmcp__free(r);

@@ -19,6 +19,7 @@
 typedef struct slot {
   int64_t id; /* 0: nothing in flight */
   uint64_t intended;
+  uint64_t sent;     /* ns */
   uint64_t deadline; /* ms */
   uint8_t method;
 } slot;
@@ -104,7 +105,7 @@ static void on_line(bench_runner *r, const char *p, size_t n) {
     return; /* timed out already */
   sl->id = 0;
   r->inflight--;
-  bench_record(r, bench_classify(p, n, id, sl->method), sl->intended);
+  bench_record(r, bench_classify(p, n, id, sl->method), sl->intended, sl->sent);
   bench_client_answered(&r->clients[k]);
 }
 
@@ -205,6 +206,7 @@ void bench_stdio_fire(bench_client *cl) {
   if (sl->id != 0 || cl->bl_len == 0 || s->exited)
     return;
   sl->intended = bench_client_take(cl, &m, &seq);
+  sl->sent = bench_now_ns();
   sl->id = (seq << ID_SHIFT) | (int64_t)k;
   sl->method = (uint8_t)m;
   sl->deadline = uv_now(&r->loop) + (uint64_t)r->o->timeout_ms;
@@ -213,7 +215,7 @@ void bench_stdio_fire(bench_client *cl) {
       write_line(r, cmcp__buf_take(&b, NULL), b.len) != 0) {
     cmcp__buf_free(&b);
     sl->id = 0;
-    bench_record(r, BENCH_E_CONNECT, sl->intended);
+    bench_record(r, BENCH_E_CONNECT, sl->intended, 0);
     return;
   }
   r->inflight++;
@@ -227,7 +229,7 @@ void bench_stdio_sweep(bench_runner *r, uint64_t now_ms) {
     if (sl->id != 0 && (now_ms >= sl->deadline || s->exited)) {
       sl->id = 0;
       r->inflight--;
-      bench_record(r, BENCH_E_TIMEOUT, sl->intended);
+      bench_record(r, BENCH_E_TIMEOUT, sl->intended, 0);
       if (now_ms != UINT64_MAX)
         bench_client_answered(&r->clients[k]);
     }
