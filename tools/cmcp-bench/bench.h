@@ -173,10 +173,12 @@ typedef struct bench_report bench_report;
 
 bench_report *bench_report_new(const bench_opts *o, int sources);
 void bench_report_free(bench_report *r);
-/* Merges one tick from one source (a process). */
-void bench_report_add(bench_report *r, const bench_tick *t);
-/* A source is done: ticks it never sends no longer hold rows back. */
-void bench_report_source_done(bench_report *r);
+/* Merges one tick from source (a process: 0 .. sources - 1). A second's
+ * row is complete (percentiles, progress line) once every source sent
+ * that second or is done; a tick for a completed row is dropped. */
+void bench_report_add(bench_report *r, int source, const bench_tick *t);
+/* source sends no more: its missing seconds no longer hold rows back. */
+void bench_report_source_done(bench_report *r, int source);
 /* Writes the outputs o asks for. 0, or -1 (reported on stderr). */
 int bench_report_write(bench_report *r);
 /* Answers per second over the whole run (capacity probes). */

@@ -34,7 +34,7 @@ static void tick_to_stdout(const bench_tick *t, void *data) {
 }
 
 static void tick_to_report(const bench_tick *t, void *data) {
-  bench_report_add(data, t);
+  bench_report_add(data, 0, t);
 }
 
 /* ---- the parent: children and their pipes -----------------------------------
@@ -47,6 +47,7 @@ typedef struct child {
   bench_report *rep;
   bench_tick tick;
   bench_hist h, svc;
+  int index; /* its source number in the report */
   int alive; /* handles still open */
   int64_t status;
 } child;
@@ -71,7 +72,7 @@ static void take_lines(child *c) {
          (nl = memchr(c->line.data, '\n', c->line.len)) != NULL) {
     size_t n = (size_t)(nl - c->line.data);
     if (bench_tick_from_json(c->line.data, n, &c->tick) == 0)
-      bench_report_add(c->rep, &c->tick);
+      bench_report_add(c->rep, c->index, &c->tick);
     cmcp__buf_consume(&c->line, n + 1);
   }
 }
@@ -80,7 +81,7 @@ static void on_child_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
   child *c = s->data;
   if (n < 0) {
     uv_close((uv_handle_t *)s, on_child_closed);
-    bench_report_source_done(c->rep);
+    bench_report_source_done(c->rep, c->index);
     return;
   }
   if (cmcp__buf_add(&c->line, buf->base, (size_t)n) != 0) {
@@ -164,6 +165,7 @@ static int run_children(const bench_opts *o, int argc, char **argv,
     char nums[2][16], **args;
     child *c = &kids[i];
     c->rep = rep;
+    c->index = i;
     cmcp__buf_init(&c->line, LINE_LIMIT);
     if (bench_hist_init(&c->h) != 0 || bench_hist_init(&c->svc) != 0)
       break;
@@ -178,7 +180,7 @@ static int run_children(const bench_opts *o, int argc, char **argv,
               uv_strerror(rc));
       if (c->alive == 1)
         uv_close((uv_handle_t *)&c->out, on_child_closed);
-      bench_report_source_done(rep);
+      bench_report_source_done(rep, i);
     }
   }
   uv_run(&loop, UV_RUN_DEFAULT);

@@ -203,7 +203,9 @@ typedef struct row {
 
 struct bench_report {
   const bench_opts *o;
-  int sources, done;
+  int sources;
+  int *last;  /* per source: the last second it sent */
+  char *gone; /* per source: it sends no more */
   row *rows;
   int nrows; /* rows in use: seconds 1..nrows */
   int shown; /* rows complete and shown */
@@ -227,15 +229,17 @@ bench_report *bench_report_new(const bench_opts *o, int sources) {
   r->o = o;
   r->sources = sources;
   r->rows = cmcp__calloc(MAX_ROWS, sizeof *r->rows);
+  r->last = cmcp__calloc((size_t)sources, sizeof *r->last);
+  r->gone = cmcp__calloc((size_t)sources, sizeof *r->gone);
   r->steps = cmcp__calloc((size_t)nsteps, sizeof *r->steps);
   r->step_c = cmcp__calloc((size_t)nsteps, sizeof *r->step_c);
   r->step_secs = cmcp__calloc((size_t)nsteps, sizeof *r->step_secs);
   r->step_clients = cmcp__calloc((size_t)nsteps, sizeof *r->step_clients);
   r->step_streams = cmcp__calloc((size_t)nsteps, sizeof *r->step_streams);
-  if (r->rows == NULL || r->steps == NULL || r->step_c == NULL ||
-      r->step_secs == NULL || r->step_clients == NULL ||
-      r->step_streams == NULL || bench_hist_init(&r->total) != 0 ||
-      bench_hist_init(&r->svc_total) != 0)
+  if (r->rows == NULL || r->last == NULL || r->gone == NULL ||
+      r->steps == NULL || r->step_c == NULL || r->step_secs == NULL ||
+      r->step_clients == NULL || r->step_streams == NULL ||
+      bench_hist_init(&r->total) != 0 || bench_hist_init(&r->svc_total) != 0)
     goto fail;
   for (i = 0; i < nsteps; i++)
     if (bench_hist_init(&r->steps[i]) != 0)
@@ -262,6 +266,8 @@ void bench_report_free(bench_report *r) {
   bench_hist_free(&r->total);
   bench_hist_free(&r->svc_total);
   cmcp__free(r->rows);
+  cmcp__free(r->last);
+  cmcp__free(r->gone);
   cmcp__free(r->steps);
   cmcp__free(r->step_c);
   cmcp__free(r->step_secs);
@@ -313,10 +319,38 @@ static void complete(bench_report *r, int i) {
     show_progress(r, i);
 }
 
-void bench_report_add(bench_report *r, const bench_tick *t) {
+/* Completes, in order, the rows every source has sent or never will. */
+static void complete_ready(bench_report *r) {
+  while (r->shown < r->nrows) {
+    int s;
+    for (s = 0; s < r->sources; s++)
+      if (!r->gone[s] && r->last[s] <= r->shown)
+        return;
+    complete(r, r->shown++);
+  }
+}
+
+/* Counters of connections rather than requests: they count in warm-up
+ * seconds too (clients connect then). */
+static void add_setup_counters(bench_counters *dst, const bench_counters *c) {
+  dst->handshakes += c->handshakes;
+  dst->handshake_errors += c->handshake_errors;
+  dst->handshake_connect += c->handshake_connect;
+  dst->handshake_timeout += c->handshake_timeout;
+  dst->handshake_refused += c->handshake_refused;
+  dst->handshake_http += c->handshake_http;
+  dst->handshake_protocol += c->handshake_protocol;
+  dst->streams_opened += c->streams_opened;
+  dst->stream_errors += c->stream_errors;
+  dst->streams_dropped += c->streams_dropped;
+  dst->stream_events += c->stream_events;
+}
+
+void bench_report_add(bench_report *r, int source, const bench_tick *t) {
   row *w;
-  int i = t->sec - 1, st = t->step;
-  if (i < 0 || i >= MAX_ROWS)
+  int i = t->sec - 1;
+  if (i < 0 || i >= MAX_ROWS || source < 0 || source >= r->sources ||
+      i < r->shown)
     return;
   w = &r->rows[i];
   if (w->h == NULL && w->sources == 0) {
@@ -332,7 +366,7 @@ void bench_report_add(bench_report *r, const bench_tick *t) {
   w->sources++;
   if (t->ms > w->ms)
     w->ms = t->ms;
-  w->step = st;
+  w->step = t->step;
   w->steady = w->steady && t->steady;
   w->warm = t->warm;
   w->clients += t->clients;
@@ -346,13 +380,18 @@ void bench_report_add(bench_report *r, const bench_tick *t) {
     if (t->svc != NULL)
       bench_hist_merge(&r->svc_total, t->svc);
     bench_counters_add(&r->tc, &t->c);
+  } else {
+    add_setup_counters(&r->tc, &t->c);
   }
-  if (w->sources >= r->sources - r->done)
-    complete(r, i);
+  if (t->sec > r->last[source])
+    r->last[source] = t->sec;
+  complete_ready(r);
 }
 
-void bench_report_source_done(bench_report *r) {
-  r->done++;
+void bench_report_source_done(bench_report *r, int source) {
+  if (source >= 0 && source < r->sources)
+    r->gone[source] = 1;
+  complete_ready(r);
 }
 
 /* Completes what is left once every tick is in; sums the seconds. */
