@@ -120,8 +120,10 @@ int cmcp__http_stream_begin(cmcp__http_request *req, int status,
                             const cmcp__http_header *headers, size_t nheaders);
 /* Queues len bytes of a started stream (len 0 does nothing). Writes made in
  * one loop turn leave in one writev. Returns CMCP_ELIMIT when the
- * connection's unwritten bytes would pass max_outbound_bytes (nothing is
- * queued: the peer is not reading; drop it with cmcp__http_request_abort),
+ * connection's unwritten bytes would pass max_outbound_bytes while half of
+ * it or more is waiting already (nothing is queued: the peer is not
+ * reading; drop it with cmcp__http_request_abort: a write larger than the
+ * bound is taken while less is waiting, so one big message gets through),
  * CMCP_ESTATE when no stream was begun, CMCP_ENOMEM. */
 int cmcp__http_stream_write(cmcp__http_request *req, const void *data,
                             size_t len);

@@ -319,6 +319,17 @@ int cmcp__http_stream_begin(cmcp__http_request *req, int status,
   return 0;
 }
 
+/* 1 if a stream write of need bytes finds the consumer too slow: the bytes
+ * not yet sent would pass max_outbound_bytes. A write that does not fit is
+ * still taken while less than half the bound is waiting, so that one
+ * message larger than the bound reaches a client that reads; what one
+ * connection holds stays under half the bound plus one message. */
+static int stream_over_bound(const cmcp__http_conn *c, size_t need) {
+  size_t waiting = c->out_bytes + c->held_bytes;
+  size_t max = c->ctx->cfg.max_outbound_bytes;
+  return waiting + need > max && waiting >= max / 2;
+}
+
 int cmcp__http_stream_write(cmcp__http_request *req, const void *data,
                             size_t len) {
   cmcp__http_conn *c;
@@ -336,7 +347,7 @@ int cmcp__http_stream_write(cmcp__http_request *req, const void *data,
   if (req->chunked)
     hn = snprintf(hex, sizeof(hex), "%zx\r\n", len);
   need = (size_t)hn + len + (req->chunked ? 2 : 0);
-  if (c->out_bytes + c->held_bytes + need > c->ctx->cfg.max_outbound_bytes) {
+  if (stream_over_bound(c, need)) {
     cmcp__stats_refused(CMCP__REFUSE_OUTBOUND_BYTES); /* a slow consumer */
     return CMCP_ELIMIT;
   }

@@ -11,7 +11,9 @@ refusals counted here.
 
 Covered: --max-connections, --max-sessions, --max-inflight (per session
 and per process), --queue, --session-events, --max-memory, and refusals on
-stdio. The slow SSE consumer (--max-outbound-bytes) is test_http_limits.py's.
+stdio; for --max-outbound-bytes, that one answer larger than it still
+reaches a client that reads (dropping a slow SSE consumer at the bound is
+test_http_limits.py's).
 
 Every loop is bounded in count and time; every server is killed in
 tearDown. Linux only (/proc).
@@ -391,6 +393,26 @@ class OverloadTestCase(unittest.TestCase):
         self.assertNotIn(b'"text":"e1"', resume(ids[0][1]))
         self.assert_healthy(srv, rss, "after 40 events on a session of "
                             f"{kept}")
+
+    def test_big_event_reaches_a_reader(self):
+        # --max-outbound-bytes is the slow-consumer bound of a connection
+        # and its SSE stream (test_http_limits.py drops a consumer that
+        # does not read); one message larger than it still reaches a
+        # client that reads, on a legacy SSE stream and as modern JSON.
+        srv = self.start("--max-outbound-bytes", str(256 << 10))
+        rss = srv.rss_kb()
+        big = "y" * (900 << 10)
+        sid = hl.legacy_session(srv.port)
+        status, headers, body = post_once(srv.port, hl.legacy_request(
+            sid, 1, "tools/call", {"name": "echo", "arguments": {"text": big}}))
+        self.assertTrue(headers["content-type"].startswith("text/event-stream"))
+        self.assertEqual(hl.call_result(status, headers, body, 1)
+                         ["content"][0]["text"], big)
+        status, headers, body = post_once(
+            srv.port, hl.modern_call(2, "echo", {"text": big}))
+        self.assertEqual(hl.call_result(status, headers, body, 2)
+                         ["content"][0]["text"], big)
+        self.assert_healthy(srv, rss, "after big answers")
 
     def test_max_memory(self):
         # A budget 40 MiB above an idle server's resident set; each session
