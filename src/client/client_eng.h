@@ -63,8 +63,10 @@ struct cmcp__creq {
   int finished;        /* completed; the timer is closing */
   int deferred;        /* the timer completes it with the fields below */
   int deferred_status;
-  json_object *deferred_result; /* owned */
+  json_object *deferred_result; /* owned; also the error kept while a
+                                   tools/list runs after -32020 */
   int version_retries;          /* retries after -32022 */
+  int header_retries;           /* tools/list + retry after -32020 */
   int rounds;                   /* InputRequiredResult rounds so far */
   /* The MRTR round being answered. */
   json_object *mrtr_responses; /* inputResponses under construction */

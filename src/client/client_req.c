@@ -495,11 +495,72 @@ static int retry_version(cmcp_client_t *cli, cmcp__creq *r,
   return 0;
 }
 
+/* Whether r is still pending (it may have ended while a helper request
+ * it waits for was out: its memory is then still there, unlinked). */
+static int still_pending(cmcp_client_t *cli, const cmcp__creq *r) {
+  for (cmcp__creq *p = cli->reqs; p; p = p->next)
+    if (p == r)
+      return 1;
+  return 0;
+}
+
+/* The fresh tools/list that follows a HeaderMismatch came back: retry the
+ * call with headers from the new definition, or fail it with its error. */
+static void relist_done(cmcp_client_t *cli, cmcp__creq *lr, int status,
+                        json_object *result) {
+  cmcp__creq *r = lr->ctx;
+  json_object *err;
+  int st;
+  CMCP__UNUSED(result);
+  if (!still_pending(cli, r) || r->deferred)
+    return; /* it ended meanwhile (closing, cancelled) */
+  err = r->deferred_result;
+  r->deferred_result = NULL;
+  if (status == 0 && (st = cmcp__creq_send(cli, r)) == 0) {
+    json_object_put(err);
+    return;
+  }
+  cmcp__creq_finish(r, CMCP_ERPC, err);
+  json_object_put(err);
+}
+
+static void ignore_result(cmcp_client_t *cli, int status, json_object *result,
+                          void *data) {
+  CMCP__UNUSED(cli);
+  CMCP__UNUSED(status);
+  CMCP__UNUSED(result);
+  CMCP__UNUSED(data);
+}
+
+/* A tools/call refused with HeaderMismatch (-32020): "the client SHOULD
+ * call tools/list to check for changes to the tool's inputSchema, then
+ * retry the original request with the appropriate headers". Once per
+ * call. 1 if the tools/list went out. */
+static int retry_headers(cmcp_client_t *cli, cmcp__creq *r,
+                         json_object *error) {
+  cmcp__creq *lr = NULL;
+  if (!cli->modern || !cli->url || r->header_retries > 0 ||
+      strcmp(r->method, "tools/call") != 0)
+    return 0;
+  r->header_retries++;
+  if (cmcp__client_request_obj(cli, "tools/list", NULL, 0, CMCP_REQ_NO_CACHE,
+                               ignore_result, NULL, NULL, &lr) != 0)
+    return 0;
+  lr->done = relist_done;
+  lr->ctx = r;
+  json_object_put(r->deferred_result);
+  r->deferred_result = json_object_get(error);
+  return 1;
+}
+
 static void on_error(cmcp_client_t *cli, cmcp__creq *r, cmcp__msg *msg) {
   json_object *err = json_object_object_get(msg->root, "error");
   r->wire_id = 0;
   if (msg->error_code == CMCP_MCP_UNSUPPORTED_VERSION &&
       retry_version(cli, r, err))
+    return;
+  if (msg->error_code == CMCP_MCP_HEADER_MISMATCH &&
+      retry_headers(cli, r, err))
     return;
   cmcp__client_errorf(cli, "%s: error %d: %s", r->method, msg->error_code,
                       msg->error_message ? msg->error_message : "");

@@ -493,6 +493,137 @@ static void test_config_errors(void **state) {
   cmcp_client_free(NULL);
 }
 
+
+static void test_listen_both_eras(void **state) {
+  (void)state;
+  for (size_t e = 0; e < 2; e++) {
+    fixture f;
+    outcome l = {0}, o = {0};
+    uint64_t req = 0;
+    fixture_up(&f, eras[e], 0);
+    assert_int_equal(cmcp_client_listen(f.cli, NULL, on_result, &l, &req), 0);
+    /* Give a modern server the time to acknowledge the subscription. */
+    call(&f, "test_simple_text", NULL, 0, &o);
+    call(&f, "test_trigger_tool_change", NULL, 0, &o);
+    assert_int_equal(o.status, 0);
+    run_until(&f.loop, &f.list_changed, 5000);
+    assert_int_equal(l.done, 0);
+    assert_int_equal(cmcp_client_cancel(f.cli, req, NULL), 0);
+    run_until(&f.loop, &l.done, 5000);
+    assert_int_equal(l.status, CMCP_ECANCELED);
+    outcome_reset(&o);
+    outcome_reset(&l);
+    fixture_down(&f);
+  }
+}
+
+/* Asks answered later, from a timer: the handler must not block. */
+typedef struct later {
+  uv_timer_t timer;
+  cmcp_ask_t *ask;
+  int answered;
+} later;
+
+static void later_fire(uv_timer_t *t) {
+  later *l = t->data;
+  assert_int_equal(
+      cmcp_ask_reply(l->ask, "{\"action\":\"accept\",\"content\":{\"name\":"
+                             "\"Later\"}}"),
+      0);
+  l->answered++;
+}
+
+static void answer_later(cmcp_client_t *cli, cmcp_ask_t *ask, void *data) {
+  later *l = data;
+  (void)cli;
+  assert_string_equal(cmcp_ask_method(ask), "elicitation/create");
+  assert_non_null(cmcp_ask_params(ask));
+  l->ask = ask;
+  uv_timer_start(&l->timer, later_fire, 20, 0);
+}
+
+static void test_ask_answered_later(void **state) {
+  (void)state;
+  for (size_t e = 0; e < 2; e++) {
+    const char *argv[] = {everything, "--stdio", NULL};
+    uv_loop_t loop;
+    later l = {0};
+    outcome o = {0};
+    cmcp_client_t *cli;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    uv_timer_init(&loop, &l.timer);
+    l.timer.data = &l;
+    cli = cmcp_client_new(&loop, "c", "1");
+    assert_int_equal(cmcp_client_set_stdio(cli, argv, NULL, NULL), 0);
+    assert_int_equal(cmcp_client_set_protocol(cli, eras[e]), 0);
+    assert_int_equal(cmcp_client_on_elicitation(cli, CMCP_ELICIT_FORM,
+                                                answer_later, &l),
+                     0);
+    assert_int_equal(cmcp_client_connect(cli, on_result, &o), 0);
+    run_until(&loop, &o.done, 10000);
+    assert_int_equal(o.status, 0);
+    outcome_reset(&o);
+    assert_int_equal(cmcp_client_call_tool(cli,
+                                           "test_input_required_result_"
+                                           "elicitation",
+                                           NULL, 0, on_result, &o, NULL),
+                     0);
+    run_until(&loop, &o.done, 10000);
+    assert_int_equal(o.status, 0);
+    assert_string_equal(text_of(o.result), "Hello, Later!");
+    assert_int_equal(l.answered, 1);
+    outcome_reset(&o);
+    cmcp_client_free(cli);
+    uv_close((uv_handle_t *)&l.timer, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+  }
+}
+
+/* An ask still unanswered when the client closes: the reply is accepted
+ * (and dropped) afterwards. */
+static cmcp_ask_t *kept_ask;
+
+static void keep_ask(cmcp_client_t *cli, cmcp_ask_t *ask, void *data) {
+  int *n = data;
+  (void)cli;
+  (*n)++;
+  kept_ask = ask;
+}
+
+static void test_ask_outlives_client(void **state) {
+  (void)state;
+  for (size_t e = 0; e < 2; e++) {
+    const char *argv[] = {everything, "--stdio", NULL};
+    uv_loop_t loop;
+    outcome o = {0};
+    int asked = 0;
+    cmcp_client_t *cli;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    cli = cmcp_client_new(&loop, "c", "1");
+    assert_int_equal(cmcp_client_set_stdio(cli, argv, NULL, NULL), 0);
+    assert_int_equal(cmcp_client_set_protocol(cli, eras[e]), 0);
+    assert_int_equal(cmcp_client_on_roots(cli, 1, keep_ask, &asked), 0);
+    assert_int_equal(cmcp_client_connect(cli, on_result, &o), 0);
+    run_until(&loop, &o.done, 10000);
+    outcome_reset(&o);
+    if (e == 1)
+      assert_int_equal(cmcp_client_roots_changed(cli), 0);
+    assert_int_equal(cmcp_client_call_tool(cli,
+                                           "test_input_required_result_"
+                                           "list_roots",
+                                           NULL, 0, on_result, &o, NULL),
+                     0);
+    run_until(&loop, &asked, 10000);
+    cmcp_client_free(cli);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(o.status, CMCP_ECANCELED);
+    assert_int_equal(cmcp_ask_reply(kept_ask, "{\"roots\":[]}"), 0);
+    outcome_reset(&o);
+    assert_int_equal(uv_loop_close(&loop), 0);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_connect_modern),
@@ -506,6 +637,9 @@ int main(void) {
       cmocka_unit_test(test_free_cancels_pending),
       cmocka_unit_test(test_sync_calls),
       cmocka_unit_test(test_config_errors),
+      cmocka_unit_test(test_listen_both_eras),
+      cmocka_unit_test(test_ask_answered_later),
+      cmocka_unit_test(test_ask_outlives_client),
   };
   return cmocka_run_group_tests(tests, find_everything, NULL);
 }
