@@ -16,8 +16,8 @@
 #define CGROUP_ROOT "/sys/fs/cgroup"
 #define PATH_BYTES 512
 
-static atomic_llong rss_sample = -1;   /* bytes, -1: unknown */
-static atomic_ullong rss_sampled_at;   /* cmcp__now_ms() + 1, 0: never */
+static atomic_llong rss_sample = -1; /* bytes, -1: unknown */
+static atomic_ullong rss_sampled_at; /* cmcp__now_ms() + 1, 0: never */
 
 /* Reads up to n - 1 bytes of a small file into buf, NUL-terminated.
  * Returns the length, or -1. */
@@ -178,8 +178,7 @@ int cmcp__mem_over(int64_t budget, char *text, size_t textlen) {
 }
 
 int cmcp__mem_spares(const char *method) {
-  return method != NULL &&
-         (strcmp(method, "ping") == 0 ||
-          strcmp(method, "resources/unsubscribe") == 0 ||
-          strncmp(method, "tasks/", 6) == 0);
+  return method != NULL && (strcmp(method, "ping") == 0 ||
+                            strcmp(method, "resources/unsubscribe") == 0 ||
+                            strncmp(method, "tasks/", 6) == 0);
 }

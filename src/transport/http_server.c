@@ -20,7 +20,7 @@
 /* The JSON-RPC error names the limit, as every refusal of the server does
  * (the HTTP layer knows no more of MCP than this constant). */
 #define REFUSED_BODY                                                           \
-  "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32000,"              \
+  "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32000,"               \
   "\"message\":\"Server overloaded: too many connections "                     \
   "(--max-connections)\"}}"
 static const char refused_503[] = "HTTP/1.1 503 Service Unavailable\r\n"

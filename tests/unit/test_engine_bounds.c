@@ -23,8 +23,7 @@
 
 /* ---- subscriptions ---------------------------------------------------- */
 
-static json_object *subscribe(tpeer *tp, int id, const char *method,
-                              int n) {
+static json_object *subscribe(tpeer *tp, int id, const char *method, int n) {
   char req[256];
   snprintf(req, sizeof req,
            "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"%s\",\"params\":{"
@@ -99,12 +98,11 @@ static void test_handler_progress_bounded(void **state) {
   int i;
   (void)state;
   assert_int_equal(cmcp_server_add_tool_json(srv, "{\"name\":\"chatty\"}",
-                                             CMCP_FEATURE_BLOCKING,
-                                             chatty_tool, NULL),
+                                             CMCP_FEATURE_BLOCKING, chatty_tool,
+                                             NULL),
                    0);
-  assert_int_equal(cmcp_server_set_limit(srv, CMCP_LIMIT_OUTBOUND_BYTES,
-                                         SMALL_OUTBOUND),
-                   0);
+  assert_int_equal(
+      cmcp_server_set_limit(srv, CMCP_LIMIT_OUTBOUND_BYTES, SMALL_OUTBOUND), 0);
   tp = tp_new(srv, TP_POST | TP_BLOCKING);
   tp_initialize(tp, "2025-11-25", "{}");
   tp_feed(tp, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\","
@@ -129,9 +127,8 @@ static void test_lagging_peer_closed(void **state) {
   tpeer *tp, *other;
   int i;
   (void)state;
-  assert_int_equal(cmcp_server_set_limit(srv, CMCP_LIMIT_OUTBOUND_BYTES,
-                                         SMALL_OUTBOUND),
-                   0);
+  assert_int_equal(
+      cmcp_server_set_limit(srv, CMCP_LIMIT_OUTBOUND_BYTES, SMALL_OUTBOUND), 0);
   tp = tp_new(srv, TP_POST);
   other = tp_new(srv, 0); /* inline: never behind */
   tp_initialize(tp, "2025-11-25", "{}");

@@ -111,9 +111,9 @@ static void test_engine_refuses(void **state) {
 
 static void test_parse_bytes(void **state) {
   int64_t v = -1;
-  static const char *const bad[] = {"",   "K",   "-1",  "1.5G", "12KB",
-                                    "1T", " 1",  "+1",  "0x10", "9999999999G",
-                                    "1 K"};
+  static const char *const bad[] = {"",     "K",           "-1", "1.5G",
+                                    "12KB", "1T",          " 1", "+1",
+                                    "0x10", "9999999999G", "1 K"};
   size_t i;
   (void)state;
   assert_int_equal(cmcp__parse_bytes("0", &v), 0);
