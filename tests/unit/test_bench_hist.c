@@ -2,7 +2,8 @@
  * and the per-second ticks that carry it between processes (report.c):
  * slot bounds, percentiles within the stated 0.2% of the exact ones,
  * exact merging, and a lossless JSON round trip. */
-/* clang-format off: cmocka needs these first */
+/* cmocka needs these first */
+/* clang-format off */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -212,6 +213,53 @@ static void tick_json_round_trip(void **state) {
   bench_hist_free(&svc_back);
 }
 
+/* Regression: a process that ended first lowered the ticks expected of
+ * every row, so the last process's seconds missed their plateau. */
+static void rows_wait_for_every_process(void **state) {
+  bench_opts o;
+  bench_report *r;
+  bench_hist h;
+  bench_tick t;
+  int src, sec;
+  (void)state;
+  memset(&o, 0, sizeof o);
+  o.nsteps = 1;
+  o.steps[0] = 10;
+  o.progress = 0;
+  o.format = BENCH_FMT_JSON;
+  o.output = "/dev/null";
+  o.url = "http://127.0.0.1:1/mcp";
+  o.protocol = "2026-07-28";
+  r = bench_report_new(&o, 2);
+  assert_non_null(r);
+  assert_int_equal(bench_hist_init(&h), 0);
+  for (src = 0; src < 2; src++) {
+    for (sec = 1; sec <= 3; sec++) {
+      memset(&t, 0, sizeof t);
+      bench_hist_reset(&h);
+      bench_hist_record(&h, 100u * (unsigned)(src + 1));
+      t.sec = sec;
+      t.ms = 1000;
+      t.steady = 1;
+      t.clients = 5;
+      t.c.sent = t.c.ok = 1;
+      t.h = &h;
+      bench_report_add(r, src, &t);
+      /* nothing completes before the other process sent that second */
+      assert_int_equal(r->shown, src == 0 ? 0 : sec);
+    }
+    if (src == 0)
+      bench_report_source_done(r, 0);
+  }
+  assert_int_equal(r->rows[0].clients, 10);
+  assert_int_equal(r->steps[0].total, 6);
+  assert_int_equal(r->tc.ok, 6);
+  assert_int_equal(bench_report_write(r), 0);
+  assert_true(bench_report_throughput(r) > 1.99);
+  bench_hist_free(&h);
+  bench_report_free(r);
+}
+
 static void init_fails_cleanly_without_memory(void **state) {
   bench_hist h;
   (void)state;
@@ -232,6 +280,7 @@ int main(void) {
       cmocka_unit_test(empty_and_reset),
       cmocka_unit_test(merge_equals_recording_all),
       cmocka_unit_test(tick_json_round_trip),
+      cmocka_unit_test(rows_wait_for_every_process),
       cmocka_unit_test(init_fails_cleanly_without_memory),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

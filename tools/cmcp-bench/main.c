@@ -13,6 +13,7 @@
 #include "bench.h"
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -248,6 +249,16 @@ static double measure_capacity(const bench_opts *o, int argc, char **argv) {
   return cap;
 }
 
+/* Raises the open-files soft limit to the hard one: every client holds one
+ * or two sockets. */
+static void raise_fd_limit(void) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    (void)setrlimit(RLIMIT_NOFILE, &rl);
+  }
+}
+
 int main(int argc, char **argv) {
   bench_opts o;
   bench_report *rep;
@@ -255,6 +266,7 @@ int main(int argc, char **argv) {
   char *extra[2];
   int rc, nextra = 0;
   signal(SIGPIPE, SIG_IGN);
+  raise_fd_limit();
   rc = bench_opts_parse(&o, argc, argv);
   if (rc != 0)
     return rc > 0 ? 0 : 2;

@@ -75,7 +75,7 @@ static const char usage[] =
     "Processes:\n"
     "  --procs N               generator processes (default: 1, or enough\n"
     "                          to keep each under --fds-per-proc)\n"
-    "  --fds-per-proc N        connections per process at most (18000)\n"
+    "  --fds-per-proc N        connections per process at most (16000)\n"
     "Capacity (bomber, soak):\n"
     "  --capacity N            answers/s the server manages; unset: measured\n"
     "                          first by a closed-loop probe\n"
@@ -346,7 +346,7 @@ static void defaults(bench_opts *o) {
   o->resource = "bench://blob/{bytes}";
   o->prompt = "echo";
   o->prompt_arg = "text";
-  o->fds_per_proc = 18000;
+  o->fds_per_proc = 16000;
   o->capacity_duration = 5;
   o->capacity_clients = 32;
   o->child_index = -1;
