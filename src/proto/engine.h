@@ -330,8 +330,7 @@ struct cmcp__peer {
    * server-wide one did not fit (the loop then closes the peer). */
   atomic_size_t posted_bytes;
   atomic_int lagging;
-  json_object *subs;    /* resources/subscribe URIs (object set), at most
-                           CMCP__SUBS_MAX */
+  json_object *subs; /* resources/subscribe URIs, <= CMCP__SUBS_MAX */
   /* in-flight requests */
   cmcp_call_t **buckets;
   size_t nbuckets;

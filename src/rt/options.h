@@ -71,7 +71,7 @@ typedef struct cmcp__options {
   int64_t queue;
   int64_t max_inflight;
   int64_t max_message_bytes;
-  int64_t max_memory; /* bytes; 0: no budget */
+  int64_t max_memory;       /* bytes; 0: no budget */
   int64_t drain_timeout_ms; /* default CMCP__DRAIN_TIMEOUT_DEFAULT_MS */
   /* Streamable HTTP; 0 when not given (the transport's default). */
   int json_response;
