@@ -627,13 +627,6 @@ static int start_step(cmcp_client_t *cli, cmcp__creq *r,
   return cmcp__creq_send(cli, r);
 }
 
-/* http.c is linked in only once it exists in the tree. */
-__attribute__((weak)) cmcp__ctransport *
-cmcp__ctransport_http(cmcp_client_t *cli, uv_loop_t *loop, const char *url,
-                      const char *const *headers, const char *bearer,
-                      cmcp_oauth_t *oauth, size_t max_message,
-                      int max_reconnects);
-
 /* Makes the transport the configuration asks for. */
 static int make_transport(cmcp_client_t *cli) {
   size_t max = (size_t)cli->limits[CMCP_CLIENT_LIMIT_MESSAGE_BYTES];
@@ -642,10 +635,7 @@ static int make_transport(cmcp_client_t *cli) {
                                     (const char *const *)cli->argv,
                                     (const char *const *)cli->env, cli->cwd,
                                     max);
-  else if (cli->url && !cmcp__ctransport_http) {
-    cmcp__client_errorf(cli, "no HTTP transport in this build");
-    return CMCP_EUNSUPPORTED;
-  } else if (cli->url)
+  else if (cli->url)
     cli->t = cmcp__ctransport_http(
         cli, cli->loop, cli->url, (const char *const *)cli->headers,
         cli->bearer, cli->oauth, max,
