@@ -214,8 +214,8 @@ struct bench_report {
   bench_hist *steps;    /* one per plateau */
   bench_counters tc;
   bench_counters *step_c;
-  uint64_t *step_clients; /* clients ready at a plateau's last second */
-  uint64_t *step_streams; /* streams held then */
+  uint64_t *step_clients; /* most clients ready in a plateau's second */
+  uint64_t *step_streams; /* most streams held in one */
   double *step_secs;
   double secs; /* measured seconds (warm-up excluded) */
   int progress;
@@ -303,10 +303,10 @@ static void complete(bench_report *r, int i) {
   w->p90 = bench_hist_percentile(w->h, 90);
   w->p99 = bench_hist_percentile(w->h, 99);
   w->max = w->h->total == 0 ? 0 : w->h->max;
-  if (!w->warm && w->sources > 0) {
+  if (!w->warm && w->clients > r->step_clients[st])
     r->step_clients[st] = w->clients;
+  if (!w->warm && w->streams > r->step_streams[st])
     r->step_streams[st] = w->streams;
-  }
   if (w->steady && !w->warm && r->o->nsteps > 0) {
     bench_hist_merge(&r->steps[st], w->h);
     bench_counters_add(&r->step_c[st], &w->c);

@@ -30,6 +30,15 @@ static int share(const bench_opts *o, int n) {
   return n / procs + (i < n % procs ? 1 : 0);
 }
 
+/* This process's share of a request bound n (0: it sends none). */
+static uint64_t share_u64(const bench_opts *o, uint64_t n) {
+  uint64_t procs = o->procs > 0 ? (uint64_t)o->procs : 1, i;
+  if (o->child_index < 0)
+    return n;
+  i = (uint64_t)o->child_index;
+  return n / procs + (i < n % procs ? 1 : 0);
+}
+
 /* The first global client number of this process. */
 static int share_base(const bench_opts *o, int n) {
   int base = 0, i;
@@ -231,7 +240,7 @@ static int setup(bench_runner *r) {
     uv_timer_init(&r->loop, &cl->timer);
     cl->timer.data = cl;
   }
-  r->budget = o->max_requests > 0 ? o->max_requests : UINT64_MAX;
+  r->budget = o->max_requests > 0 ? share_u64(o, o->max_requests) : UINT64_MAX;
   r->drain_until = UINT64_MAX;
   return 0;
 }
