@@ -195,6 +195,13 @@ def command_block(*cmds):
 
 # ---- flood --------------------------------------------------------------------
 
+def step_field(r, i, key):
+    try:
+        return float(r.j["steps"][i][key])
+    except (KeyError, IndexError, TypeError, ValueError):
+        return NAN
+
+
 def flood_section(d, meta):
     n = int(meta.get("FLOOD_RUNS", "3") or 3)
     rs = runs(d, "flood", n)
@@ -208,10 +215,13 @@ def flood_section(d, meta):
             f"{meta.get('STEP_SECONDS', '?')} s, of which only the seconds "
             f"with every client of the plateau ready count (\"steady\"); "
             f"{plural(n, 'run')}, a fresh cmcpd each; medians of the runs' "
-            f"per-plateau percentiles. Load average (1 min) before → after "
+            f"per-plateau percentiles. \"Ready\": clients with their handshake "
+            f"done at the plateau's last second (a second is steady when "
+            f"99% are). Load average (1 min) before → after "
             f"each run: {loads(rs)}.", "",
-            "| clients | steady s | answers/s | p50 ms | p95 ms (min–max) | "
-            "p99 ms | errors |", "|---|---|---|---|---|---|---|"]
+            "| clients | ready / streams held | steady s | answers/s | p50 ms | "
+            "p95 ms (min–max) | p99 ms | errors |",
+            "|---|---|---|---|---|---|---|---|"]
     p95 = {}
     for i, c in enumerate(steps):
         st = []
@@ -223,13 +233,18 @@ def flood_section(d, meta):
                 pass
         if not st:
             p95[c] = NAN
-            out.append(f"| {c:,} | 0 | not reached | | | | |")
+            ready = [step_field(r, i, "clients_ready") for r in good(rs)]
+            out.append(f"| {c:,} | {fmt_int(med(ready))} / "
+                       f"{fmt_int(med([step_field(r, i, 'streams_held') for r in good(rs)]))}"
+                       " | 0 | not reached | | | | |")
             continue
         p95s = [rs[0].lat_ms("p95", x) for x in st]
         p95[c] = med(p95s)
         errs = sum(nz(rs[0].req("errors", x)) for x in st)
         out.append(
-            f"| {c:,} | {fmt_f(med([float(x['seconds']) for x in st]), 0)} | "
+            f"| {c:,} | {fmt_int(med([float(x.get('clients_ready', NAN)) for x in st]))}"
+            f" / {fmt_int(med([float(x.get('streams_held', NAN)) for x in st]))} | "
+            f"{fmt_f(med([float(x['seconds']) for x in st]), 0)} | "
             f"{fmt_int(med([rs[0].throughput(x) for x in st]))} | "
             f"{fmt_f(med([rs[0].lat_ms('p50', x) for x in st]), 2)} | "
             f"**{fmt_f(p95[c], 2)}** ({fmt_f(min(p95s), 2)}–"
@@ -244,14 +259,9 @@ def flood_section(d, meta):
                       f"{x / FLOOD_TARGET:.1f}× over the target")
     else:
         verdict = met(False, "the 9,000-client plateau was never reached "
-                      "with every client ready")
+                      "with 99% of its clients ready")
     dead = [r.name for r in rs if r.env and not r.alive()]
-    hs = [(nz(r.req("handshakes")), nz(r.req("handshake_errors")),
-           nz(r.req("streams_opened")), nz(r.req("stream_errors")),
-           nz(r.req("streams_dropped"))) for r in good(rs)]
-    hs_text = "; ".join(f"{a:,.0f} handshakes ({b:,.0f} failed), {c:,.0f} "
-                        f"streams opened ({d:,.0f} failed, {e:,.0f} dropped)"
-                        for a, b, c, d, e in hs) or "no report"
+    hs_text = "; ".join(handshake_text(r) for r in good(rs)) or "no report"
     out += [f"- **p95 at 9,000 / p95 at 25 = {ratio_text(x)}** (target ≤ "
             f"{FLOOD_TARGET:g}×; the Erlang SDK cmcp replaces went 3.8× worse "
             f"by 500): {verdict}.",
@@ -263,6 +273,22 @@ def flood_section(d, meta):
             f" µs. {'Server gone after ' + ', '.join(dead) if dead else 'The server lived through every run'}"
             f"{check_text(rs)}.", ""]
     return out
+
+
+HANDSHAKE_KINDS = ("connect", "timeout", "refused", "http", "protocol")
+
+
+def handshake_text(r):
+    """Handshakes, their failures by kind, and streams of one run."""
+    kinds = ", ".join(f"{nz(r.req('handshake_' + k)):,.0f} {k}"
+                      for k in HANDSHAKE_KINDS
+                      if nz(r.req("handshake_" + k)) > 0)
+    return (f"{nz(r.req('handshakes')):,.0f} handshakes "
+            f"({nz(r.req('handshake_errors')):,.0f} failed"
+            f"{': ' + kinds if kinds else ''}), "
+            f"{nz(r.req('streams_opened')):,.0f} streams opened "
+            f"({nz(r.req('stream_errors')):,.0f} failed, "
+            f"{nz(r.req('streams_dropped')):,.0f} dropped by the server)")
 
 
 def check_text(rs):
@@ -513,7 +539,7 @@ def header(meta):
     return [
         "Written by `scripts/bench-overload.sh [BUILD]` (knobs `RUNS`, "
         "`FLOOD_RUNS`, `DURATION`, `STEP_SECONDS`, `BOMBER_SECONDS`, "
-        "`SOAK_SECONDS`, `ONLY`, `PIN`; raw cmcp-bench JSON reports, VmRSS "
+        "`SOAK_SECONDS`, `TS_WARMUP`, `ONLY`, `PIN`, `NICE`; raw cmcp-bench JSON reports, VmRSS "
         "samples and commands in the results folder it prints) through "
         "`bench/overload/report.py`, which replaces the text between the "
         "`overload` markers. The load generator is `cmcp-bench` "
@@ -525,9 +551,15 @@ def header(meta):
         f"- machine: {meta.get('NPROC', '?')} cores, {meta.get('CPU', '?')}, "
         f"Linux {meta.get('KERNEL', '?')}; node {meta.get('NODE', '?')}",
         f"- placement: cmcpd `--threads 1` (one loop thread: \"one server "
-        f"process\"); taskset pinning: {meta.get('PIN', '?')}. The machine "
-        "is shared with other work (builds, tests): the load average is "
-        "given with each figure, and absolute rates move with it",
+        f"process\"); servers and cmcp-bench at nice {meta.get('NICE', '0')}; "
+        f"taskset pinning: {meta.get('PIN', '?')}. cmcp-bench shares the 2 "
+        "cores with the server and with other work (builds, tests): the "
+        "load average is given with each figure, and absolute latencies "
+        "move with it. In trial baseline runs at a load average of 11, "
+        "pinning the server and the generator to a core each made p99 "
+        "worse (1.8–2.3 s against 0.08–0.16 s unpinned: a pinned process "
+        "cannot leave a core a compiler holds), and nice -10 made it "
+        "better (14–18 ms against 0.04–0.3 s at nice 0)",
         f"- load average before / after everything: "
         f"{meta.get('LOAD_BEFORE', '?')} / {meta.get('LOAD_AFTER', '?')}",
         ""]
