@@ -6,7 +6,8 @@
 //   node checks.cjs OUT_DIR --expect NAME... | --logs LOG...
 //
 // OUT_DIR holds the suite's result folders, server-<scenario>-<timestamp>/
-// (the timestamp is an ISO time with ':' and '.' made '-'). The scenarios
+// or, for client runs, <scenario>-<timestamp>/ (the timestamp is an ISO
+// time with ':' and '.' made '-'). The scenarios
 // expected are given by name (--expect) or read from the suite's own logs
 // (--logs): "Running <what> (N scenarios)" and one "=== Running scenario:
 // NAME ===" per scenario. A scenario expected but without results fails.
@@ -30,7 +31,9 @@
 const fs = require('node:fs');
 const path = require('node:path');
 
-const DIR_RE = /^server-(.+)-\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}-\d{3}Z$/;
+// Client runs name them <scenario>-<timestamp>/, one level down for a
+// scenario with a '/' (auth/metadata-default-<timestamp>/).
+const DIR_RE = /^(?:server-)?(.+)-\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}-\d{3}Z$/;
 const PASSING = new Set(['SUCCESS', 'INFO', 'SKIPPED']);
 // The schema check of every message on the wire, which the suite adds to
 // each scenario: alone it does not make a scenario verified.
@@ -53,11 +56,26 @@ function expectedFromLogs(logs) {
   return { names, promised };
 }
 
+// The result folders under outDir (relative paths), one level down too.
+function resultDirs(outDir) {
+  const dirs = [];
+  const entries = fs.existsSync(outDir) ? fs.readdirSync(outDir) : [];
+  for (const entry of entries.sort()) {
+    const full = path.join(outDir, entry);
+    if (DIR_RE.test(entry)) dirs.push(entry);
+    else if (fs.statSync(full).isDirectory()) {
+      for (const sub of fs.readdirSync(full).sort()) {
+        if (DIR_RE.test(sub)) dirs.push(`${entry}/${sub}`);
+      }
+    }
+  }
+  return dirs;
+}
+
 // Maps scenario name -> list of its checks, over every result folder.
 function readResults(outDir) {
   const byScenario = new Map();
-  const entries = fs.existsSync(outDir) ? fs.readdirSync(outDir) : [];
-  for (const entry of entries.sort()) {
+  for (const entry of resultDirs(outDir)) {
     const m = DIR_RE.exec(entry);
     const file = path.join(outDir, entry, 'checks.json');
     if (!m || !fs.existsSync(file)) continue;
