@@ -277,9 +277,8 @@ static int fetch_raw(cmcp__oauth_flow *f, const char *method, const char *url,
 }
 
 /* As fetch_raw, but a failure ends the flow. */
-static void flow_fetch(cmcp__oauth_flow *f, const char *method,
-                       const char *url, const char *const *headers,
-                       const char *body) {
+static void flow_fetch(cmcp__oauth_flow *f, const char *method, const char *url,
+                       const char *const *headers, const char *body) {
   int rc = fetch_raw(f, method, url, headers, body);
   if (rc != 0)
     flow_fail(f, rc, "cannot send a request to %.200s: %s", url,
@@ -440,8 +439,7 @@ static const char *auth_method(const cmcp__oauth_as *as,
 
 /* Client authentication for a token request: the Basic header line in
  * *hdr (cmcp__free it), or client_id (and client_secret) in the form. */
-static int client_auth(const cmcp__oauth_flow *f, cmcp__buf *form,
-                       char **hdr) {
+static int client_auth(const cmcp__oauth_flow *f, cmcp__buf *form, char **hdr) {
   const char *m = auth_method(f->as, &f->meta);
   cmcp__buf cred, line;
   int rc;
@@ -514,8 +512,7 @@ static int keep_tokens(cmcp__oauth_flow *f, const cmcp__fetch_res *res) {
     rc = set_str(&f->as->scope, f->scope);
   f->as->expires_at = 0;
   if (json_object_object_get_ex(root, "expires_in", &exp) &&
-      json_object_is_type(exp, json_type_int) &&
-      json_object_get_int64(exp) > 0)
+      json_object_is_type(exp, json_type_int) && json_object_get_int64(exp) > 0)
     f->as->expires_at = cmcp__wall_ms() + json_object_get_int64(exp) * 1000;
 out:
   json_object_put(root);
@@ -721,8 +718,9 @@ static int too_many_authorizations(cmcp_oauth_t *o) {
 static int choose_scope(cmcp__oauth_flow *f, int *futile) {
   int step_up = f->http_status == 403;
   const char *prev = f->as->scope;
-  *futile = step_up && (f->www.scope == NULL ||
-                        (prev != NULL && cmcp__scope_subset(f->www.scope, prev)));
+  *futile =
+      step_up && (f->www.scope == NULL ||
+                  (prev != NULL && cmcp__scope_subset(f->www.scope, prev)));
   return cmcp__oauth_select_scope(f->www.scope, f->prm.scopes_supported,
                                   f->meta.scopes_supported, prev, step_up,
                                   f->o->offline, &f->scope);
@@ -734,15 +732,17 @@ static void flow_authorize(cmcp__oauth_flow *f) {
   char *challenge = NULL, *url = NULL;
   int futile = 0, rc;
   if (o->authorize == NULL) {
-    flow_fail(f, CMCP_ESTATE, "authorization needed but no user agent set "
-                              "(cmcp_oauth_on_authorize)");
+    flow_fail(f, CMCP_ESTATE,
+              "authorization needed but no user agent set "
+              "(cmcp_oauth_on_authorize)");
     return;
   }
   rc = choose_scope(f, &futile);
   if (rc == 0 && futile) {
-    flow_fail(f, CMCP_EPROTO, "the server still refuses with "
-                              "insufficient_scope for scopes already "
-                              "requested (%.100s)",
+    flow_fail(f, CMCP_EPROTO,
+              "the server still refuses with "
+              "insufficient_scope for scopes already "
+              "requested (%.100s)",
               f->www.scope);
     return;
   }
@@ -754,10 +754,9 @@ static void flow_authorize(cmcp__oauth_flow *f) {
   f->state = cmcp__oauth_random_b64url(16);
   challenge = f->verifier ? cmcp__oauth_pkce_s256(f->verifier) : NULL;
   if (f->state != NULL && challenge != NULL)
-    url = cmcp__oauth_authorize_url(f->meta.authorization_endpoint,
-                                    f->as->client_id, o->redirect_uri,
-                                    challenge, f->state, f->prm.resource,
-                                    f->scope);
+    url = cmcp__oauth_authorize_url(
+        f->meta.authorization_endpoint, f->as->client_id, o->redirect_uri,
+        challenge, f->state, f->prm.resource, f->scope);
   a = url != NULL ? cmcp__calloc(1, sizeof(*a)) : NULL;
   if (a != NULL && (a->redirect_uri = cmcp__strdup(o->redirect_uri)) == NULL) {
     cmcp__free(a);
@@ -766,8 +765,9 @@ static void flow_authorize(cmcp__oauth_flow *f) {
   cmcp__free(challenge);
   if (rc != 0 || a == NULL) {
     cmcp__free(url);
-    flow_fail(f, rc != 0 ? rc : CMCP_ENOMEM, "cannot build the "
-                                             "authorization request");
+    flow_fail(f, rc != 0 ? rc : CMCP_ENOMEM,
+              "cannot build the "
+              "authorization request");
     return;
   }
   a->flow = f;

@@ -38,8 +38,9 @@ static void on_headless(void *data, const cmcp__fetch_res *res) {
     snprintf(why, sizeof(why), "the authorization endpoint failed: %s",
              res->detail);
   else
-    snprintf(why, sizeof(why), "the authorization endpoint answered HTTP %ld "
-                               "without a redirect",
+    snprintf(why, sizeof(why),
+             "the authorization endpoint answered HTTP %ld "
+             "without a redirect",
              res->http_status);
   cmcp_oauth_authz_fail(a, why);
 }
@@ -76,12 +77,12 @@ typedef struct loopback {
   uv_tcp_t server;
   uv_timer_t timer;
   cmcp_oauth_authz_t *authz;
-  int open;       /* handles not yet closed */
-  int finishing;  /* the result is decided */
-  char origin[64];   /* http://127.0.0.1:PORT */
-  char path[256];    /* the redirect URI's path */
-  char *result;      /* the redirect URL, or NULL */
-  char fail[128];    /* why not */
+  int open;        /* handles not yet closed */
+  int finishing;   /* the result is decided */
+  char origin[64]; /* http://127.0.0.1:PORT */
+  char path[256];  /* the redirect URI's path */
+  char *result;    /* the redirect URL, or NULL */
+  char fail[128];  /* why not */
 } loopback;
 
 typedef struct lb_conn {
@@ -319,7 +320,8 @@ void cmcp__oauth_loopback_authorize(cmcp_oauth_t *o, cmcp_oauth_authz_t *a,
     return;
   }
   lb->authz = a;
-  rc = lb_listen(lb, cmcp_oauth_authz_loop(a), cmcp_oauth_authz_redirect_uri(a));
+  rc =
+      lb_listen(lb, cmcp_oauth_authz_loop(a), cmcp_oauth_authz_redirect_uri(a));
   if (rc != 0) {
     snprintf(lb->fail, sizeof(lb->fail), "cannot listen for the redirect: %s",
              uv_strerror(rc));

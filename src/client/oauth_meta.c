@@ -163,8 +163,7 @@ int cmcp__www_auth_parse(const char *header, cmcp__www_auth *out) {
       break;
     }
     skip_ows(&c);
-    rc = parse_params(&c, n == 6 && strncasecmp(scheme, "Bearer", 6) == 0,
-                      out);
+    rc = parse_params(&c, n == 6 && strncasecmp(scheme, "Bearer", 6) == 0, out);
   }
   if (rc != 0)
     cmcp__www_auth_clear(out);
@@ -310,8 +309,7 @@ static size_t host_len_no_default_port(const cmcp__url *u) {
   return u->host_len;
 }
 
-int cmcp__oauth_resource_matches(const char *resource,
-                                 const char *server_url) {
+int cmcp__oauth_resource_matches(const char *resource, const char *server_url) {
   cmcp__url r, s;
   size_t rh, sh, rp, sp;
   if (cmcp__url_split(resource, &r) != 0 ||
@@ -395,8 +393,8 @@ static int scope_token_ok(const char *s) {
 
 /* Joins the string array key (names without spaces) with spaces into
  * *out; NULL for an empty array, CMCP_ENOENT when absent. */
-static int get_strings(json_object *obj, const char *key, char **out,
-                       char *err, size_t errlen) {
+static int get_strings(json_object *obj, const char *key, char **out, char *err,
+                       size_t errlen) {
   json_object *arr;
   cmcp__buf b;
   size_t i, n;
@@ -434,12 +432,13 @@ bad:
 static int get_bool(json_object *obj, const char *key) {
   json_object *v;
   return json_object_object_get_ex(obj, key, &v) && v != NULL &&
-         json_object_is_type(v, json_type_boolean) && json_object_get_boolean(v);
+         json_object_is_type(v, json_type_boolean) &&
+         json_object_get_boolean(v);
 }
 
 /* A required string member that must also be a secure URL. */
-static int get_url(json_object *obj, const char *key, int required,
-                   char **out, char *err, size_t errlen) {
+static int get_url(json_object *obj, const char *key, int required, char **out,
+                   char *err, size_t errlen) {
   int rc = get_str(obj, key, out, err, errlen);
   if (rc == CMCP_ENOENT && !required)
     return 0;
@@ -476,8 +475,9 @@ int cmcp__prm_parse(const char *text, size_t len, cmcp__prm *out, char *err,
       json_object_array_length(as) == 0 ||
       !json_object_is_type(first = json_object_array_get_idx(as, 0),
                            json_type_string)) {
-    snprintf(err, errlen, "the resource metadata lists no authorization "
-                          "server");
+    snprintf(err, errlen,
+             "the resource metadata lists no authorization "
+             "server");
     rc = CMCP_EPARSE;
     goto out;
   }
@@ -527,8 +527,8 @@ static int asmeta_methods(json_object *root, cmcp__asmeta *m, char *err,
   if (rc != 0 && rc != CMCP_ENOENT)
     return rc;
   list = NULL;
-  rc = get_strings(root, "code_challenge_methods_supported", &list, err,
-                   errlen);
+  rc =
+      get_strings(root, "code_challenge_methods_supported", &list, err, errlen);
   m->s256 = rc == 0 && cmcp__scope_has(list, "S256");
   cmcp__free(list);
   return rc == CMCP_ENOENT ? 0 : rc;
@@ -556,11 +556,10 @@ int cmcp__asmeta_parse(const char *text, size_t len,
     rc = get_url(root, "authorization_endpoint", 1,
                  &out->authorization_endpoint, err, errlen);
   if (rc == 0)
-    rc = get_url(root, "token_endpoint", 1, &out->token_endpoint, err,
-                 errlen);
+    rc = get_url(root, "token_endpoint", 1, &out->token_endpoint, err, errlen);
   if (rc == 0)
-    rc = get_url(root, "registration_endpoint", 0,
-                 &out->registration_endpoint, err, errlen);
+    rc = get_url(root, "registration_endpoint", 0, &out->registration_endpoint,
+                 err, errlen);
   if (rc == 0) {
     rc = get_strings(root, "scopes_supported", &out->scopes_supported, err,
                      errlen);

@@ -28,9 +28,8 @@ char *cmcp__oauth_pkce_s256(const char *verifier) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int mdlen = 0;
   cmcp__buf b;
-  if (verifier == NULL ||
-      EVP_Digest(verifier, strlen(verifier), md, &mdlen, EVP_sha256(),
-                 NULL) != 1)
+  if (verifier == NULL || EVP_Digest(verifier, strlen(verifier), md, &mdlen,
+                                     EVP_sha256(), NULL) != 1)
     return NULL;
   cmcp__buf_init(&b, 128);
   if (cmcp__base64_encode(md, mdlen, CMCP__B64_URL, &b) != 0) {
@@ -42,8 +41,7 @@ char *cmcp__oauth_pkce_s256(const char *verifier) {
 
 static int is_unreserved(unsigned char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-         (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
-         c == '~';
+         (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~';
 }
 
 /* Appends s percent-encoded: everything but RFC 3986 unreserved. */
@@ -162,16 +160,16 @@ dup:
 }
 
 char *cmcp__oauth_authorize_url(const char *endpoint, const char *client_id,
-                                const char *redirect_uri,
-                                const char *challenge, const char *state,
-                                const char *resource, const char *scope) {
+                                const char *redirect_uri, const char *challenge,
+                                const char *state, const char *resource,
+                                const char *scope) {
   cmcp__buf b;
   int rc;
   cmcp__buf_init(&b, CMCP__OAUTH_MAX_URL);
   rc = cmcp__buf_adds(&b, endpoint);
   if (rc == 0)
-    rc = cmcp__form_add(&b, strchr(endpoint, '?') ? '&' : '?',
-                        "response_type", "code");
+    rc = cmcp__form_add(&b, strchr(endpoint, '?') ? '&' : '?', "response_type",
+                        "code");
   if (rc == 0)
     rc = cmcp__form_add(&b, '&', "client_id", client_id);
   if (rc == 0)
@@ -220,8 +218,9 @@ static int check_iss(const char *url, const char *issuer, int iss_supported,
   if (rc == CMCP_ENOENT) {
     if (!iss_supported)
       return 0;
-    snprintf(err, errlen, "the authorization response has no iss although "
-                          "the authorization server requires it");
+    snprintf(err, errlen,
+             "the authorization response has no iss although "
+             "the authorization server requires it");
     return CMCP_EPROTO;
   }
   if (rc != 0) {
@@ -230,8 +229,10 @@ static int check_iss(const char *url, const char *issuer, int iss_supported,
   }
   rc = strcmp(iss, issuer) == 0 ? 0 : CMCP_EPROTO;
   if (rc != 0)
-    snprintf(err, errlen, "the authorization response's iss '%.200s' is not "
-                          "the issuer '%.200s'", iss, issuer);
+    snprintf(err, errlen,
+             "the authorization response's iss '%.200s' is not "
+             "the issuer '%.200s'",
+             iss, issuer);
   cmcp__free(iss);
   return rc;
 }
@@ -250,8 +251,9 @@ int cmcp__oauth_check_redirect(const char *redirect_url, const char *state,
   rc = cmcp__query_get(redirect_url, "state", &v);
   if (rc != 0 || strcmp(v, state) != 0) {
     cmcp__free(v);
-    snprintf(err, errlen, "the authorization response's state does not "
-                          "match the request's");
+    snprintf(err, errlen,
+             "the authorization response's state does not "
+             "match the request's");
     return CMCP_EPROTO;
   }
   cmcp__free(v);
