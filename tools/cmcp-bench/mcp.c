@@ -17,6 +17,7 @@
 #include "client.h"
 
 #include <json-c/json.h>
+#include <math.h>
 #include <string.h>
 
 #define META_MODERN                                                            \
@@ -25,6 +26,9 @@
 #define HANDSHAKE 0xff
 #define BACKOFF_MS 1000
 #define STREAM_KIND 0xfe
+/* Client i starts at the fraction (i x GOLDEN mod 1) of its interval:
+ * any number of clients spread evenly, none firing together. */
+#define GOLDEN 0.6180339887498949
 #define TIMER_SLACK_NS 2000000 /* libuv timers wake within 1-2 ms */
 
 /* ---- templates ----------------------------------------------------------- */
@@ -407,8 +411,9 @@ static void become_ready(bench_client *cl) {
   r->c.handshakes++;
   cl->state = CL_READY;
   cl->next = bench_now_ns();
-  if (cl->interval > 0) /* spread the clients over one interval */
-    cl->next += (uint64_t)cl->index * 7919u % cl->interval;
+  if (cl->interval > 0) /* spread the clients evenly over one interval */
+    cl->next +=
+        (uint64_t)(fmod(cl->index * GOLDEN, 1.0) * (double)cl->interval);
   if (cl->stream_wanted)
     open_stream(cl);
   schedule_next(cl);

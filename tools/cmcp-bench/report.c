@@ -751,14 +751,16 @@ static int write_plot(bench_report *r, const char *png) {
   fprintf(f,
           "set terminal pngcairo size 1000,600 noenhanced\n"
           "set output '%s'\nset datafile separator ','\n"
-          "set key autotitle columnhead outside bottom\n"
+          "set key top left horizontal\nset lmargin 10\nset rmargin 4\n"
           "set multiplot layout 2,1 title 'cmcp-bench %s'\n"
           "set ylabel 'latency (ms)'\nset logscale y\nset grid\n"
-          "plot '%s' using 1:8 with lines title 'p50', '' using 1:10 with "
-          "lines title 'p99', '' using 1:11 with lines title 'max'\n"
+          "plot '%s' skip 1 using 1:8 with lines title 'p50', '' skip 1 "
+          "using 1:10 with lines title 'p99', '' skip 1 using 1:11 with "
+          "lines title 'max'\n"
           "unset logscale y\nset ylabel 'per second'\nset xlabel 'seconds'\n"
-          "plot '%s' using 1:6 with lines title 'ok', '' using 1:7 with lines "
-          "title 'errors', '' using 1:3 with lines title 'clients'\n"
+          "plot '%s' skip 1 using 1:($6*1000/$2) with lines title 'ok', '' "
+          "skip 1 using 1:($7*1000/$2) with lines title 'errors', '' skip 1 "
+          "using 1:3 with lines title 'clients'\n"
           "unset multiplot\n",
           png, r->o->profile ? r->o->profile : "custom", data, data);
   fclose(f);
