@@ -71,7 +71,8 @@ class Server:
 
 class Proxy:
     """A TCP forwarder on a free port; drop() cuts every open connection,
-    as a network failure would."""
+    as a network failure would, and while paused new connections are cut
+    at once."""
 
     def __init__(self, target_port):
         self.target = target_port
@@ -80,8 +81,10 @@ class Proxy:
         self.lsock.listen(16)
         self.port = self.lsock.getsockname()[1]
         self.conns = []
+        self.accepted = 0
         self.lock = threading.Lock()
         self.closed = False
+        self.paused = False
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self):
@@ -90,6 +93,9 @@ class Proxy:
                 c, _ = self.lsock.accept()
             except OSError:
                 return
+            if self.paused:
+                c.close()
+                continue
             try:
                 u = socket.create_connection(("127.0.0.1", self.target), 5)
             except OSError:
@@ -97,6 +103,7 @@ class Proxy:
                 continue
             with self.lock:
                 self.conns += [c, u]
+                self.accepted += 1
             for a, b in ((c, u), (u, c)):
                 threading.Thread(target=self._pipe, args=(a, b),
                                  daemon=True).start()
@@ -565,7 +572,22 @@ class HttpCases(CliCases):
                                 stdin=subprocess.DEVNULL,
                                 stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
+        proc.err_lines = LineReader(proc.stderr)
         return proc, LineReader(proc.stdout)
+
+    @staticmethod
+    def end_listen(proc):
+        """Stops a listen process (SIGINT, then SIGKILL); its exit code."""
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+        proc.stdout.close()
+        proc.stderr.close()
+        return proc.returncode
 
     def trigger_until(self, reader, tool, pred, tries=30):
         """Calls tool until a line satisfying pred shows up (the stream may
@@ -589,9 +611,7 @@ class HttpCases(CliCases):
             self.assertEqual(json.loads(line)["method"],
                              "notifications/tools/list_changed")
         finally:
-            if proc.poll() is None:
-                proc.kill()
-            proc.wait(5)
+            self.end_listen(proc)
 
     def test_listen_resource_until_sigint(self):
         proc, reader = self.start_listen("--resource",
@@ -604,9 +624,7 @@ class HttpCases(CliCases):
             proc.send_signal(signal.SIGINT)
             self.assertEqual(proc.wait(10), 0)
         finally:
-            if proc.poll() is None:
-                proc.kill()
-            proc.wait(5)
+            self.end_listen(proc)
 
 
 class TestStdioAuto(StdioCases, unittest.TestCase):
@@ -643,23 +661,26 @@ class TestHttpLegacy(HttpCases, unittest.TestCase):
                                updated)
             time.sleep(0.3)
             seen = reader.wait_count(updated, 10**6, 0)
-            proxy.drop()  # the GET stream dies; updates go on meanwhile
+            accepted = proxy.accepted
+            # The GET stream dies and cannot come back at once; two updates
+            # happen meanwhile: only a resumption can deliver them.
+            proxy.paused = True
+            proxy.drop()
             for _ in range(2):
                 rc, _, err = cmcp("--url", self.server.url, "tools", "call",
                                   "test_update_watched_resource")
                 self.assertEqual(rc, 0, err)
+            self.assertEqual(reader.wait_count(updated, 10**6, 0), seen)
+            proxy.paused = False
             self.assertEqual(reader.wait_count(updated, seen + 2, 15),
                              seen + 2, "".join(reader.lines))
             time.sleep(0.5)  # and nothing is repeated
             self.assertEqual(reader.wait_count(updated, 10**6, 0), seen + 2)
+            self.assertGreater(proxy.accepted, accepted)  # it reconnected
             self.assertIsNone(proc.poll())
         finally:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
+            self.assertEqual(self.end_listen(proc), 0,
+                             "".join(proc.err_lines.lines))
             proxy.close()
 
 

@@ -59,7 +59,6 @@ typedef struct cli_opts {
   int oauth;
   const char *client_id;
   const char *client_secret;
-  const char *scope;
   const char *oauth_store; /* file keeping tokens across runs */
   int oauth_port;          /* loopback redirect port (0: any free one) */
   int oauth_headless;

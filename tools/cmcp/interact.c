@@ -188,8 +188,8 @@ static void ask_field(cli_interact *ia) {
   int multi;
   size_t i;
 
-  fprintf(stderr, "%s%s%s (%s%s)", name, title ? " - " : "",
-          title ? title : "", type ? type : "value",
+  fprintf(stderr, "%s%s%s (%s%s)", name, title ? " - " : "", title ? title : "",
+          type ? type : "value",
           is_required(ia->required, name) ? ", required" : "");
   if (desc != NULL)
     fprintf(stderr, "\n  %s", desc);

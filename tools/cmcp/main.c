@@ -11,6 +11,8 @@
 
 #include "base/base.h"
 
+#include <cmcp/auth.h>
+
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,10 +23,29 @@ extern char **environ;
 #define CLI_MAX_ENV 4096 /* most variables handed to a spawned server */
 
 enum opt_id {
-  OPT_URL, OPT_STDIO, OPT_ENV, OPT_HEADER, OPT_BEARER, OPT_PROTOCOL,
-  OPT_TIMEOUT, OPT_JSON, OPT_PROGRESS, OPT_ROOT, OPT_ARGS, OPT_CONTEXT,
-  OPT_RESOURCE, OPT_COUNT, OPT_OAUTH, OPT_CLIENT_ID, OPT_CLIENT_SECRET,
-  OPT_SCOPE, OPT_HELP, OPT_VERSION
+  OPT_URL,
+  OPT_STDIO,
+  OPT_ENV,
+  OPT_HEADER,
+  OPT_BEARER,
+  OPT_PROTOCOL,
+  OPT_TIMEOUT,
+  OPT_JSON,
+  OPT_PROGRESS,
+  OPT_ROOT,
+  OPT_ARGS,
+  OPT_CONTEXT,
+  OPT_RESOURCE,
+  OPT_COUNT,
+  OPT_OAUTH,
+  OPT_CLIENT_ID,
+  OPT_CLIENT_SECRET,
+  OPT_OAUTH_STORE,
+  OPT_OAUTH_PORT,
+  OPT_OAUTH_HEADLESS,
+  OPT_NO_BROWSER,
+  OPT_HELP,
+  OPT_VERSION
 };
 
 typedef struct opt_def {
@@ -34,18 +55,31 @@ typedef struct opt_def {
 } opt_def;
 
 static const opt_def opt_table[] = {
-    {"--url", OPT_URL, 1},           {"--stdio", OPT_STDIO, 1},
-    {"--env", OPT_ENV, 1},           {"--header", OPT_HEADER, 1},
-    {"-H", OPT_HEADER, 1},           {"--bearer", OPT_BEARER, 1},
-    {"--protocol", OPT_PROTOCOL, 1}, {"--timeout", OPT_TIMEOUT, 1},
-    {"--json", OPT_JSON, 0},         {"--progress", OPT_PROGRESS, 0},
-    {"--root", OPT_ROOT, 1},         {"--args", OPT_ARGS, 1},
-    {"--context", OPT_CONTEXT, 1},   {"--resource", OPT_RESOURCE, 1},
-    {"--count", OPT_COUNT, 1},       {"--oauth", OPT_OAUTH, 0},
+    {"--url", OPT_URL, 1},
+    {"--stdio", OPT_STDIO, 1},
+    {"--env", OPT_ENV, 1},
+    {"--header", OPT_HEADER, 1},
+    {"-H", OPT_HEADER, 1},
+    {"--bearer", OPT_BEARER, 1},
+    {"--protocol", OPT_PROTOCOL, 1},
+    {"--timeout", OPT_TIMEOUT, 1},
+    {"--json", OPT_JSON, 0},
+    {"--progress", OPT_PROGRESS, 0},
+    {"--root", OPT_ROOT, 1},
+    {"--args", OPT_ARGS, 1},
+    {"--context", OPT_CONTEXT, 1},
+    {"--resource", OPT_RESOURCE, 1},
+    {"--count", OPT_COUNT, 1},
+    {"--oauth", OPT_OAUTH, 0},
     {"--client-id", OPT_CLIENT_ID, 1},
     {"--client-secret", OPT_CLIENT_SECRET, 1},
-    {"--scope", OPT_SCOPE, 1},       {"--help", OPT_HELP, 0},
-    {"-h", OPT_HELP, 0},             {"--version", OPT_VERSION, 0},
+    {"--oauth-store", OPT_OAUTH_STORE, 1},
+    {"--oauth-port", OPT_OAUTH_PORT, 1},
+    {"--oauth-headless", OPT_OAUTH_HEADLESS, 0},
+    {"--no-browser", OPT_NO_BROWSER, 0},
+    {"--help", OPT_HELP, 0},
+    {"-h", OPT_HELP, 0},
+    {"--version", OPT_VERSION, 0},
 };
 
 static const char usage_text[] =
@@ -62,8 +96,14 @@ static const char options_text[] =
     "environment\n"
     "  -H, --header 'K: V'   send a header with every HTTP request\n"
     "  --bearer TOKEN        send Authorization: Bearer TOKEN\n"
-    "  --oauth               authorize with OAuth when the server asks\n"
-    "  --client-id ID, --client-secret S, --scope SCOPE   OAuth settings\n"
+    "  --oauth               sign in with OAuth when the server asks: the URL\n"
+    "                        goes to stderr, the redirect to a loopback port\n"
+    "  --client-id ID        a pre-registered OAuth client (default: the\n"
+    "  --client-secret S     server's dynamic registration)\n"
+    "  --oauth-store FILE    keep OAuth tokens in FILE across runs\n"
+    "  --oauth-port N        loopback redirect port (default: any free one)\n"
+    "  --oauth-headless      follow the authorization redirect without a user\n"
+    "  --no-browser          do not open a browser for the sign-in\n"
     "  --protocol VERSION    pin the protocol version (default: negotiate)\n"
     "  --timeout DURATION    per-request timeout: 500 or 500ms, 30s, 2m; 0 "
     "none\n"
@@ -107,17 +147,26 @@ static int apply_opt(cli_opts *o, const opt_def *d, const char *v) {
   char *end;
 
   switch (d->id) {
-  case OPT_URL: o->url = v; return 0;
-  case OPT_STDIO: o->stdio_cmd = v; return 0;
+  case OPT_URL:
+    o->url = v;
+    return 0;
+  case OPT_STDIO:
+    o->stdio_cmd = v;
+    return 0;
   case OPT_ENV:
     if (strchr(v, '=') == NULL || v[0] == '=') {
       fprintf(stderr, "cmcp: --env wants K=V, not '%s'\n", v);
       return CLI_EXIT_USAGE;
     }
     return push(o->env, &o->nenv, v, "--env");
-  case OPT_HEADER: return push(o->headers, &o->nheaders, v, "--header");
-  case OPT_BEARER: o->bearer = v; return 0;
-  case OPT_PROTOCOL: o->protocol = v; return 0;
+  case OPT_HEADER:
+    return push(o->headers, &o->nheaders, v, "--header");
+  case OPT_BEARER:
+    o->bearer = v;
+    return 0;
+  case OPT_PROTOCOL:
+    o->protocol = v;
+    return 0;
   case OPT_TIMEOUT:
     if (cli_parse_duration(v, &o->timeout_ms) != 0) {
       fprintf(stderr, "cmcp: bad --timeout '%s' (500, 500ms, 30s, 2m)\n", v);
@@ -125,12 +174,21 @@ static int apply_opt(cli_opts *o, const opt_def *d, const char *v) {
     }
     o->has_timeout = 1;
     return 0;
-  case OPT_JSON: o->json = 1; return 0;
-  case OPT_PROGRESS: o->progress = 1; return 0;
-  case OPT_ROOT: return push(o->roots, &o->nroots, v, "--root");
-  case OPT_ARGS: o->args_json = v; return 0;
-  case OPT_CONTEXT: return push(o->context, &o->ncontext, v, "--context");
-  case OPT_RESOURCE: return push(o->resources, &o->nresources, v, "--resource");
+  case OPT_JSON:
+    o->json = 1;
+    return 0;
+  case OPT_PROGRESS:
+    o->progress = 1;
+    return 0;
+  case OPT_ROOT:
+    return push(o->roots, &o->nroots, v, "--root");
+  case OPT_ARGS:
+    o->args_json = v;
+    return 0;
+  case OPT_CONTEXT:
+    return push(o->context, &o->ncontext, v, "--context");
+  case OPT_RESOURCE:
+    return push(o->resources, &o->nresources, v, "--resource");
   case OPT_COUNT:
     o->count = strtol(v, &end, 10);
     if (*v == '\0' || *end != '\0' || o->count < 1) {
@@ -138,12 +196,43 @@ static int apply_opt(cli_opts *o, const opt_def *d, const char *v) {
       return CLI_EXIT_USAGE;
     }
     return 0;
-  case OPT_OAUTH: o->oauth = 1; return 0;
-  case OPT_CLIENT_ID: o->client_id = v; o->oauth = 1; return 0;
-  case OPT_CLIENT_SECRET: o->client_secret = v; o->oauth = 1; return 0;
-  case OPT_SCOPE: o->scope = v; o->oauth = 1; return 0;
-  case OPT_HELP: o->help = 1; return 0;
-  case OPT_VERSION: o->version = 1; return 0;
+  case OPT_OAUTH:
+    o->oauth = 1;
+    return 0;
+  case OPT_CLIENT_ID:
+    o->client_id = v;
+    o->oauth = 1;
+    return 0;
+  case OPT_CLIENT_SECRET:
+    o->client_secret = v;
+    o->oauth = 1;
+    return 0;
+  case OPT_OAUTH_STORE:
+    o->oauth_store = v;
+    o->oauth = 1;
+    return 0;
+  case OPT_OAUTH_PORT:
+    o->oauth_port = (int)strtol(v, &end, 10);
+    if (*v == '\0' || *end != '\0' || o->oauth_port < 0 ||
+        o->oauth_port > 65535) {
+      fprintf(stderr, "cmcp: --oauth-port wants a port number\n");
+      return CLI_EXIT_USAGE;
+    }
+    o->oauth = 1;
+    return 0;
+  case OPT_OAUTH_HEADLESS:
+    o->oauth_headless = 1;
+    o->oauth = 1;
+    return 0;
+  case OPT_NO_BROWSER:
+    o->no_browser = 1;
+    return 0;
+  case OPT_HELP:
+    o->help = 1;
+    return 0;
+  case OPT_VERSION:
+    o->version = 1;
+    return 0;
   }
   return CLI_EXIT_USAGE;
 }
@@ -291,8 +380,7 @@ static int set_transport(cli_ctx *c) {
 
   if (o->url != NULL) {
     if ((rc = cmcp_client_set_url(c->cli, o->url)) != 0) {
-      fprintf(stderr, "cmcp: bad --url '%s': %s\n", o->url,
-              cmcp_strerror(rc));
+      fprintf(stderr, "cmcp: bad --url '%s': %s\n", o->url, cmcp_strerror(rc));
       return CLI_EXIT_USAGE;
     }
     return 0;
@@ -363,15 +451,11 @@ static int configure(cli_ctx *c) {
   }
   if (o->has_timeout && cmcp_client_set_timeout(c->cli, o->timeout_ms) != 0)
     return CLI_EXIT_USAGE;
-  if (o->oauth && o->url == NULL) {
-    fprintf(stderr, "cmcp: --oauth needs --url\n");
+  if (o->client_secret != NULL && o->client_id == NULL) {
+    fprintf(stderr, "cmcp: --client-secret needs --client-id\n");
     return CLI_EXIT_USAGE;
   }
-  if (o->oauth) {
-    fprintf(stderr, "cmcp: --oauth: this build has no OAuth client\n");
-    return CLI_EXIT_USAGE;
-  }
-  return 0;
+  return cli_oauth_setup(c);
 }
 
 /* A log message or progress notification as one line on stderr:
@@ -532,6 +616,8 @@ static int connect_client(cli_ctx *c) {
             *cmcp_client_last_error(c->cli) ? ": " : "",
             cmcp_client_last_error(c->cli));
   }
+  if (c->oauth != NULL && *cmcp_oauth_last_error(c->oauth))
+    fprintf(stderr, "cmcp: oauth: %s\n", cmcp_oauth_last_error(c->oauth));
   json_object_put(res);
   return CLI_EXIT_CONN;
 }
@@ -565,6 +651,8 @@ out:
   cli_interact_close(c);
   json_object_put(c->connect_result);
   cmcp_client_free(c->cli);
+  uv_run(&c->loop, UV_RUN_DEFAULT);
+  cli_oauth_free(c); /* after the client that uses it */
   uv_close((uv_handle_t *)&c->sigint, NULL);
   uv_run(&c->loop, UV_RUN_DEFAULT);
   uv_loop_close(&c->loop);
