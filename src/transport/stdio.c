@@ -892,7 +892,9 @@ int cmcp__stdio_serve(cmcp_server_t *srv, int in_fd, int out_fd,
     abort_setup(rt);
   } else {
     input_arm(rt);
+    cmcp__stats_thread_attach(); /* this loop's own metrics shard */
     uv_run(&rt->loop, UV_RUN_DEFAULT);
+    cmcp__stats_thread_detach();
     rc = rt->result;
   }
   restore_process_state(rt);
