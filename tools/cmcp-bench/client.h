@@ -145,6 +145,7 @@ struct bench_runner {
   bench_hist h;         /* this second: latency from intended times */
   bench_hist svc;       /* this second: latency from send times */
   uv_timer_t tick, pace, sweep;
+  uv_signal_t sigint; /* ends the run early, with a report */
   uint8_t mix[BENCH_MIX_MAX];
   int nmix;
   char *pad;                 /* payload bytes ('x'), NUL-terminated */

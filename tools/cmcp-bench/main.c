@@ -13,10 +13,10 @@
 #include "bench.h"
 
 #include <signal.h>
-#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #define LINE_LIMIT (16u << 20)
 
@@ -152,11 +152,24 @@ static int spawn_child(uv_loop_t *loop, child *c, char **args) {
   return uv_read_start((uv_stream_t *)&c->out, on_alloc, on_child_read);
 }
 
+/* Ctrl-C in the parent: every child ends its run and reports (a child
+ * that got it from the terminal already does). */
+static void on_parent_sigint(uv_signal_t *s, int signum) {
+  child *kids = s->data;
+  int i;
+  (void)signum;
+  for (i = 0; kids[i].rep != NULL; i++)
+    if (kids[i].alive == 2)
+      uv_process_kill(&kids[i].proc, SIGINT);
+}
+
 /* Runs o->procs children with extra options; their ticks go to rep. */
 static int run_children(const bench_opts *o, int argc, char **argv,
                         char **extra, int nextra, bench_report *rep) {
   uv_loop_t loop;
-  child *kids = cmcp__calloc((size_t)o->procs, sizeof *kids);
+  /* one more, zeroed: the end of the list for on_parent_sigint */
+  child *kids = cmcp__calloc((size_t)o->procs + 1, sizeof *kids);
+  uv_signal_t sig;
   int i, rc = 0, started = 0;
   if (kids == NULL || uv_loop_init(&loop) != 0) {
     cmcp__free(kids);
@@ -184,6 +197,12 @@ static int run_children(const bench_opts *o, int argc, char **argv,
       bench_report_source_done(rep, i);
     }
   }
+  uv_signal_init(&loop, &sig);
+  sig.data = kids;
+  uv_signal_start(&sig, on_parent_sigint, SIGINT);
+  uv_unref((uv_handle_t *)&sig);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  uv_close((uv_handle_t *)&sig, NULL);
   uv_run(&loop, UV_RUN_DEFAULT);
   for (i = 0; i < started; i++) {
     if (kids[i].status != 0) {

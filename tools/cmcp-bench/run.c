@@ -12,6 +12,7 @@
 #include "client.h"
 
 #include <math.h>
+#include <signal.h>
 #include <string.h>
 
 #define PACE_MS 10
@@ -111,6 +112,7 @@ static void finish(bench_runner *r) {
   uv_close((uv_handle_t *)&r->tick, on_close_nothing);
   uv_close((uv_handle_t *)&r->pace, on_close_nothing);
   uv_close((uv_handle_t *)&r->sweep, on_close_nothing);
+  uv_close((uv_handle_t *)&r->sigint, on_close_nothing);
 }
 
 /* No new request from now on; the sweep finishes the run. */
@@ -122,6 +124,12 @@ static void stop_soon(bench_runner *r) {
   uv_timer_stop(&r->pace);
   for (i = 0; i < r->started; i++)
     uv_timer_stop(&r->clients[i].timer);
+}
+
+/* Ctrl-C: end the run now, with its report. */
+static void on_sigint(uv_signal_t *s, int signum) {
+  (void)signum;
+  stop_soon(s->data);
 }
 
 /* ---- timers ----------------------------------------------------------------
@@ -267,6 +275,10 @@ int bench_run(const bench_opts *o, bench_tick_fn fn, void *data) {
     uv_timer_init(&r->loop, &r->pace);
     uv_timer_init(&r->loop, &r->sweep);
     r->tick.data = r->pace.data = r->sweep.data = r;
+    uv_signal_init(&r->loop, &r->sigint);
+    r->sigint.data = r;
+    uv_signal_start(&r->sigint, on_sigint, SIGINT);
+    uv_unref((uv_handle_t *)&r->sigint);
     uv_timer_start(&r->tick, on_tick, TICK_MS, TICK_MS);
     uv_timer_start(&r->pace, on_pace, 0, PACE_MS);
     uv_timer_start(&r->sweep, on_sweep, SWEEP_MS, SWEEP_MS);

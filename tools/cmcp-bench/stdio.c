@@ -203,8 +203,12 @@ void bench_stdio_fire(bench_client *cl) {
   cmcp__buf b;
   int m;
   int64_t seq;
-  if (sl->id != 0 || cl->bl_len == 0 || s->exited)
+  if (cl->bl_len == 0 || s->exited)
     return;
+  if (sl->id != 0) { /* its request is still out: this one waits, late */
+    cl->bl_late = 1;
+    return;
+  }
   sl->intended = bench_client_take(cl, &m, &seq);
   sl->sent = bench_now_ns();
   sl->id = (seq << ID_SHIFT) | (int64_t)k;
