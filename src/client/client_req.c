@@ -155,13 +155,12 @@ static json_object *make_meta(cmcp_client_t *cli, cmcp__creq *r,
   }
   /* Every 2026-07-28 request "MUST include" protocolVersion and
    * clientCapabilities; clientInfo "SHOULD" be included on every request. */
-  if (cli->modern &&
-      (put(m, "io.modelcontextprotocol/protocolVersion",
-           json_object_new_string(cli->protocol)) != 0 ||
-       put(m, "io.modelcontextprotocol/clientInfo",
-           json_object_get(cli->client_info)) != 0 ||
-       put(m, "io.modelcontextprotocol/clientCapabilities",
-           cmcp__client_caps(cli, 1)) != 0))
+  if (cli->modern && (put(m, "io.modelcontextprotocol/protocolVersion",
+                          json_object_new_string(cli->protocol)) != 0 ||
+                      put(m, "io.modelcontextprotocol/clientInfo",
+                          json_object_get(cli->client_info)) != 0 ||
+                      put(m, "io.modelcontextprotocol/clientCapabilities",
+                          cmcp__client_caps(cli, 1)) != 0))
     goto fail;
   if ((r->flags & CMCP_REQ_PROGRESS) &&
       put(m, "progressToken", json_object_new_int64((int64_t)r->handle)) != 0)
@@ -425,9 +424,8 @@ static json_object *cache_get(cmcp_client_t *cli, const char *key) {
 /* Keeps result for r when the server said it may be cached (ttlMs > 0). */
 static void cache_put(cmcp_client_t *cli, cmcp__creq *r, json_object *result) {
   json_object *ttl = json_object_object_get(result, "ttlMs");
-  int64_t ms = json_object_is_type(ttl, json_type_int)
-                   ? json_object_get_int64(ttl)
-                   : 0;
+  int64_t ms =
+      json_object_is_type(ttl, json_type_int) ? json_object_get_int64(ttl) : 0;
   cmcp__centry *e, **pp;
   char *key;
   if (!cli->cache_enabled || ms <= 0 || !cacheable(r->method))
@@ -559,8 +557,7 @@ static void on_error(cmcp_client_t *cli, cmcp__creq *r, cmcp__msg *msg) {
   if (msg->error_code == CMCP_MCP_UNSUPPORTED_VERSION &&
       retry_version(cli, r, err))
     return;
-  if (msg->error_code == CMCP_MCP_HEADER_MISMATCH &&
-      retry_headers(cli, r, err))
+  if (msg->error_code == CMCP_MCP_HEADER_MISMATCH && retry_headers(cli, r, err))
     return;
   cmcp__client_errorf(cli, "%s: error %d: %s", r->method, msg->error_code,
                       msg->error_message ? msg->error_message : "");
@@ -637,22 +634,37 @@ static void answer_bad(cmcp_client_t *cli, json_object *id, int code,
   cmcp__free(text);
 }
 
-void cmcp__client_on_message(cmcp_client_t *cli, const char *json,
-                             size_t len) {
-  cmcp__json_limits lim = {
-      (size_t)cli->limits[CMCP_CLIENT_LIMIT_MESSAGE_BYTES], 0};
+/* A malformed answer whose id could still be read: its request fails now
+ * rather than at its timeout. */
+static void fail_bad_answer(cmcp_client_t *cli, int64_t id) {
+  cmcp__creq *r = cmcp__creq_find(cli, id);
+  if (!r)
+    return;
+  uv_timer_stop(&r->timer);
+  r->wire_id = 0;
+  if (r->role != CMCP__ROLE_USER)
+    cmcp__client_connect_step(cli, r, CMCP_EPROTO, NULL, NULL);
+  else
+    cmcp__creq_finish(r, CMCP_EPROTO, NULL);
+}
+
+void cmcp__client_on_message(cmcp_client_t *cli, const char *json, size_t len) {
+  cmcp__json_limits lim = {(size_t)cli->limits[CMCP_CLIENT_LIMIT_MESSAGE_BYTES],
+                           0};
   cmcp__msg msg;
   json_object *bad_id = NULL;
   char why[160];
   int code = 0, st;
   if (cli->state == CMCP__CLI_CLOSING || cli->state == CMCP__CLI_IDLE)
     return;
-  st = cmcp__rpc_decode(json, len, &lim, &msg, &code, &bad_id, why,
-                        sizeof(why));
+  st =
+      cmcp__rpc_decode(json, len, &lim, &msg, &code, &bad_id, why, sizeof(why));
   if (st != 0) {
     cmcp__client_errorf(cli, "malformed message from the server: %s", why);
     if (msg.kind == CMCP__MSG_REQUEST && bad_id)
       answer_bad(cli, bad_id, code, why);
+    else if (msg.kind == CMCP__MSG_RESULT || msg.kind == CMCP__MSG_ERROR)
+      fail_bad_answer(cli, our_id(bad_id));
     json_object_put(bad_id);
     return;
   }
@@ -724,12 +736,12 @@ int cmcp__client_request_obj(cmcp_client_t *cli, const char *method,
     json_object_put(params);
     return st;
   }
-  if (!(r = cmcp__creq_new(cli, method, params, timeout_ms ? timeout_ms
-                                                           : cli->timeout_ms,
-                           flags, cb, data)))
+  if (!(r = cmcp__creq_new(cli, method, params,
+                           timeout_ms ? timeout_ms : cli->timeout_ms, flags, cb,
+                           data)))
     return CMCP_ENOMEM;
-  if (cli->cache_enabled && !(flags & CMCP_REQ_NO_CACHE) &&
-      cacheable(method) && cli->ncache > 0) {
+  if (cli->cache_enabled && !(flags & CMCP_REQ_NO_CACHE) && cacheable(method) &&
+      cli->ncache > 0) {
     if (!(key = cache_key(method, r->params))) {
       cmcp__creq_discard(r);
       return CMCP_ENOMEM;

@@ -159,6 +159,9 @@ def handle(mode, msg):
         return
     if mode == "exit":
         sys.exit(3)
+    if mode == "bad_result":
+        send_raw("{\"jsonrpc\":\"2.0\",\"id\":%d,\"result\":5}\n" % mid)
+        return
     if mode == "truncated":
         send_raw("{\"jsonrpc\":\"2.0\",\"id\":%d,\"result\":{\"tools\n" % mid)
         return

@@ -11,6 +11,7 @@
 /* cmocka.h needs the headers above first */
 #include <cmocka.h>
 
+#include "helper_alloc.h"
 #include <cmcp.h>
 #include <json-c/json.h>
 #include <limits.h>
@@ -624,6 +625,102 @@ static void test_ask_outlives_client(void **state) {
   }
 }
 
+
+/* cmcp_client_free from inside a callback, on the caller's loop. */
+static void free_in_cb(cmcp_client_t *cli, int status, json_object *result,
+                       void *data) {
+  int *n = data;
+  (void)status;
+  (void)result;
+  (*n)++;
+  cmcp_client_free(cli);
+}
+
+static void test_free_inside_callback(void **state) {
+  fixture f;
+  outcome other = {0};
+  int n = 0;
+  (void)state;
+  fixture_up(&f, "2026-07-28", 0);
+  assert_int_equal(cmcp_client_call_tool(f.cli, "test_simple_text", NULL, 0,
+                                         free_in_cb, &n, NULL),
+                   0);
+  assert_int_equal(cmcp_client_call_tool(f.cli, "slow_compute",
+                                         "{\"seconds\":5}", 0, on_result,
+                                         &other, NULL),
+                   0);
+  run_until(&f.loop, &n, 10000);
+  uv_run(&f.loop, UV_RUN_DEFAULT); /* the client's handles close */
+  assert_int_equal(n, 1);
+  assert_int_equal(other.status, CMCP_ECANCELED);
+  outcome_reset(&other);
+  assert_int_equal(uv_loop_close(&f.loop), 0);
+}
+
+/* Fails each allocation of a request in turn on a connected client: the
+ * call returns CMCP_ENOMEM (its callback never runs) or succeeds and is
+ * answered; the connection keeps working. */
+static int api_call(cmcp_client_t *cli, outcome *o) {
+  return cmcp_client_call_tool(cli, "test_simple_text", "{\"a\":[1,2]}",
+                               CMCP_REQ_PROGRESS, on_result, o, NULL);
+}
+
+static int api_list_all(cmcp_client_t *cli, outcome *o) {
+  return cmcp_client_list_all(cli, "prompts/list", 0, on_result, o);
+}
+
+static int api_complete(cmcp_client_t *cli, outcome *o) {
+  return cmcp_client_complete(
+      cli, "{\"type\":\"ref/prompt\",\"name\":\"test_prompt_with_arguments\"}",
+      "arg1", "p", "{\"arg2\":\"x\"}", on_result, o);
+}
+
+static int api_listen(cmcp_client_t *cli, outcome *o) {
+  uint64_t req = 0;
+  int st = cmcp_client_listen(cli, NULL, on_result, o, &req);
+  if (st == 0)
+    assert_int_equal(cmcp_client_cancel(cli, req, NULL), 0);
+  return st;
+}
+
+static void test_alloc_sweep_requests(void **state) {
+  int (*apis[])(cmcp_client_t *, outcome *) = {api_call, api_list_all,
+                                               api_complete, api_listen};
+  fixture f;
+  outcome o = {0};
+  (void)state;
+  fixture_up(&f, "2026-07-28", 0);
+  alloc_fail_install();
+  for (size_t a = 0; a < sizeof(apis) / sizeof(apis[0]); a++) {
+    int finished = 0;
+    for (long n = 1; n < 400 && !finished; n++) {
+      long used;
+      int st;
+      outcome_reset(&o);
+      alloc_fail_arm(n);
+      st = apis[a](f.cli, &o);
+      used = alloc_fail_count();
+      alloc_fail_arm(0);
+      assert_true(st == 0 || st == CMCP_ENOMEM);
+      if (st != 0) {
+        for (int i = 0; i < 5; i++)
+          uv_run(&f.loop, UV_RUN_NOWAIT);
+        assert_int_equal(o.calls, 0);
+        continue;
+      }
+      run_until(&f.loop, &o.done, 10000);
+      assert_true(o.status == 0 || o.status == CMCP_ECANCELED);
+      finished = used < n;
+    }
+    assert_true(finished);
+  }
+  alloc_fail_uninstall();
+  call(&f, "test_simple_text", NULL, 0, &o);
+  assert_int_equal(o.status, 0);
+  outcome_reset(&o);
+  fixture_down(&f);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_connect_modern),
@@ -640,6 +737,8 @@ int main(void) {
       cmocka_unit_test(test_listen_both_eras),
       cmocka_unit_test(test_ask_answered_later),
       cmocka_unit_test(test_ask_outlives_client),
+      cmocka_unit_test(test_free_inside_callback),
+      cmocka_unit_test(test_alloc_sweep_requests),
   };
   return cmocka_run_group_tests(tests, find_everything, NULL);
 }

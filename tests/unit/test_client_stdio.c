@@ -166,6 +166,19 @@ static void test_truncated_json_times_out(void **state) {
   cmcp_client_free(cli);
 }
 
+static void test_bad_result_fails_at_once(void **state) {
+  cmcp_client_t *cli = fake_client("bad_result", NULL, 30000);
+  uint64_t t0;
+  (void)state;
+  assert_int_equal(cmcp_client_connect_sync(cli, NULL), 0);
+  t0 = now_ms();
+  assert_int_equal(cmcp_client_call_tool_sync(cli, "x", NULL, NULL),
+                   CMCP_EPROTO);
+  assert_true(now_ms() - t0 < 10000);
+  assert_non_null(strstr(cmcp_client_last_error(cli), "result must be"));
+  cmcp_client_free(cli);
+}
+
 static void test_discover_garbage_falls_back(void **state) {
   /* A probe answered with garbage gets no answer: timeout, then legacy. */
   cmcp_client_t *cli = sh_legacy("{\"jsonrpc\":\"2.0\",\"id\":1,\"res\n",
@@ -457,6 +470,7 @@ int main(void) {
       cmocka_unit_test(test_probe_unsupported_version),
       cmocka_unit_test(test_pinned_modern_no_fallback),
       cmocka_unit_test(test_truncated_json_times_out),
+      cmocka_unit_test(test_bad_result_fails_at_once),
       cmocka_unit_test(test_discover_garbage_falls_back),
       cmocka_unit_test(test_unknown_ids_and_nonjson_ignored),
       cmocka_unit_test(test_huge_line_fails_clearly),
