@@ -9,10 +9,12 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
 import threading
+import time
 import unittest
 import urllib.request
 
@@ -221,6 +223,32 @@ class BenchTestCase(unittest.TestCase):
             self.assert_accounted(rep)
             self.assertEqual((req["sent"], req["ok"]), (40, 40), req)
             self.assertEqual(rep["settings"]["transport"], "stdio")
+
+    def test_sigint_ends_with_a_report(self):
+        s = self.start()
+        for procs in ("1", "2"):
+            p = subprocess.Popen(
+                [BENCH, "--json", "--no-progress", "--clients", "4",
+                 "--client-rate", "20", "--duration", "60", "--procs", procs,
+                 "--url", s.url],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            time.sleep(1.5)
+            p.send_signal(signal.SIGINT)
+            out, err = p.communicate(timeout=RUN_TIMEOUT)
+            self.assertEqual(p.returncode, 0, err)
+            rep = json.loads(out)
+            self.assert_accounted(rep)
+            self.assertLess(rep["seconds"], 10)
+            self.assertGreater(rep["requests"]["ok"], 0)
+
+    def test_ramp(self):
+        s = self.start()
+        rep = bench("--clients", "20", "--client-rate", "10", "--ramp", "2",
+                    "--duration", "3", "--url", s.url)
+        self.assert_accounted(rep)
+        clients = [t["clients"] for t in rep["timeseries"]]
+        self.assertLess(clients[0], 20, clients)
+        self.assertEqual(clients[2], 20, clients)
 
     def test_no_server(self):
         port = free_port()
