@@ -173,8 +173,8 @@ int cmcp_client_set_url(cmcp_client_t *cli, const char *url) {
   char *u;
   if (st != 0)
     return st;
-  if (!url || (strncmp(url, "http://", 7) != 0 &&
-               strncmp(url, "https://", 8) != 0))
+  if (!url ||
+      (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0))
     return CMCP_EINVAL;
   if (!(u = cmcp__strdup(url)))
     return CMCP_ENOMEM;
@@ -304,8 +304,7 @@ int cmcp_client_set_info_json(cmcp_client_t *cli, const char *json) {
         break;
       }
     }
-    if (json_object_object_add(cli->client_info, k, json_object_get(v)) !=
-        0) {
+    if (json_object_object_add(cli->client_info, k, json_object_get(v)) != 0) {
       json_object_put(v);
       st = CMCP_ENOMEM;
       break;
@@ -339,8 +338,8 @@ int cmcp_client_on_elicitation(cmcp_client_t *cli, unsigned modes,
   return 0;
 }
 
-int cmcp_client_on_roots(cmcp_client_t *cli, int list_changed,
-                         cmcp_ask_fn fn, void *data) {
+int cmcp_client_on_roots(cmcp_client_t *cli, int list_changed, cmcp_ask_fn fn,
+                         void *data) {
   int st = configurable(cli);
   if (st != 0)
     return st;
@@ -434,7 +433,8 @@ static const char *pick_version(json_object *list) {
   n = json_object_array_length(list);
   for (size_t i = 0; all[i]; i++)
     for (size_t j = 0; j < n; j++) {
-      const char *s = json_object_get_string(json_object_array_get_idx(list, j));
+      const char *s =
+          json_object_get_string(json_object_array_get_idx(list, j));
       if (json_object_is_type(json_object_array_get_idx(list, j),
                               json_type_string) &&
           strcmp(s, all[i]) == 0)
@@ -577,15 +577,15 @@ static void init_step(cmcp_client_t *cli, cmcp__creq *r, int status,
   /* "If the client does not support the version in the server's response,
    * it SHOULD disconnect." */
   if (!cli->protocol) {
-    cmcp__client_errorf(cli, "the server answered initialize with protocol "
-                             "version %s, which this client does not speak",
+    cmcp__client_errorf(cli,
+                        "the server answered initialize with protocol "
+                        "version %s, which this client does not speak",
                         v ? v : "(none)");
     cmcp__creq_finish(r, CMCP_EUNSUPPORTED, NULL);
     return;
   }
   if ((st = keep_server(cli, result)) != 0 ||
-      (st = cmcp__client_notify(cli, "notifications/initialized", NULL)) !=
-          0) {
+      (st = cmcp__client_notify(cli, "notifications/initialized", NULL)) != 0) {
     cmcp__client_errorf(cli, "cannot send notifications/initialized: %s",
                         cmcp_strerror(st));
     cmcp__creq_finish(r, st, NULL);
@@ -603,8 +603,7 @@ void cmcp__client_connect_step(cmcp_client_t *cli, cmcp__creq *r, int status,
     init_step(cli, r, status, result, error);
 }
 
-static int start_step(cmcp_client_t *cli, cmcp__creq *r,
-                      cmcp__creq_role role) {
+static int start_step(cmcp_client_t *cli, cmcp__creq *r, cmcp__creq_role role) {
   json_object *params = NULL;
   char *m;
   if (role == CMCP__ROLE_INIT && !(params = init_params(cli)))
@@ -631,10 +630,9 @@ static int start_step(cmcp_client_t *cli, cmcp__creq *r,
 static int make_transport(cmcp_client_t *cli) {
   size_t max = (size_t)cli->limits[CMCP_CLIENT_LIMIT_MESSAGE_BYTES];
   if (cli->argv)
-    cli->t = cmcp__ctransport_stdio(cli, cli->loop,
-                                    (const char *const *)cli->argv,
-                                    (const char *const *)cli->env, cli->cwd,
-                                    max);
+    cli->t =
+        cmcp__ctransport_stdio(cli, cli->loop, (const char *const *)cli->argv,
+                               (const char *const *)cli->env, cli->cwd, max);
   else if (cli->url)
     cli->t = cmcp__ctransport_http(
         cli, cli->loop, cli->url, (const char *const *)cli->headers,

@@ -13,8 +13,8 @@
  * error: an ask answered with cmcp_ask_reply_error ends the request with
  * CMCP_ERPC and that error object.
  */
-#include "client/client_eng.h"
 #include "base/base64.h"
+#include "client/client_eng.h"
 
 #include <string.h>
 
@@ -187,8 +187,9 @@ static int mrtr_asks(cmcp_client_t *cli, cmcp__creq *r, json_object *reqs,
     const char *m = cmcp__json_get_string(ir, "method");
     json_object *p = json_object_object_get(ir, "params");
     if (!m || !handler_for(cli, m, &data)) {
-      cmcp__client_errorf(cli, "%s: the server asked for %s, which this "
-                               "client did not declare",
+      cmcp__client_errorf(cli,
+                          "%s: the server asked for %s, which this "
+                          "client did not declare",
                           r->method, m ? m : "(no method)");
       *n = i;
       return CMCP_EPROTO;
@@ -419,9 +420,9 @@ static const char *check_props(json_object *schema, json_object *seen,
       /* "MUST only be applied to parameters with primitive types (integer,
        * string, boolean). Parameters with type number are not permitted." */
       type = cmcp__json_get_string(p, "type");
-      if (!type || (strcmp(type, "string") != 0 &&
-                    strcmp(type, "integer") != 0 &&
-                    strcmp(type, "boolean") != 0))
+      if (!type ||
+          (strcmp(type, "string") != 0 && strcmp(type, "integer") != 0 &&
+           strcmp(type, "boolean") != 0))
         return "an x-mcp-header is on a parameter that is not a string, "
                "integer or boolean";
     }
@@ -559,8 +560,7 @@ static int collect(json_object *schema, json_object *args, char ***lines,
     json_object *v = NULL, *h = json_object_object_get(p, "x-mcp-header");
     if (!json_object_object_get_ex(args, pname, &v))
       continue;
-    if (h && (st = add_param_line(json_object_get_string(h), v, lines, n)) !=
-                 0)
+    if (h && (st = add_param_line(json_object_get_string(h), v, lines, n)) != 0)
       return st;
     if ((st = collect(p, v, lines, n, depth + 1)) != 0)
       return st;

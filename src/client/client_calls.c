@@ -65,9 +65,8 @@ int cmcp_client_list_resources(cmcp_client_t *cli, const char *cursor,
   return list(cli, "resources/list", cursor, cb, data);
 }
 
-int cmcp_client_list_resource_templates(cmcp_client_t *cli,
-                                        const char *cursor, cmcp_result_fn cb,
-                                        void *data) {
+int cmcp_client_list_resource_templates(cmcp_client_t *cli, const char *cursor,
+                                        cmcp_result_fn cb, void *data) {
   return list(cli, "resources/templates/list", cursor, cb, data);
 }
 
@@ -77,8 +76,8 @@ int cmcp_client_list_prompts(cmcp_client_t *cli, const char *cursor,
 }
 
 /* {name: name, arguments: <arguments_json or {} when def_empty>}. */
-static int named_params(const char *name, const char *args_json,
-                        int def_empty, json_object **out) {
+static int named_params(const char *name, const char *args_json, int def_empty,
+                        json_object **out) {
   json_object *p = NULL, *args = NULL;
   int st;
   *out = NULL;
@@ -154,8 +153,8 @@ int cmcp_client_complete(cmcp_client_t *cli, const char *ref_json,
               put(c, "arguments", json_object_get(ctx)) != 0 ||
               put(p, "context", json_object_get(c)) != 0))
     goto out;
-  st = send_obj(cli, "completion/complete", json_object_get(p), 1, 0, cb,
-                data, NULL);
+  st = send_obj(cli, "completion/complete", json_object_get(p), 1, 0, cb, data,
+                NULL);
 out:
   json_object_put(p);
   json_object_put(ref);
@@ -177,8 +176,8 @@ int cmcp_client_set_log_level(cmcp_client_t *cli, cmcp_log_level_t level,
 }
 
 /* resources/subscribe or resources/unsubscribe (legacy only). */
-static int subscription(cmcp_client_t *cli, const char *method,
-                        const char *uri, cmcp_result_fn cb, void *data) {
+static int subscription(cmcp_client_t *cli, const char *method, const char *uri,
+                        cmcp_result_fn cb, void *data) {
   if (!cli || !cb || !uri)
     return CMCP_EINVAL;
   if (cli->modern && cli->state == CMCP__CLI_READY)
@@ -334,12 +333,12 @@ static void page_done(cmcp_client_t *cli, cmcp__creq *r, int status,
     return;
   }
   n = json_object_array_length(arr);
-  for (size_t i = 0; i < n && (j->max == 0 || json_object_array_length(
-                                                   j->items) < j->max);
+  for (size_t i = 0;
+       i < n && (j->max == 0 || json_object_array_length(j->items) < j->max);
        i++)
-    if (json_object_array_add(j->items,
-                              json_object_get(json_object_array_get_idx(
-                                  arr, i))) != 0) {
+    if (json_object_array_add(
+            j->items, json_object_get(json_object_array_get_idx(arr, i))) !=
+        0) {
       job_end(cli, j, CMCP_ENOMEM, NULL);
       return;
     }
@@ -373,8 +372,8 @@ static int list_page(cmcp_client_t *cli, list_job *j) {
   int st;
   if (j->cursor && !p)
     return CMCP_ENOMEM;
-  if ((st = cmcp__client_request_obj(cli, j->method, p, 0, 0, no_cb, NULL,
-                                     NULL, &r)) != 0)
+  if ((st = cmcp__client_request_obj(cli, j->method, p, 0, 0, no_cb, NULL, NULL,
+                                     &r)) != 0)
     return st;
   r->done = page_done;
   r->ctx = j;

@@ -25,8 +25,8 @@
 typedef struct cmcp__creq cmcp__creq;
 
 /* An internal completion: runs instead of the caller's callback. */
-typedef void (*cmcp__creq_done)(cmcp_client_t *cli, cmcp__creq *r,
-                                int status, json_object *result);
+typedef void (*cmcp__creq_done)(cmcp_client_t *cli, cmcp__creq *r, int status,
+                                json_object *result);
 
 typedef enum {
   CMCP__CLI_IDLE = 0, /* configured, not connected */
@@ -46,8 +46,8 @@ typedef enum {
 struct cmcp__creq {
   cmcp__creq *next, *prev; /* in cli->reqs */
   cmcp_client_t *cli;
-  uint64_t handle;    /* the caller's handle and the progress token */
-  int64_t wire_id;    /* the attempt on the wire; 0: none */
+  uint64_t handle; /* the caller's handle and the progress token */
+  int64_t wire_id; /* the attempt on the wire; 0: none */
   char *method;
   json_object *params; /* the caller's params (an object), owned */
   unsigned flags;      /* CMCP_REQ_* */
@@ -58,10 +58,10 @@ struct cmcp__creq {
   cmcp__creq_done done; /* NULL: the caller's cb */
   void *ctx;            /* for done */
   cmcp__creq_role role;
-  int stream;          /* subscriptions/listen: the answer is a stream */
-  int local;           /* no wire request (a legacy listen on stdio) */
-  int finished;        /* completed; the timer is closing */
-  int deferred;        /* the timer completes it with the fields below */
+  int stream;   /* subscriptions/listen: the answer is a stream */
+  int local;    /* no wire request (a legacy listen on stdio) */
+  int finished; /* completed; the timer is closing */
+  int deferred; /* the timer completes it with the fields below */
   int deferred_status;
   json_object *deferred_result; /* owned; also the error kept while a
                                    tools/list runs after -32020 */
@@ -134,10 +134,10 @@ struct cmcp_client {
   size_t ncache;
   json_object *tools; /* tool name -> Tool, from tools/list */
   /* lifetime */
-  int open_handles;  /* request timers not yet closed */
+  int open_handles;   /* request timers not yet closed */
   int transport_open; /* the transport was not yet done closing */
-  int sync_depth;    /* synchronous calls running the private loop */
-  int free_pending;  /* freed during a synchronous call */
+  int sync_depth;     /* synchronous calls running the private loop */
+  int free_pending;   /* freed during a synchronous call */
 };
 
 /* ---- client.c ---------------------------------------------------------- */

@@ -173,8 +173,7 @@ static int on_frame(void *ctx, cmcp__frame_kind kind, const char *text,
     return -1;
   if (kind == CMCP__FRAME_OVERSIZE) {
     snprintf(why, sizeof(why),
-             "the server sent a message longer than %zu bytes",
-             s->max_message);
+             "the server sent a message longer than %zu bytes", s->max_message);
     report_end(s, CMCP_ELIMIT, why);
     return -1;
   }
@@ -373,8 +372,8 @@ cmcp__ctransport *cmcp__ctransport_stdio(cmcp_client_t *cli, uv_loop_t *loop,
   s->base.cli = cli;
   s->base.loop = loop;
   s->max_message = max_message;
-  s->queue_limit = max_message * 4 > ((size_t)1 << 20) ? max_message * 4
-                                                        : (size_t)1 << 20;
+  s->queue_limit =
+      max_message * 4 > ((size_t)1 << 20) ? max_message * 4 : (size_t)1 << 20;
   cmcp__framer_init(&s->framer, max_message);
   uv_pipe_init(loop, &s->in, 0);
   uv_pipe_init(loop, &s->out, 0);

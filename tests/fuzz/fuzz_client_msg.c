@@ -67,8 +67,8 @@ static void on_ask(cmcp_client_t *cli, cmcp_ask_t *ask, void *data) {
     cmcp_ask_reply_error(ask, -1, "bad");
 }
 
-static void on_note(cmcp_client_t *cli, const char *method,
-                    json_object *params, void *data) {
+static void on_note(cmcp_client_t *cli, const char *method, json_object *params,
+                    void *data) {
   (void)cli;
   (void)params;
   (void)data;
@@ -94,8 +94,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   static const char *const methods[] = {"tools/call", "tools/list",
                                         "resources/read"};
-  static const char *const params[] = {
-      "{\"name\":\"t\",\"arguments\":{}}", NULL, "{\"uri\":\"test://x\"}"};
+  static const char *const params[] = {"{\"name\":\"t\",\"arguments\":{}}",
+                                       NULL, "{\"uri\":\"test://x\"}"};
   cmcp_client_t *cli = cmcp_client_new(NULL, "fuzz", "1");
   cmcp__ctransport *t = calloc(1, sizeof(*t));
   size_t i = 1;

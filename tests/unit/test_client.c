@@ -81,7 +81,6 @@ static void test_connect_auto(void **state) {
   connect_era(NULL, "2026-07-28", 1);
 }
 
-
 /* ---- a client on the test's own loop ---------------------------------- */
 
 typedef struct outcome {
@@ -123,8 +122,8 @@ typedef struct fixture {
   char last_method[64];
 } fixture;
 
-static void on_note(cmcp_client_t *cli, const char *method,
-                    json_object *params, void *data) {
+static void on_note(cmcp_client_t *cli, const char *method, json_object *params,
+                    void *data) {
   fixture *f = data;
   (void)cli;
   (void)params;
@@ -176,9 +175,8 @@ static void fixture_up(fixture *f, const char *version, int with_asks) {
   cmcp_client_on_notification(f->cli, on_note, f);
   if (with_asks) {
     assert_int_equal(cmcp_client_on_sampling(f->cli, answer_now, f), 0);
-    assert_int_equal(cmcp_client_on_elicitation(f->cli, CMCP_ELICIT_FORM,
-                                                answer_now, f),
-                     0);
+    assert_int_equal(
+        cmcp_client_on_elicitation(f->cli, CMCP_ELICIT_FORM, answer_now, f), 0);
     assert_int_equal(cmcp_client_on_roots(f->cli, 1, answer_now, f), 0);
   }
   assert_int_equal(cmcp_client_connect(f->cli, on_result, &o), 0);
@@ -195,8 +193,8 @@ static void fixture_down(fixture *f) {
 }
 
 /* Calls tool with args and waits for the answer. */
-static void call(fixture *f, const char *tool, const char *args,
-                 unsigned flags, outcome *o) {
+static void call(fixture *f, const char *tool, const char *args, unsigned flags,
+                 outcome *o) {
   outcome_reset(o);
   assert_int_equal(
       cmcp_client_call_tool(f->cli, tool, args, flags, on_result, o, NULL), 0);
@@ -226,19 +224,20 @@ static void test_typed_calls(void **state) {
     assert_non_null(json_object_object_get(o.result, "resources"));
     WAIT_OK(cmcp_client_list_resource_templates(f.cli, NULL, on_result, &o));
     assert_non_null(json_object_object_get(o.result, "resourceTemplates"));
-    WAIT_OK(cmcp_client_read_resource(f.cli, "test://static-text", on_result,
-                                      &o));
+    WAIT_OK(
+        cmcp_client_read_resource(f.cli, "test://static-text", on_result, &o));
     assert_non_null(strstr(json_object_to_json_string(o.result),
                            "This is the content of the static text"));
     WAIT_OK(cmcp_client_list_prompts(f.cli, NULL, on_result, &o));
     assert_non_null(json_object_object_get(o.result, "prompts"));
     WAIT_OK(cmcp_client_get_prompt(f.cli, "test_prompt_with_arguments",
-                                   "{\"arg1\":\"a\",\"arg2\":\"b\"}",
-                                   on_result, &o));
-    assert_non_null(strstr(json_object_to_json_string(o.result),
-                           "arg1='a', arg2='b'"));
+                                   "{\"arg1\":\"a\",\"arg2\":\"b\"}", on_result,
+                                   &o));
+    assert_non_null(
+        strstr(json_object_to_json_string(o.result), "arg1='a', arg2='b'"));
     WAIT_OK(cmcp_client_complete(
-        f.cli, "{\"type\":\"ref/prompt\",\"name\":\"test_prompt_with_arguments\"}",
+        f.cli,
+        "{\"type\":\"ref/prompt\",\"name\":\"test_prompt_with_arguments\"}",
         "arg1", "pa", NULL, on_result, &o));
     assert_non_null(strstr(json_object_to_json_string(o.result), "paris"));
     /* A tool's own failure is a result. */
@@ -252,20 +251,20 @@ static void test_typed_calls(void **state) {
                      0);
     run_until(&f.loop, &o.done, 10000);
     assert_int_equal(o.status, CMCP_ERPC);
-    assert_int_equal(json_object_get_int(json_object_object_get(o.result,
-                                                                "code")),
-                     CMCP_JSONRPC_METHOD_NOT_FOUND);
+    assert_int_equal(
+        json_object_get_int(json_object_object_get(o.result, "code")),
+        CMCP_JSONRPC_METHOD_NOT_FOUND);
     if (e == 0) {
-      assert_int_equal(cmcp_client_set_log_level(f.cli, CMCP_LOG_INFO,
-                                                 on_result, &o),
-                       CMCP_EUNSUPPORTED);
-      assert_int_equal(cmcp_client_subscribe(f.cli, "test://static-text",
-                                             on_result, &o),
-                       CMCP_EUNSUPPORTED);
+      assert_int_equal(
+          cmcp_client_set_log_level(f.cli, CMCP_LOG_INFO, on_result, &o),
+          CMCP_EUNSUPPORTED);
+      assert_int_equal(
+          cmcp_client_subscribe(f.cli, "test://static-text", on_result, &o),
+          CMCP_EUNSUPPORTED);
     } else {
       WAIT_OK(cmcp_client_set_log_level(f.cli, CMCP_LOG_INFO, on_result, &o));
-      WAIT_OK(cmcp_client_subscribe(f.cli, "test://watched-resource",
-                                    on_result, &o));
+      WAIT_OK(cmcp_client_subscribe(f.cli, "test://watched-resource", on_result,
+                                    &o));
       WAIT_OK(cmcp_client_unsubscribe(f.cli, "test://watched-resource",
                                       on_result, &o));
     }
@@ -322,9 +321,8 @@ static void test_progress_and_logs(void **state) {
           0);
     } else {
       outcome_reset(&o);
-      assert_int_equal(cmcp_client_set_log_level(f.cli, CMCP_LOG_INFO,
-                                                 on_result, &o),
-                       0);
+      assert_int_equal(
+          cmcp_client_set_log_level(f.cli, CMCP_LOG_INFO, on_result, &o), 0);
       run_until(&f.loop, &o.done, 10000);
       outcome_reset(&o);
       assert_int_equal(cmcp_client_call_tool(f.cli, "test_tool_with_logging",
@@ -348,8 +346,8 @@ static void test_cancel_and_timeout(void **state) {
     fixture_up(&f, eras[e], 0);
     start = uv_hrtime() / 1000000;
     assert_int_equal(cmcp_client_call_tool(f.cli, "slow_compute",
-                                           "{\"seconds\":5}", 0, on_result,
-                                           &o, &req),
+                                           "{\"seconds\":5}", 0, on_result, &o,
+                                           &req),
                      0);
     assert_true(req != 0);
     assert_int_equal(cmcp_client_cancel(f.cli, req, "changed my mind"), 0);
@@ -464,8 +462,7 @@ static void test_config_errors(void **state) {
   assert_int_equal(cmcp_client_add_header(cli, "X-A", "b"), 0);
   assert_int_equal(cmcp_client_set_bearer(cli, ""), CMCP_EINVAL);
   assert_int_equal(cmcp_client_set_info_json(cli, "[]"), CMCP_EINVAL);
-  assert_int_equal(cmcp_client_set_info_json(cli, "{\"name\":1}"),
-                   CMCP_EINVAL);
+  assert_int_equal(cmcp_client_set_info_json(cli, "{\"name\":1}"), CMCP_EINVAL);
   assert_int_equal(cmcp_client_set_info_json(cli, "{\"title\":\"T\"}"), 0);
   assert_int_equal(cmcp_client_set_limit(cli, CMCP_CLIENT_LIMIT_COUNT_, 1),
                    CMCP_EINVAL);
@@ -484,16 +481,15 @@ static void test_config_errors(void **state) {
   assert_int_equal(o.done, 0);
   assert_int_equal(cmcp_client_list_all(cli, "tools/call", 0, on_result, &o),
                    CMCP_EINVAL);
-  assert_int_equal(cmcp_client_call_tool(cli, NULL, NULL, 0, on_result, &o,
-                                         NULL),
-                   CMCP_EINVAL);
-  assert_int_equal(cmcp_client_call_tool(cli, "t", "not json", 0, on_result,
-                                         &o, NULL),
-                   CMCP_EPARSE);
+  assert_int_equal(
+      cmcp_client_call_tool(cli, NULL, NULL, 0, on_result, &o, NULL),
+      CMCP_EINVAL);
+  assert_int_equal(
+      cmcp_client_call_tool(cli, "t", "not json", 0, on_result, &o, NULL),
+      CMCP_EPARSE);
   cmcp_client_free(cli);
   cmcp_client_free(NULL);
 }
-
 
 static void test_listen_both_eras(void **state) {
   (void)state;
@@ -557,9 +553,8 @@ static void test_ask_answered_later(void **state) {
     cli = cmcp_client_new(&loop, "c", "1");
     assert_int_equal(cmcp_client_set_stdio(cli, argv, NULL, NULL), 0);
     assert_int_equal(cmcp_client_set_protocol(cli, eras[e]), 0);
-    assert_int_equal(cmcp_client_on_elicitation(cli, CMCP_ELICIT_FORM,
-                                                answer_later, &l),
-                     0);
+    assert_int_equal(
+        cmcp_client_on_elicitation(cli, CMCP_ELICIT_FORM, answer_later, &l), 0);
     assert_int_equal(cmcp_client_connect(cli, on_result, &o), 0);
     run_until(&loop, &o.done, 10000);
     assert_int_equal(o.status, 0);
@@ -624,7 +619,6 @@ static void test_ask_outlives_client(void **state) {
     assert_int_equal(uv_loop_close(&loop), 0);
   }
 }
-
 
 /* cmcp_client_free from inside a callback, on the caller's loop. */
 static void free_in_cb(cmcp_client_t *cli, int status, json_object *result,

@@ -36,43 +36,33 @@ static void names(json_object *res, char *out, size_t len) {
   size_t used = 0;
   out[0] = '\0';
   for (size_t i = 0; i < json_object_array_length(arr); i++)
-    used += (size_t)snprintf(
-        out + used, len - used, "%s%s", i ? "," : "",
-        json_object_get_string(json_object_object_get(
-            json_object_array_get_idx(arr, i), "name")));
+    used += (size_t)snprintf(out + used, len - used, "%s%s", i ? "," : "",
+                             json_object_get_string(json_object_object_get(
+                                 json_object_array_get_idx(arr, i), "name")));
 }
 
 #define TOOL(name, props)                                                      \
-  "{\"name\":\"" name "\",\"inputSchema\":{\"type\":\"object\","             \
+  "{\"name\":\"" name "\",\"inputSchema\":{\"type\":\"object\","               \
   "\"properties\":{" props "}}}"
 
 static void test_invalid_tools_dropped(void **state) {
   cmcp_client_t *cli = http_client();
   char out[512];
-  json_object *res = parse(
-      "{\"tools\":["
-      TOOL("valid_tool", "\"region\":{\"type\":\"string\",\"x-mcp-header\":"
-                         "\"Region\"}") ","
-      TOOL("plain", "\"q\":{\"type\":\"string\"}") ","
-      TOOL("nested_ok", "\"o\":{\"type\":\"object\",\"properties\":{\"i\":{"
-                        "\"type\":\"integer\",\"x-mcp-header\":\"I\"}}}") ","
-      TOOL("invalid_empty", "\"v\":{\"type\":\"string\",\"x-mcp-header\":\"\"}") ","
-      TOOL("invalid_object", "\"v\":{\"type\":\"object\",\"x-mcp-header\":\"D\"}") ","
-      TOOL("invalid_array", "\"v\":{\"type\":\"array\",\"x-mcp-header\":\"I\"}") ","
-      TOOL("invalid_null", "\"v\":{\"type\":\"null\",\"x-mcp-header\":\"N\"}") ","
-      TOOL("invalid_number", "\"v\":{\"type\":\"number\",\"x-mcp-header\":\"S\"}") ","
-      TOOL("invalid_dup", "\"a\":{\"type\":\"string\",\"x-mcp-header\":\"R\"},"
-                          "\"b\":{\"type\":\"string\",\"x-mcp-header\":\"R\"}") ","
-      TOOL("invalid_dup_case", "\"a\":{\"type\":\"string\",\"x-mcp-header\":"
-                               "\"MyField\"},\"b\":{\"type\":\"string\","
-                               "\"x-mcp-header\":\"myfield\"}") ","
-      TOOL("invalid_space", "\"v\":{\"type\":\"string\",\"x-mcp-header\":\"A B\"}") ","
-      TOOL("invalid_colon", "\"v\":{\"type\":\"string\",\"x-mcp-header\":\"A:B\"}") ","
-      TOOL("invalid_non_ascii", "\"v\":{\"type\":\"string\",\"x-mcp-header\":"
-                                "\"R\\u00e9gion\"}") ","
-      TOOL("invalid_ctl", "\"v\":{\"type\":\"string\",\"x-mcp-header\":\"R\\t1\"}") ","
-      TOOL("invalid_not_string", "\"v\":{\"type\":\"string\",\"x-mcp-header\":5}")
-      "]}");
+  json_object *res = parse("{\"tools\":[" TOOL("valid_tool",
+                                               "\"region\":{\"type\":"
+                                               "\"string\",\"x-mcp-header\":"
+                                               "\"Region\"}") "," TOOL("plain", "\"q\":{\"type\":\"string\"}") "," TOOL("nested_ok",
+                                                                                                                        "\"o\":{\"type\":\"object\",\"properties\":{\"i\":{"
+                                                                                                                        "\"type\":\"integer\",\"x-mcp-header\":\"I\"}}}") "," TOOL("invalid_empty", "\"v\":{\"type\":\"string\",\"x-mcp-header\":\"\"}") "," TOOL("invalid_object",
+                                                                                                                                                                                                                                                                  "\"v\":{\"type\":\"object\",\"x-mcp-header\":\"D\"}") "," TOOL("invalid_array", "\"v\":{\"type\":\"array\",\"x-mcp-header\":\"I\"}") "," TOOL("invalid_null", "\"v\":{\"type\":\"null\",\"x-mcp-header\":\"N\"}") "," TOOL("invalid_number", "\"v\":{\"type\":\"number\",\"x-mcp-header\":\"S\"}") "," TOOL("invalid_dup", "\"a\":{\"type\":\"string\",\"x-mcp-header\":\"R\"},"
+                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                             "\"b\":{\"type\":\"string\",\"x-mcp-header\":\"R\"}") "," TOOL("invalid_dup_case", "\"a\":{\"type\":\"string\",\"x-mcp-header\":"
+                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                "\"MyField\"},\"b\":{\"type\":\"string\","
+                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                "\"x-mcp-header\":\"myfield\"}") "," TOOL("invalid_space",
+                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                          "\"v\":{\"type\":\"string\",\"x-mcp-header\":\"A B\"}") "," TOOL("invalid_colon",
+                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                           "\"v\":{\"type\":\"string\",\"x-mcp-header\":\"A:B\"}") "," TOOL("invalid_non_ascii", "\"v\":{\"type\":\"string\",\"x-mcp-header\":"
+                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                 "\"R\\u00e9gion\"}") "," TOOL("invalid_ctl",
+                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                               "\"v\":{\"type\":\"string\",\"x-mcp-header\":\"R\\t1\"}") "," TOOL("invalid_not_string",
+                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                  "\"v\":{\"type\":\"string\",\"x-mcp-header\":5}") "]}");
   (void)state;
   cmcp__client_take_tools(cli, res, 1);
   names(res, out, sizeof(out));
@@ -91,31 +81,30 @@ static void test_invalid_tools_dropped(void **state) {
 
 static void test_param_headers(void **state) {
   cmcp_client_t *cli = http_client();
-  json_object *res = parse(
-      "{\"tools\":[" TOOL(
-          "t", "\"region\":{\"type\":\"string\",\"x-mcp-header\":\"Region\"},"
-               "\"priority\":{\"type\":\"integer\",\"x-mcp-header\":\"Priority\"},"
-               "\"verbose\":{\"type\":\"boolean\",\"x-mcp-header\":\"Verbose\"},"
-               "\"debug\":{\"type\":\"boolean\",\"x-mcp-header\":\"Debug\"},"
-               "\"empty\":{\"type\":\"string\",\"x-mcp-header\":\"EmptyVal\"},"
-               "\"method_val\":{\"type\":\"string\",\"x-mcp-header\":\"Method\"},"
-               "\"greet\":{\"type\":\"string\",\"x-mcp-header\":\"Greeting\"},"
-               "\"pad\":{\"type\":\"string\",\"x-mcp-header\":\"Text\"},"
-               "\"nl\":{\"type\":\"string\",\"x-mcp-header\":\"Nl\"},"
-               "\"tab\":{\"type\":\"string\",\"x-mcp-header\":\"Tab\"},"
-               "\"inner\":{\"type\":\"string\",\"x-mcp-header\":\"Inner\"},"
-               "\"sentinel\":{\"type\":\"string\",\"x-mcp-header\":\"Val\"},"
-               "\"missing\":{\"type\":\"string\",\"x-mcp-header\":\"Missing\"},"
-               "\"o\":{\"type\":\"object\",\"properties\":{\"deep\":{"
-               "\"type\":\"string\",\"x-mcp-header\":\"Deep\"}}},"
-               "\"query\":{\"type\":\"string\"}") "]}");
-  json_object *args = parse(
-      "{\"region\":\"us-west1\",\"priority\":42,\"verbose\":null,"
-      "\"debug\":true,\"empty\":\"\",\"method_val\":\"test-method\","
-      "\"greet\":\"Hello, \\u4e16\\u754c\",\"pad\":\" padded \","
-      "\"nl\":\"line1\\nline2\",\"tab\":\"\\tindented\","
-      "\"inner\":\"us west 1\",\"sentinel\":\"=?base64?literal?=\","
-      "\"o\":{\"deep\":\"d\"},\"query\":\"SELECT 1\"}");
+  json_object *res = parse("{\"tools\":[" TOOL(
+      "t", "\"region\":{\"type\":\"string\",\"x-mcp-header\":\"Region\"},"
+           "\"priority\":{\"type\":\"integer\",\"x-mcp-header\":\"Priority\"},"
+           "\"verbose\":{\"type\":\"boolean\",\"x-mcp-header\":\"Verbose\"},"
+           "\"debug\":{\"type\":\"boolean\",\"x-mcp-header\":\"Debug\"},"
+           "\"empty\":{\"type\":\"string\",\"x-mcp-header\":\"EmptyVal\"},"
+           "\"method_val\":{\"type\":\"string\",\"x-mcp-header\":\"Method\"},"
+           "\"greet\":{\"type\":\"string\",\"x-mcp-header\":\"Greeting\"},"
+           "\"pad\":{\"type\":\"string\",\"x-mcp-header\":\"Text\"},"
+           "\"nl\":{\"type\":\"string\",\"x-mcp-header\":\"Nl\"},"
+           "\"tab\":{\"type\":\"string\",\"x-mcp-header\":\"Tab\"},"
+           "\"inner\":{\"type\":\"string\",\"x-mcp-header\":\"Inner\"},"
+           "\"sentinel\":{\"type\":\"string\",\"x-mcp-header\":\"Val\"},"
+           "\"missing\":{\"type\":\"string\",\"x-mcp-header\":\"Missing\"},"
+           "\"o\":{\"type\":\"object\",\"properties\":{\"deep\":{"
+           "\"type\":\"string\",\"x-mcp-header\":\"Deep\"}}},"
+           "\"query\":{\"type\":\"string\"}") "]}");
+  json_object *args =
+      parse("{\"region\":\"us-west1\",\"priority\":42,\"verbose\":null,"
+            "\"debug\":true,\"empty\":\"\",\"method_val\":\"test-method\","
+            "\"greet\":\"Hello, \\u4e16\\u754c\",\"pad\":\" padded \","
+            "\"nl\":\"line1\\nline2\",\"tab\":\"\\tindented\","
+            "\"inner\":\"us west 1\",\"sentinel\":\"=?base64?literal?=\","
+            "\"o\":{\"deep\":\"d\"},\"query\":\"SELECT 1\"}");
   const char *want[] = {"Mcp-Param-Region: us-west1",
                         "Mcp-Param-Priority: 42",
                         "Mcp-Param-Debug: true",
@@ -195,9 +184,9 @@ static void test_alloc_sweep_headers(void **state) {
     alloc_fail_arm(0);
     cli = http_client();
     res = parse("{\"tools\":[" TOOL("t", "\"a\":{\"type\":\"string\","
-                                          "\"x-mcp-header\":\"A\"},"
-                                          "\"b\":{\"type\":\"string\","
-                                          "\"x-mcp-header\":\"B\"}") "]}");
+                                         "\"x-mcp-header\":\"A\"},"
+                                         "\"b\":{\"type\":\"string\","
+                                         "\"x-mcp-header\":\"B\"}") "]}");
     args = parse("{\"a\":\"\\u00e9\",\"b\":\"plain\"}");
     cmcp__client_take_tools(cli, res, 1);
     alloc_fail_arm(n);

@@ -83,7 +83,8 @@ static void test_probe_legacy_error(void **state) {
   assert_non_null(strstr(text, "\"server/discover\""));
   assert_true(strstr(text, "\"initialize\"") > strstr(text, "server/discover"));
   assert_non_null(strstr(text, "notifications/initialized"));
-  assert_null(strstr(text, "io.modelcontextprotocol/protocolVersion\": \"2025"));
+  assert_null(
+      strstr(text, "io.modelcontextprotocol/protocolVersion\": \"2025"));
   cmcp_client_free(cli);
 }
 
@@ -181,8 +182,7 @@ static void test_bad_result_fails_at_once(void **state) {
 
 static void test_discover_garbage_falls_back(void **state) {
   /* A probe answered with garbage gets no answer: timeout, then legacy. */
-  cmcp_client_t *cli = sh_legacy("{\"jsonrpc\":\"2.0\",\"id\":1,\"res\n",
-                                 500);
+  cmcp_client_t *cli = sh_legacy("{\"jsonrpc\":\"2.0\",\"id\":1,\"res\n", 500);
   (void)state;
   assert_int_equal(cmcp_client_connect_sync(cli, NULL), 0);
   assert_string_equal(cmcp_client_protocol_version(cli), "2025-11-25");
@@ -266,9 +266,9 @@ static void test_env_and_cwd(void **state) {
   assert_int_equal(cmcp_client_set_stdio(cli, argv, env, "/tmp"), 0);
   assert_int_equal(cmcp_client_set_protocol(cli, "2026-07-28"), 0);
   assert_int_equal(cmcp_client_connect_sync(cli, &res), CMCP_ERPC);
-  assert_string_equal(json_object_get_string(
-                          json_object_object_get(res, "message")),
-                      "hello /tmp");
+  assert_string_equal(
+      json_object_get_string(json_object_object_get(res, "message")),
+      "hello /tmp");
   json_object_put(res);
   cmcp_client_free(cli);
 }
@@ -329,7 +329,8 @@ static void accept_all(cmcp_client_t *cli, cmcp_ask_t *ask, void *data) {
     assert_int_equal(cmcp_ask_reply_error(ask, -1, "no model here"), 0);
   else
     assert_int_equal(
-        cmcp_ask_reply(ask, "{\"action\":\"accept\",\"content\":{\"ok\":true}}"),
+        cmcp_ask_reply(ask,
+                       "{\"action\":\"accept\",\"content\":{\"ok\":true}}"),
         0);
 }
 
@@ -339,9 +340,8 @@ static void test_mrtr_rules(void **state) {
   char text[4096];
   int asks = 0;
   (void)state;
-  assert_int_equal(cmcp_client_on_elicitation(cli, CMCP_ELICIT_FORM,
-                                              accept_all, &asks),
-                   0);
+  assert_int_equal(
+      cmcp_client_on_elicitation(cli, CMCP_ELICIT_FORM, accept_all, &asks), 0);
   assert_int_equal(cmcp_client_on_roots(cli, 0, accept_all, &asks), 0);
   assert_int_equal(cmcp_client_on_sampling(cli, accept_all, &asks), 0);
   assert_int_equal(cmcp_client_set_limit(cli, CMCP_CLIENT_LIMIT_MRTR_ROUNDS, 3),
@@ -364,9 +364,9 @@ static void test_mrtr_rules(void **state) {
   /* A handler's error ends the request with it. */
   assert_int_equal(cmcp_client_call_tool_sync(cli, "ask_sampling", NULL, &res),
                    CMCP_ERPC);
-  assert_string_equal(json_object_get_string(
-                          json_object_object_get(res, "message")),
-                      "no model here");
+  assert_string_equal(
+      json_object_get_string(json_object_object_get(res, "message")),
+      "no model here");
   json_object_put(res);
   /* Every attempt used a fresh id, and the unrelated call carried no MRTR
    * fields. */
