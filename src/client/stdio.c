@@ -345,6 +345,8 @@ static void st_close(cmcp__ctransport *t, void (*done)(cmcp__ctransport *t)) {
    * child blocked on a full pipe can see the EOF and exit. */
   s->closed_in = 1;
   s->term_signal = 0;
+  if (!s->out_eof)
+    (void)uv_read_start((uv_stream_t *)&s->out, alloc_cb, read_cb);
   close_handle(s, (uv_handle_t *)&s->in);
   uv_timer_start(&s->timer, shutdown_step, GRACE_MS, 0);
 }
