@@ -343,6 +343,28 @@ class CliCases:
                 proc.kill()
                 proc.wait(5)
 
+    def test_listen_outlives_request_timeout_and_ends_on_sigint(self):
+        opts = list(self.conn())
+        if self.protocol:
+            opts += ["--protocol", self.protocol]
+        proc = subprocess.Popen([CMCP, *opts, "--timeout", "1s", "--json",
+                                 "listen"], stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        try:
+            time.sleep(2.5)
+            self.assertIsNone(proc.poll(), proc.stderr.read()
+                              if proc.poll() is not None else "")
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=10)
+            self.assertEqual(proc.returncode, 0, err)
+            for line in out.splitlines():  # JSON Lines
+                self.assertIn("method", json.loads(line))
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate(timeout=5)
+
     # ---- resources ----
 
     def test_resources_list(self):

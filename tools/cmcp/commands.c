@@ -293,6 +293,9 @@ static int cmd_listen(cli_ctx *c, const char *const *a, int n) {
     return rc;
   if (modern)
     filter = listen_filter(c->o);
+  /* The stream lasts until SIGINT: --timeout is for requests, not for it
+   * (the library would apply the default to subscriptions/listen). */
+  cmcp_client_set_timeout(c->cli, 0);
   c->listening = 1;
   c->has_req = 1;
   st = cmcp_client_listen(
