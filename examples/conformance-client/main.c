@@ -84,8 +84,7 @@ static json_object *sample_value(json_object *prop) {
  * every required property without one. */
 static json_object *fill_from_schema(json_object *schema) {
   json_object *out = json_object_new_object(), *props = NULL, *req = NULL;
-  if (out == NULL ||
-      !json_object_object_get_ex(schema, "properties", &props) ||
+  if (out == NULL || !json_object_object_get_ex(schema, "properties", &props) ||
       !json_object_is_type(props, json_type_object))
     return out;
   json_object_object_get_ex(schema, "required", &req);
@@ -96,9 +95,9 @@ static json_object *fill_from_schema(json_object *schema) {
                       : 0;
     int required = 0;
     for (i = 0; i < n; i++)
-      required |= strcmp(json_object_get_string(
-                             json_object_array_get_idx(req, i)),
-                         key) == 0;
+      required |=
+          strcmp(json_object_get_string(json_object_array_get_idx(req, i)),
+                 key) == 0;
     if (json_object_object_get_ex(prop, "default", &def))
       v = json_object_get(def);
     else if (required)
@@ -123,7 +122,8 @@ static void on_elicit(cmcp_client_t *cli, cmcp_ask_t *ask, void *data) {
     json_object_object_get_ex(params, "requestedSchema", &schema);
     json_object_object_add(res, "content", fill_from_schema(schema));
   }
-  cmcp_ask_reply(ask, json_object_to_json_string_ext(res, JSON_C_TO_STRING_PLAIN));
+  cmcp_ask_reply(ask,
+                 json_object_to_json_string_ext(res, JSON_C_TO_STRING_PLAIN));
   json_object_put(res);
 }
 
@@ -164,7 +164,8 @@ static int setup_oauth(run *r) {
     return CMCP_ENOMEM;
   rc = cmcp_oauth_use_headless(r->oauth);
   if (rc == 0)
-    rc = cmcp_oauth_set_redirect_uri(r->oauth, "http://localhost:3000/callback");
+    rc =
+        cmcp_oauth_set_redirect_uri(r->oauth, "http://localhost:3000/callback");
   if (rc == 0)
     rc = cmcp_oauth_set_client_name(r->oauth, "cmcp-conformance-client");
   if (rc == 0)
@@ -206,8 +207,9 @@ static int call_from_context(run *r) {
       continue;
     json_object_object_get_ex(c, "arguments", &args);
     call_tool(r, json_object_get_string(name),
-              args ? json_object_to_json_string_ext(args, JSON_C_TO_STRING_PLAIN)
-                   : NULL);
+              args
+                  ? json_object_to_json_string_ext(args, JSON_C_TO_STRING_PLAIN)
+                  : NULL);
   }
   return 1;
 }
@@ -263,8 +265,8 @@ static int session(run *r) {
   int rc = cmcp_client_connect_sync(r->cli, &res);
   json_object_put(res);
   if (rc != 0) {
-    fprintf(stderr, "conformance-client: connect: %s: %s\n",
-            cmcp_strerror(rc), cmcp_client_last_error(r->cli));
+    fprintf(stderr, "conformance-client: connect: %s: %s\n", cmcp_strerror(rc),
+            cmcp_client_last_error(r->cli));
     return 1;
   }
   say(r, "connected (%s)%s", cmcp_client_protocol_version(r->cli), "");
@@ -288,7 +290,8 @@ static int session(run *r) {
 
 static int setup(run *r) {
   int rc;
-  r->cli = cmcp_client_new(NULL, "cmcp-conformance-client", CMCP_VERSION_STRING);
+  r->cli =
+      cmcp_client_new(NULL, "cmcp-conformance-client", CMCP_VERSION_STRING);
   if (r->cli == NULL)
     return CMCP_ENOMEM;
   rc = cmcp_client_set_url(r->cli, r->url);

@@ -91,8 +91,7 @@ typedef void (*cmcp_oauth_authorize_fn)(cmcp_oauth_t *o,
                                         const char *authorization_url,
                                         void *data);
 CMCP_EXTERN int cmcp_oauth_on_authorize(cmcp_oauth_t *o,
-                                        cmcp_oauth_authorize_fn fn,
-                                        void *data);
+                                        cmcp_oauth_authorize_fn fn, void *data);
 /* The loop and the redirect URI of a pending step. */
 CMCP_EXTERN struct uv_loop_s *
 cmcp_oauth_authz_loop(const cmcp_oauth_authz_t *authz);

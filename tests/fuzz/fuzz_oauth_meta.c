@@ -15,8 +15,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void www_auth(const char *s) {
   cmcp__www_auth w;
   int rc = cmcp__www_auth_parse(s, &w);
-  if (rc != 0 && (w.scope != NULL || w.error != NULL ||
-                  w.resource_metadata != NULL))
+  if (rc != 0 &&
+      (w.scope != NULL || w.error != NULL || w.resource_metadata != NULL))
     abort(); /* a failure leaves nothing behind */
   cmcp__www_auth_clear(&w);
 }

@@ -21,7 +21,8 @@ static void test_www_auth_bearer(void **state) {
   assert_int_equal(
       cmcp__www_auth_parse(
           "Bearer error=\"insufficient_scope\", scope=\"mcp:basic mcp:write\", "
-          "resource_metadata=\"https://h/.well-known/oauth-protected-resource\"",
+          "resource_metadata=\"https://h/.well-known/"
+          "oauth-protected-resource\"",
           &w),
       0);
   assert_string_equal(w.error, "insufficient_scope");
@@ -37,12 +38,12 @@ static void test_www_auth_several_challenges(void **state) {
   (void)state;
   /* A Basic token68 and a DPoP challenge around the Bearer one; names are
    * case-insensitive, values may be tokens, quotes may hold escapes. */
-  assert_int_equal(cmcp__www_auth_parse(
-                       "Basic dXNlcjpwYXNz==, DPoP algs=\"ES256\", "
-                       "bearer Realm=x, SCOPE=read,resource_metadata = "
-                       "\"http://l/m\\\"q\" , Other a=b",
-                       &w),
-                   0);
+  assert_int_equal(
+      cmcp__www_auth_parse("Basic dXNlcjpwYXNz==, DPoP algs=\"ES256\", "
+                           "bearer Realm=x, SCOPE=read,resource_metadata = "
+                           "\"http://l/m\\\"q\" , Other a=b",
+                           &w),
+      0);
   assert_string_equal(w.scope, "read");
   assert_string_equal(w.resource_metadata, "http://l/m\"q");
   assert_null(w.error);
@@ -68,8 +69,7 @@ static void test_www_auth_malformed(void **state) {
   assert_int_equal(cmcp__www_auth_parse("Bearer scope=\"open", &w),
                    CMCP_EPARSE);
   assert_null(w.scope);
-  assert_int_equal(cmcp__www_auth_parse("Bearer scope=\"a\\", &w),
-                   CMCP_EPARSE);
+  assert_int_equal(cmcp__www_auth_parse("Bearer scope=\"a\\", &w), CMCP_EPARSE);
   assert_int_equal(cmcp__www_auth_parse("=x", &w), CMCP_EPARSE);
   assert_int_equal(cmcp__www_auth_parse("Bearer scope=,", &w), 0);
   cmcp__www_auth_clear(&w);
@@ -103,11 +103,13 @@ static void test_prm_urls(void **state) {
   char *u[2];
   int n;
   (void)state;
-  assert_int_equal(cmcp__oauth_prm_urls("http://localhost:5/mcp?x=1", u, &n), 0);
+  assert_int_equal(cmcp__oauth_prm_urls("http://localhost:5/mcp?x=1", u, &n),
+                   0);
   assert_int_equal(n, 2);
-  assert_string_equal(u[0],
-                      "http://localhost:5/.well-known/oauth-protected-resource/mcp");
-  assert_string_equal(u[1], "http://localhost:5/.well-known/oauth-protected-resource");
+  assert_string_equal(
+      u[0], "http://localhost:5/.well-known/oauth-protected-resource/mcp");
+  assert_string_equal(
+      u[1], "http://localhost:5/.well-known/oauth-protected-resource");
   cmcp__free(u[0]);
   cmcp__free(u[1]);
   /* At the root there is only the root document. */
@@ -123,15 +125,17 @@ static void test_as_urls_in_spec_order(void **state) {
   char *u[3];
   int n;
   (void)state;
-  assert_int_equal(cmcp__oauth_as_urls("https://auth.example.com/tenant1", u, &n),
-                   0);
+  assert_int_equal(
+      cmcp__oauth_as_urls("https://auth.example.com/tenant1", u, &n), 0);
   assert_int_equal(n, 3);
+  assert_string_equal(u[0], "https://auth.example.com/.well-known/"
+                            "oauth-authorization-server/tenant1");
   assert_string_equal(
-      u[0], "https://auth.example.com/.well-known/oauth-authorization-server/tenant1");
+      u[1],
+      "https://auth.example.com/.well-known/openid-configuration/tenant1");
   assert_string_equal(
-      u[1], "https://auth.example.com/.well-known/openid-configuration/tenant1");
-  assert_string_equal(
-      u[2], "https://auth.example.com/tenant1/.well-known/openid-configuration");
+      u[2],
+      "https://auth.example.com/tenant1/.well-known/openid-configuration");
   cmcp__free(u[0]);
   cmcp__free(u[1]);
   cmcp__free(u[2]);
@@ -139,8 +143,8 @@ static void test_as_urls_in_spec_order(void **state) {
   assert_int_equal(n, 2);
   assert_string_equal(
       u[0], "https://auth.example.com/.well-known/oauth-authorization-server");
-  assert_string_equal(u[1],
-                      "https://auth.example.com/.well-known/openid-configuration");
+  assert_string_equal(
+      u[1], "https://auth.example.com/.well-known/openid-configuration");
   cmcp__free(u[0]);
   cmcp__free(u[1]);
   assert_int_equal(cmcp__oauth_as_urls("", u, &n), CMCP_EINVAL);
@@ -178,8 +182,8 @@ static void test_prm_parse(void **state) {
   cmcp__prm p;
   char err[128];
   (void)state;
-  assert_int_equal(cmcp__prm_parse(PRM_OK, strlen(PRM_OK), &p, err, sizeof(err)),
-                   0);
+  assert_int_equal(
+      cmcp__prm_parse(PRM_OK, strlen(PRM_OK), &p, err, sizeof(err)), 0);
   assert_string_equal(p.resource, "http://localhost:5/mcp");
   assert_string_equal(p.auth_server, "http://localhost:6");
   assert_string_equal(p.scopes_supported, "a b");
@@ -208,30 +212,31 @@ static void test_prm_refusals(void **state) {
   (void)state;
   for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     err[0] = '\0';
-    assert_int_equal(cmcp__prm_parse(bad[i], strlen(bad[i]), &p, err,
-                                     sizeof(err)),
-                     CMCP_EPARSE);
+    assert_int_equal(
+        cmcp__prm_parse(bad[i], strlen(bad[i]), &p, err, sizeof(err)),
+        CMCP_EPARSE);
     assert_null(p.resource);
     assert_true(err[0] != '\0');
   }
 }
 
 #define AS_OK                                                                  \
-  "{\"issuer\":\"http://localhost:6/t\",\"authorization_endpoint\":"          \
-  "\"http://localhost:6/t/authorize\",\"token_endpoint\":"                    \
-  "\"http://localhost:6/t/token\",\"registration_endpoint\":"                 \
-  "\"http://localhost:6/t/register\",\"code_challenge_methods_supported\":"   \
-  "[\"plain\",\"S256\"],\"token_endpoint_auth_methods_supported\":"           \
-  "[\"client_secret_post\",\"none\"],\"scopes_supported\":"                   \
-  "[\"mcp\",\"offline_access\"],\"client_id_metadata_document_supported\":"   \
+  "{\"issuer\":\"http://localhost:6/t\",\"authorization_endpoint\":"           \
+  "\"http://localhost:6/t/authorize\",\"token_endpoint\":"                     \
+  "\"http://localhost:6/t/token\",\"registration_endpoint\":"                  \
+  "\"http://localhost:6/t/register\",\"code_challenge_methods_supported\":"    \
+  "[\"plain\",\"S256\"],\"token_endpoint_auth_methods_supported\":"            \
+  "[\"client_secret_post\",\"none\"],\"scopes_supported\":"                    \
+  "[\"mcp\",\"offline_access\"],\"client_id_metadata_document_supported\":"    \
   "true,\"authorization_response_iss_parameter_supported\":true}"
 
 static void test_asmeta_parse(void **state) {
   cmcp__asmeta m;
   char err[128];
   (void)state;
-  assert_int_equal(cmcp__asmeta_parse(AS_OK, strlen(AS_OK), "http://localhost:6/t",
-                                      &m, err, sizeof(err)),
+  assert_int_equal(cmcp__asmeta_parse(AS_OK, strlen(AS_OK),
+                                      "http://localhost:6/t", &m, err,
+                                      sizeof(err)),
                    0);
   assert_string_equal(m.token_endpoint, "http://localhost:6/t/token");
   assert_string_equal(m.registration_endpoint, "http://localhost:6/t/register");
@@ -251,14 +256,15 @@ static void test_asmeta_issuer_mismatch(void **state) {
   cmcp__asmeta m;
   char err[160];
   (void)state;
-  assert_int_equal(cmcp__asmeta_parse(doc, strlen(doc), "https://a", &m, err,
-                                      sizeof(err)),
-                   CMCP_EPROTO);
+  assert_int_equal(
+      cmcp__asmeta_parse(doc, strlen(doc), "https://a", &m, err, sizeof(err)),
+      CMCP_EPROTO);
   assert_null(m.issuer);
   assert_non_null(strstr(err, "attacker"));
   /* Identical means identical: no trailing-slash normalization. */
-  assert_int_equal(cmcp__asmeta_parse(AS_OK, strlen(AS_OK), "http://localhost:6/t/",
-                                      &m, err, sizeof(err)),
+  assert_int_equal(cmcp__asmeta_parse(AS_OK, strlen(AS_OK),
+                                      "http://localhost:6/t/", &m, err,
+                                      sizeof(err)),
                    CMCP_EPROTO);
 }
 
@@ -268,7 +274,8 @@ static void test_asmeta_minimal_and_refusals(void **state) {
       "\"token_endpoint\":\"https://a/t\",\"token_endpoint_auth_methods_"
       "supported\":[\"private_key_jwt\"]}";
   static const char *const bad[] = {
-      "{\"authorization_endpoint\":\"https://a/x\",\"token_endpoint\":\"https://a/t\"}",
+      "{\"authorization_endpoint\":\"https://a/x\",\"token_endpoint\":\"https:/"
+      "/a/t\"}",
       "{\"issuer\":\"https://a\",\"token_endpoint\":\"https://a/t\"}",
       "{\"issuer\":\"https://a\",\"authorization_endpoint\":\"https://a/x\"}",
       "{\"issuer\":\"https://a\",\"authorization_endpoint\":\"http://a/x\","
@@ -276,7 +283,8 @@ static void test_asmeta_minimal_and_refusals(void **state) {
       "{\"issuer\":\"https://a\",\"authorization_endpoint\":\"https://a/x\","
       "\"token_endpoint\":\"https://a/t\",\"registration_endpoint\":7}",
       "{\"issuer\":\"https://a\",\"authorization_endpoint\":\"https://a/x\","
-      "\"token_endpoint\":\"https://a/t\",\"code_challenge_methods_supported\":{}}",
+      "\"token_endpoint\":\"https://a/"
+      "t\",\"code_challenge_methods_supported\":{}}",
       "\"x\"",
   };
   cmcp__asmeta m;
@@ -292,8 +300,8 @@ static void test_asmeta_minimal_and_refusals(void **state) {
   assert_false(m.cimd);
   assert_null(m.registration_endpoint);
   assert_true(m.auth_methods != 0);
-  assert_int_equal(m.auth_methods & (CMCP__AUTH_BASIC | CMCP__AUTH_POST |
-                                     CMCP__AUTH_NONE),
+  assert_int_equal(m.auth_methods &
+                       (CMCP__AUTH_BASIC | CMCP__AUTH_POST | CMCP__AUTH_NONE),
                    0);
   cmcp__asmeta_clear(&m);
   for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
@@ -324,20 +332,19 @@ static void test_scope_selection(void **state) {
   char *s;
   (void)state;
   /* WWW-Authenticate first. */
-  assert_int_equal(cmcp__oauth_select_scope("mcp:basic", "a b", NULL, NULL, 0,
-                                            1, &s),
-                   0);
+  assert_int_equal(
+      cmcp__oauth_select_scope("mcp:basic", "a b", NULL, NULL, 0, 1, &s), 0);
   assert_string_equal(s, "mcp:basic");
   cmcp__free(s);
   /* Else every scope of the resource's scopes_supported. */
-  assert_int_equal(cmcp__oauth_select_scope(NULL, "a b c", NULL, NULL, 0, 1, &s),
-                   0);
+  assert_int_equal(
+      cmcp__oauth_select_scope(NULL, "a b c", NULL, NULL, 0, 1, &s), 0);
   assert_string_equal(s, "a b c");
   cmcp__free(s);
   /* Else omitted, even with offline_access available. */
-  assert_int_equal(cmcp__oauth_select_scope(NULL, NULL, "offline_access", NULL,
-                                            0, 1, &s),
-                   0);
+  assert_int_equal(
+      cmcp__oauth_select_scope(NULL, NULL, "offline_access", NULL, 0, 1, &s),
+      0);
   assert_null(s);
   /* offline_access only where the authorization server lists it, and
    * only when wanted. */
@@ -358,9 +365,9 @@ static void test_scope_selection(void **state) {
   assert_string_equal(s, "a");
   cmcp__free(s);
   /* Step-up: the union of what was asked before and the challenge. */
-  assert_int_equal(cmcp__oauth_select_scope("mcp:write", "p", NULL, "mcp:basic",
-                                            1, 1, &s),
-                   0);
+  assert_int_equal(
+      cmcp__oauth_select_scope("mcp:write", "p", NULL, "mcp:basic", 1, 1, &s),
+      0);
   assert_string_equal(s, "mcp:basic mcp:write");
   cmcp__free(s);
 }
@@ -395,7 +402,8 @@ static void test_alloc_failures(void **state) {
     assert_true(rc == 0 || rc == CMCP_ENOMEM);
     cmcp__asmeta_clear(&m);
     alloc_fail_arm(n);
-    rc = cmcp__oauth_select_scope(NULL, "a b", "offline_access", NULL, 0, 1, &s);
+    rc =
+        cmcp__oauth_select_scope(NULL, "a b", "offline_access", NULL, 0, 1, &s);
     assert_true(rc == 0 || rc == CMCP_ENOMEM);
     cmcp__free(s);
   }

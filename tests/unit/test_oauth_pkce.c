@@ -13,7 +13,8 @@
 #include "helper_alloc.h"
 
 static void test_pkce_rfc7636_vector(void **state) {
-  char *c = cmcp__oauth_pkce_s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk");
+  char *c =
+      cmcp__oauth_pkce_s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk");
   (void)state;
   assert_non_null(c);
   assert_string_equal(c, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
@@ -31,9 +32,10 @@ static void test_random_verifier_shape(void **state) {
   assert_int_equal(strlen(a), 43);
   assert_string_not_equal(a, b);
   for (i = 0; a[i] != '\0'; i++)
-    assert_non_null(strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                           "0123456789-_",
-                           a[i]));
+    assert_non_null(
+        strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+               "0123456789-_",
+               a[i]));
   cmcp__free(a);
   cmcp__free(b);
   assert_null(cmcp__oauth_random_b64url(0));
@@ -85,9 +87,8 @@ static void test_query_get(void **state) {
       0);
   assert_string_equal(v, "abc");
   cmcp__free(v);
-  assert_int_equal(cmcp__query_get("http://h/cb?code=abc&state=x%2By", "state",
-                                   &v),
-                   0);
+  assert_int_equal(
+      cmcp__query_get("http://h/cb?code=abc&state=x%2By", "state", &v), 0);
   assert_string_equal(v, "x+y");
   cmcp__free(v);
   assert_int_equal(cmcp__query_get("http://h/cb?code=1", "iss", &v),
@@ -112,15 +113,15 @@ static void test_authorize_url(void **state) {
   u = cmcp__oauth_authorize_url("https://as/authorize", "id 1",
                                 "http://127.0.0.1:5/callback", "CH", "ST",
                                 "https://mcp.example/mcp", "a b");
-  assert_string_equal(
-      u, "https://as/authorize?response_type=code&client_id=id%201"
-         "&redirect_uri=http%3A%2F%2F127.0.0.1%3A5%2Fcallback"
-         "&code_challenge=CH&code_challenge_method=S256&state=ST"
-         "&resource=https%3A%2F%2Fmcp.example%2Fmcp&scope=a%20b");
+  assert_string_equal(u,
+                      "https://as/authorize?response_type=code&client_id=id%201"
+                      "&redirect_uri=http%3A%2F%2F127.0.0.1%3A5%2Fcallback"
+                      "&code_challenge=CH&code_challenge_method=S256&state=ST"
+                      "&resource=https%3A%2F%2Fmcp.example%2Fmcp&scope=a%20b");
   cmcp__free(u);
   /* An endpoint with a query keeps it; no scope: none sent. */
-  u = cmcp__oauth_authorize_url("https://as/authorize?tenant=1", "c", "r",
-                                "CH", "ST", "https://m", NULL);
+  u = cmcp__oauth_authorize_url("https://as/authorize?tenant=1", "c", "r", "CH",
+                                "ST", "https://m", NULL);
   assert_non_null(strstr(u, "?tenant=1&response_type=code"));
   assert_null(strstr(u, "scope="));
   cmcp__free(u);
@@ -129,17 +130,18 @@ static void test_authorize_url(void **state) {
 static void test_redirect_ok(void **state) {
   char *code = NULL, err[256];
   (void)state;
-  assert_int_equal(cmcp__oauth_check_redirect(
-                       "http://localhost/cb?code=C1&state=S&iss=https%3A%2F%2Fas",
-                       "S", "https://as", 1, &code, err, sizeof(err)),
-                   0);
+  assert_int_equal(
+      cmcp__oauth_check_redirect(
+          "http://localhost/cb?code=C1&state=S&iss=https%3A%2F%2Fas", "S",
+          "https://as", 1, &code, err, sizeof(err)),
+      0);
   assert_string_equal(code, "C1");
   cmcp__free(code);
   /* Not advertised and absent: accepted. */
-  assert_int_equal(cmcp__oauth_check_redirect("http://localhost/cb?code=C2&state=S",
-                                              "S", "https://as", 0, &code, err,
-                                              sizeof(err)),
-                   0);
+  assert_int_equal(
+      cmcp__oauth_check_redirect("http://localhost/cb?code=C2&state=S", "S",
+                                 "https://as", 0, &code, err, sizeof(err)),
+      0);
   assert_string_equal(code, "C2");
   cmcp__free(code);
 }
@@ -148,27 +150,27 @@ static void test_redirect_refusals(void **state) {
   char *code = (char *)1, err[256];
   (void)state;
   /* iss advertised but missing. */
-  assert_int_equal(cmcp__oauth_check_redirect("http://l/cb?code=C&state=S",
-                                              "S", "https://as", 1, &code, err,
+  assert_int_equal(cmcp__oauth_check_redirect("http://l/cb?code=C&state=S", "S",
+                                              "https://as", 1, &code, err,
                                               sizeof(err)),
                    CMCP_EPROTO);
   assert_null(code);
   assert_non_null(strstr(err, "no iss"));
   /* iss present and wrong, even when not advertised. */
-  assert_int_equal(
-      cmcp__oauth_check_redirect("http://l/cb?code=C&state=S&iss=https%3A%2F%2Fevil",
-                                 "S", "https://as", 0, &code, err, sizeof(err)),
-      CMCP_EPROTO);
+  assert_int_equal(cmcp__oauth_check_redirect(
+                       "http://l/cb?code=C&state=S&iss=https%3A%2F%2Fevil", "S",
+                       "https://as", 0, &code, err, sizeof(err)),
+                   CMCP_EPROTO);
   /* Simple string comparison: a trailing slash is a mismatch. */
-  assert_int_equal(
-      cmcp__oauth_check_redirect("http://l/cb?code=C&state=S&iss=https%3A%2F%2Fas%2F",
-                                 "S", "https://as", 1, &code, err, sizeof(err)),
-      CMCP_EPROTO);
+  assert_int_equal(cmcp__oauth_check_redirect(
+                       "http://l/cb?code=C&state=S&iss=https%3A%2F%2Fas%2F",
+                       "S", "https://as", 1, &code, err, sizeof(err)),
+                   CMCP_EPROTO);
   /* Malformed iss. */
-  assert_int_equal(cmcp__oauth_check_redirect("http://l/cb?code=C&state=S&iss=%z",
-                                              "S", "https://as", 0, &code, err,
-                                              sizeof(err)),
-                   CMCP_EPARSE);
+  assert_int_equal(
+      cmcp__oauth_check_redirect("http://l/cb?code=C&state=S&iss=%z", "S",
+                                 "https://as", 0, &code, err, sizeof(err)),
+      CMCP_EPARSE);
   /* Wrong or missing state. */
   assert_int_equal(cmcp__oauth_check_redirect("http://l/cb?code=C&state=T", "S",
                                               "https://as", 0, &code, err,
@@ -210,9 +212,9 @@ static void test_alloc_failures(void **state) {
                                   "https://m", "s");
     cmcp__free(u);
     alloc_fail_arm(n);
-    rc = cmcp__oauth_check_redirect("http://l/cb?code=C&state=S&iss=https%3A%2F%2Fas",
-                                    "S", "https://as", 1, &code, err,
-                                    sizeof(err));
+    rc = cmcp__oauth_check_redirect(
+        "http://l/cb?code=C&state=S&iss=https%3A%2F%2Fas", "S", "https://as", 1,
+        &code, err, sizeof(err));
     assert_true(rc == 0 || rc == CMCP_EPROTO || rc == CMCP_EPARSE);
     cmcp__free(code);
     alloc_fail_arm(n);
