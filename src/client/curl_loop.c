@@ -16,6 +16,9 @@ enum {
   XF_CANCEL    /* waiting in the deferred list to be removed */
 };
 
+/* Idle easy handles kept per loop for reuse. */
+#define EASY_POOL 256
+
 typedef struct poll_ctx {
   uv_poll_t poll;
   curl_socket_t fd;
@@ -34,6 +37,8 @@ struct cmcp__curl_loop {
   int open_handles; /* uv handles whose close callback has not run */
   cmcp__curl_xfer *deferred, *deferred_tail;
   poll_ctx *polls;
+  CURL *pool[EASY_POOL]; /* idle easy handles, reset */
+  int pooled;
   struct cmcp__curl_loop *next; /* registry */
 };
 
@@ -296,6 +301,8 @@ static void close_loop(cmcp__curl_loop *cl) {
   pthread_mutex_unlock(&registry_lock);
   curl_multi_cleanup(cl->multi); /* may report sockets to forget */
   cl->multi = NULL;
+  while (cl->pooled > 0)
+    curl_easy_cleanup(cl->pool[--cl->pooled]);
   while (cl->polls != NULL)
     poll_close(cl->polls);
   uv_timer_stop(&cl->timer);
@@ -311,6 +318,23 @@ void cmcp__curl_loop_put(cmcp__curl_loop *cl) {
 
 uv_loop_t *cmcp__curl_loop_uv(const cmcp__curl_loop *cl) {
   return cl->loop;
+}
+
+CURL *cmcp__curl_easy(cmcp__curl_loop *cl) {
+  if (cl != NULL && cl->pooled > 0)
+    return cl->pool[--cl->pooled];
+  return curl_easy_init();
+}
+
+void cmcp__curl_easy_put(cmcp__curl_loop *cl, CURL *easy) {
+  if (easy == NULL)
+    return;
+  if (cl == NULL || cl->closing || cl->pooled == EASY_POOL) {
+    curl_easy_cleanup(easy);
+    return;
+  }
+  curl_easy_reset(easy);
+  cl->pool[cl->pooled++] = easy;
 }
 
 int cmcp__curl_in_callback(const cmcp__curl_loop *cl) {

@@ -55,6 +55,14 @@ int cmcp__curl_add(cmcp__curl_loop *cl, cmcp__curl_xfer *x);
  * the multi handle. Safe on a transfer that was never added or has
  * already ended (release then runs at once). */
 void cmcp__curl_cancel(cmcp__curl_xfer *x);
+/* An easy handle in its default state: a reused one from the loop's pool
+ * (so the steady state allocates none of libcurl's buffers) or a new one.
+ * NULL on ENOMEM. */
+CURL *cmcp__curl_easy(cmcp__curl_loop *cl);
+/* Hands an easy handle that is in no multi handle back to the pool (or
+ * cleans it up when the pool is full or cl is NULL). NULL is ignored. */
+void cmcp__curl_easy_put(cmcp__curl_loop *cl, CURL *easy);
+
 /* 1 while the loop is inside a libcurl call (in a write or header
  * callback), else 0. */
 int cmcp__curl_in_callback(const cmcp__curl_loop *cl);

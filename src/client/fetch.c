@@ -26,8 +26,7 @@ typedef struct fetch {
 } fetch;
 
 static void fetch_free(fetch *f) {
-  if (f->x.easy != NULL)
-    curl_easy_cleanup(f->x.easy);
+  cmcp__curl_easy_put(f->cl, f->x.easy);
   curl_slist_free_all(f->headers);
   cmcp__buf_free(&f->body);
   cmcp__free(f->www_authenticate);
@@ -191,7 +190,8 @@ int cmcp__fetch(uv_loop_t *loop, const char *method, const char *url,
   f->x.done = on_done;
   rc = CMCP_ENOMEM;
   if ((f->cl = cmcp__curl_loop_get(loop)) == NULL ||
-      (f->x.easy = curl_easy_init()) == NULL || add_headers(f, headers) != 0)
+      (f->x.easy = cmcp__curl_easy(f->cl)) == NULL ||
+      add_headers(f, headers) != 0)
     goto fail;
   if ((rc = setup(f, method, url, body, body_len, timeout_ms)) != 0 ||
       (rc = cmcp__curl_add(f->cl, &f->x)) != 0)

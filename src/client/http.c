@@ -425,8 +425,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud) {
 static void on_req_closed(uv_handle_t *hd) {
   hreq *r = hd->data;
   http_t *h = r->h;
-  if (r->x.easy != NULL)
-    curl_easy_cleanup(r->x.easy);
+  cmcp__curl_easy_put(h->cl, r->x.easy);
   curl_slist_free_all(r->hdrs);
   curl_slist_free_all(r->sent);
   cmcp__buf_free(&r->resp);
@@ -743,7 +742,7 @@ static hreq *req_new(http_t *h, int kind) {
   hreq *r = cmcp__calloc(1, sizeof *r);
   if (r == NULL)
     return NULL;
-  if ((r->x.easy = curl_easy_init()) == NULL) {
+  if ((r->x.easy = cmcp__curl_easy(h->cl)) == NULL) {
     cmcp__free(r);
     return NULL;
   }
