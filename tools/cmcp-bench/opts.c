@@ -358,128 +358,6 @@ static void defaults(bench_opts *o) {
 /* ---- the option table ------------------------------------------------------
  */
 
-enum {
-  O_URL,
-  O_STDIO,
-  O_PROTOCOL,
-  O_PROFILE,
-  O_CLIENTS,
-  O_CLIENT_RATE,
-  O_RATE,
-  O_CLOSED,
-  O_OPEN,
-  O_MIX,
-  O_PAYLOAD,
-  O_DURATION,
-  O_WARMUP,
-  O_RAMP,
-  O_STEPS,
-  O_STEP_DURATION,
-  O_REQUESTS,
-  O_TIMEOUT,
-  O_STREAMS,
-  O_NO_STREAMS,
-  O_CONNS,
-  O_SLOW_READ,
-  O_SOURCES,
-  O_CONNECT_CONC,
-  O_TOOL,
-  O_TOOL_ARG,
-  O_TOOL_ARGS,
-  O_RESOURCE,
-  O_PROMPT,
-  O_PROMPT_ARG,
-  O_PROCS,
-  O_FDS,
-  O_CAPACITY,
-  O_CAP_FACTOR,
-  O_CAP_DURATION,
-  O_CAP_CLIENTS,
-  O_FORMAT,
-  O_JSON,
-  O_CSV,
-  O_OUTPUT,
-  O_JSON_FILE,
-  O_CSV_FILE,
-  O_TIMESERIES,
-  O_PLOT,
-  O_PROGRESS,
-  O_NO_PROGRESS,
-  O_CHILD,
-  O_HELP
-};
-
-static const struct {
-  const char *name;
-  int arg, id;
-} table[] = {
-    {"--url", 1, O_URL},
-    {"--stdio", 1, O_STDIO},
-    {"--protocol", 1, O_PROTOCOL},
-    {"--profile", 1, O_PROFILE},
-    {"--clients", 1, O_CLIENTS},
-    {"--client-rate", 1, O_CLIENT_RATE},
-    {"--rate", 1, O_RATE},
-    {"--closed-loop", 0, O_CLOSED},
-    {"--open-loop", 0, O_OPEN},
-    {"--mix", 1, O_MIX},
-    {"--payload", 1, O_PAYLOAD},
-    {"--duration", 1, O_DURATION},
-    {"--warmup", 1, O_WARMUP},
-    {"--ramp", 1, O_RAMP},
-    {"--steps", 1, O_STEPS},
-    {"--step-duration", 1, O_STEP_DURATION},
-    {"--requests", 1, O_REQUESTS},
-    {"--timeout", 1, O_TIMEOUT},
-    {"--streams", 0, O_STREAMS},
-    {"--no-streams", 0, O_NO_STREAMS},
-    {"--conns-per-client", 1, O_CONNS},
-    {"--slow-read", 1, O_SLOW_READ},
-    {"--source-addrs", 1, O_SOURCES},
-    {"--connect-concurrency", 1, O_CONNECT_CONC},
-    {"--tool", 1, O_TOOL},
-    {"--tool-arg", 1, O_TOOL_ARG},
-    {"--tool-args", 1, O_TOOL_ARGS},
-    {"--resource", 1, O_RESOURCE},
-    {"--prompt", 1, O_PROMPT},
-    {"--prompt-arg", 1, O_PROMPT_ARG},
-    {"--procs", 1, O_PROCS},
-    {"--fds-per-proc", 1, O_FDS},
-    {"--capacity", 1, O_CAPACITY},
-    {"--capacity-factor", 1, O_CAP_FACTOR},
-    {"--capacity-duration", 1, O_CAP_DURATION},
-    {"--capacity-clients", 1, O_CAP_CLIENTS},
-    {"--format", 1, O_FORMAT},
-    {"--json", 0, O_JSON},
-    {"--csv", 0, O_CSV},
-    {"--output", 1, O_OUTPUT},
-    {"--json-file", 1, O_JSON_FILE},
-    {"--csv-file", 1, O_CSV_FILE},
-    {"--timeseries", 1, O_TIMESERIES},
-    {"--plot", 1, O_PLOT},
-    {"--progress", 0, O_PROGRESS},
-    {"--no-progress", 0, O_NO_PROGRESS},
-    {"--child", 1, O_CHILD},
-    {"--help", 0, O_HELP},
-};
-
-/* Sets a double option that must be positive (> 0 when strict). */
-static int set_double(const char *v, double *out, int strict) {
-  double d;
-  if (parse_double(v, &d) != 0 || (strict && d <= 0))
-    return -1;
-  *out = d;
-  return 0;
-}
-
-static int set_int(const char *v, int *out, int min) {
-  int n;
-  if (parse_int(v, &n) != 0 || n < min)
-    return -1;
-  *out = n;
-  return 0;
-}
-
 static int set_format(const char *v, bench_opts *o) {
   if (strcmp(v, "md") == 0 || strcmp(v, "markdown") == 0)
     o->format = BENCH_FMT_MD;
@@ -504,137 +382,129 @@ static int set_protocol(const char *v, bench_opts *o) {
   return -1;
 }
 
-/* Applies option id with value v (NULL for a flag). */
-static int apply(bench_opts *o, int id, const char *v) {
+static int set_url(const char *v, bench_opts *o) {
+  o->url = v;
+  return parse_url(v, o);
+}
+
+static int set_tool_args(const char *v, bench_opts *o) {
+  o->tool_args = v;
+  return json_object_valid(v);
+}
+
+/* How an option's value is stored. */
+typedef enum {
+  K_STR,  /* const char * */
+  K_INT,  /* int >= lo */
+  K_DBL,  /* double >= 0, > 0 when lo is 1 */
+  K_U64,  /* uint64_t */
+  K_SIZE, /* size_t <= 16 MiB */
+  K_SET,  /* a flag: int = lo */
+  K_FN,   /* parsed by fn */
+  K_SKIP, /* --profile: applied before the others */
+  K_HELP
+} kind;
+
+#define AT(field) offsetof(bench_opts, field)
+
+static const struct {
+  const char *name;
+  kind k;
+  size_t off;
+  int lo;
+  int (*fn)(const char *v, bench_opts *o);
+} table[] = {
+    {"--url", K_FN, 0, 0, set_url},
+    {"--stdio", K_STR, AT(stdio_cmd), 0, NULL},
+    {"--protocol", K_FN, 0, 0, set_protocol},
+    {"--profile", K_SKIP, 0, 0, NULL},
+    {"--clients", K_INT, AT(clients), 1, NULL},
+    {"--client-rate", K_DBL, AT(client_rate), 0, NULL},
+    {"--rate", K_DBL, AT(rate), 0, NULL},
+    {"--closed-loop", K_SET, AT(open_loop), 0, NULL},
+    {"--open-loop", K_SET, AT(open_loop), 1, NULL},
+    {"--mix", K_FN, 0, 0, parse_mix},
+    {"--payload", K_SIZE, AT(payload), 0, NULL},
+    {"--duration", K_DBL, AT(duration), 1, NULL},
+    {"--warmup", K_DBL, AT(warmup), 0, NULL},
+    {"--ramp", K_DBL, AT(ramp), 0, NULL},
+    {"--steps", K_FN, 0, 0, parse_steps},
+    {"--step-duration", K_DBL, AT(step_duration), 1, NULL},
+    {"--requests", K_U64, AT(max_requests), 0, NULL},
+    {"--timeout", K_INT, AT(timeout_ms), 1, NULL},
+    {"--streams", K_SET, AT(streams), 1, NULL},
+    {"--no-streams", K_SET, AT(streams), 0, NULL},
+    {"--conns-per-client", K_INT, AT(conns_per_client), 1, NULL},
+    {"--slow-read", K_SIZE, AT(slow_read), 0, NULL},
+    {"--source-addrs", K_FN, 0, 0, parse_sources},
+    {"--connect-concurrency", K_INT, AT(connect_concurrency), 1, NULL},
+    {"--tool", K_STR, AT(tool), 0, NULL},
+    {"--tool-arg", K_STR, AT(tool_arg), 0, NULL},
+    {"--tool-args", K_FN, 0, 0, set_tool_args},
+    {"--resource", K_STR, AT(resource), 0, NULL},
+    {"--prompt", K_STR, AT(prompt), 0, NULL},
+    {"--prompt-arg", K_STR, AT(prompt_arg), 0, NULL},
+    {"--procs", K_INT, AT(procs), 1, NULL},
+    {"--fds-per-proc", K_INT, AT(fds_per_proc), 2, NULL},
+    {"--capacity", K_DBL, AT(capacity), 1, NULL},
+    {"--capacity-factor", K_DBL, AT(capacity_factor), 0, NULL},
+    {"--capacity-duration", K_DBL, AT(capacity_duration), 1, NULL},
+    {"--capacity-clients", K_INT, AT(capacity_clients), 1, NULL},
+    {"--format", K_FN, 0, 0, set_format},
+    {"--json", K_SET, AT(format), BENCH_FMT_JSON, NULL},
+    {"--csv", K_SET, AT(format), BENCH_FMT_CSV, NULL},
+    {"--output", K_STR, AT(output), 0, NULL},
+    {"--json-file", K_STR, AT(json_file), 0, NULL},
+    {"--csv-file", K_STR, AT(csv_file), 0, NULL},
+    {"--timeseries", K_STR, AT(timeseries), 0, NULL},
+    {"--plot", K_STR, AT(plot), 0, NULL},
+    {"--progress", K_SET, AT(progress), 1, NULL},
+    {"--no-progress", K_SET, AT(progress), 0, NULL},
+    {"--child", K_INT, AT(child_index), 0, NULL},
+    {"--help", K_HELP, 0, 0, NULL},
+};
+
+#define NOPTS (sizeof table / sizeof table[0])
+
+/* Applies table entry k with value v (NULL for a flag): 0 or -1. */
+static int apply(bench_opts *o, size_t k, const char *v) {
+  void *field = (char *)o + table[k].off;
   uint64_t u;
   double d;
-  switch (id) {
-  case O_URL:
-    o->url = v;
-    return parse_url(v, o);
-  case O_STDIO:
-    o->stdio_cmd = v;
+  int n;
+  switch (table[k].k) {
+  case K_STR:
+    *(const char **)field = v;
     return 0;
-  case O_PROTOCOL:
-    return set_protocol(v, o);
-  case O_PROFILE:
-    return 0; /* applied first */
-  case O_CLIENTS:
-    return set_int(v, &o->clients, 1);
-  case O_CLIENT_RATE:
-    return set_double(v, &o->client_rate, 0);
-  case O_RATE:
-    return set_double(v, &o->rate, 0);
-  case O_CLOSED:
-    o->open_loop = 0;
+  case K_INT:
+    if (parse_int(v, &n) != 0 || n < table[k].lo)
+      return -1;
+    *(int *)field = n;
     return 0;
-  case O_OPEN:
-    o->open_loop = 1;
+  case K_DBL:
+    if (parse_double(v, &d) != 0 || (table[k].lo && d <= 0))
+      return -1;
+    *(double *)field = d;
     return 0;
-  case O_MIX:
-    return parse_mix(v, o);
-  case O_PAYLOAD:
+  case K_U64:
+    return parse_u64(v, (uint64_t *)field);
+  case K_SIZE:
     if (parse_u64(v, &u) != 0 || u > (16u << 20))
       return -1;
-    o->payload = (size_t)u;
+    *(size_t *)field = (size_t)u;
     return 0;
-  case O_DURATION:
-    return set_double(v, &o->duration, 1);
-  case O_WARMUP:
-    return set_double(v, &o->warmup, 0);
-  case O_RAMP:
-    return set_double(v, &o->ramp, 0);
-  case O_STEPS:
-    return parse_steps(v, o);
-  case O_STEP_DURATION:
-    return set_double(v, &o->step_duration, 1);
-  case O_REQUESTS:
-    return parse_u64(v, &o->max_requests);
-  case O_TIMEOUT:
-    return set_int(v, &o->timeout_ms, 1);
-  case O_STREAMS:
-    o->streams = 1;
+  case K_SET:
+    *(int *)field = table[k].lo;
     return 0;
-  case O_NO_STREAMS:
-    o->streams = 0;
-    return 0;
-  case O_CONNS:
-    return set_int(v, &o->conns_per_client, 1);
-  case O_SLOW_READ:
-    if (parse_u64(v, &u) != 0)
-      return -1;
-    o->slow_read = (size_t)u;
-    return 0;
-  case O_SOURCES:
-    return parse_sources(v, o);
-  case O_CONNECT_CONC:
-    return set_int(v, &o->connect_concurrency, 1);
-  case O_TOOL:
-    o->tool = v;
-    return 0;
-  case O_TOOL_ARG:
-    o->tool_arg = v;
-    return 0;
-  case O_TOOL_ARGS:
-    o->tool_args = v;
-    return json_object_valid(v);
-  case O_RESOURCE:
-    o->resource = v;
-    return 0;
-  case O_PROMPT:
-    o->prompt = v;
-    return 0;
-  case O_PROMPT_ARG:
-    o->prompt_arg = v;
-    return 0;
-  case O_PROCS:
-    return set_int(v, &o->procs, 1);
-  case O_FDS:
-    return set_int(v, &o->fds_per_proc, 2);
-  case O_CAPACITY:
-    return set_double(v, &o->capacity, 1);
-  case O_CAP_FACTOR:
-    return set_double(v, &o->capacity_factor, 0);
-  case O_CAP_DURATION:
-    return set_double(v, &o->capacity_duration, 1);
-  case O_CAP_CLIENTS:
-    return set_int(v, &o->capacity_clients, 1);
-  case O_FORMAT:
-    return set_format(v, o);
-  case O_JSON:
-    o->format = BENCH_FMT_JSON;
-    return 0;
-  case O_CSV:
-    o->format = BENCH_FMT_CSV;
-    return 0;
-  case O_OUTPUT:
-    o->output = v;
-    return 0;
-  case O_JSON_FILE:
-    o->json_file = v;
-    return 0;
-  case O_CSV_FILE:
-    o->csv_file = v;
-    return 0;
-  case O_TIMESERIES:
-    o->timeseries = v;
-    return 0;
-  case O_PLOT:
-    o->plot = v;
-    return 0;
-  case O_PROGRESS:
-    o->progress = 1;
-    return 0;
-  case O_NO_PROGRESS:
-    o->progress = 0;
-    return 0;
-  case O_CHILD:
-    return set_int(v, &o->child_index, 0);
+  case K_FN:
+    return table[k].fn(v, o);
   default:
-    break;
+    return 0;
   }
-  (void)d;
-  return -1;
+}
+
+static int takes_value(size_t k) {
+  return table[k].k != K_SET && table[k].k != K_HELP;
 }
 
 /* Fills what depends on several options. -1 on a contradiction. */
@@ -686,27 +556,26 @@ int bench_opts_parse(bench_opts *o, int argc, char **argv) {
       return -1;
     }
   for (i = 1; i < argc; i++) {
-    for (k = 0; k < sizeof table / sizeof table[0]; k++)
-      if (strcmp(argv[i], table[k].name) == 0)
-        break;
-    if (k == sizeof table / sizeof table[0]) {
+    for (k = 0; k < NOPTS && strcmp(argv[i], table[k].name) != 0; k++)
+      ;
+    if (k == NOPTS) {
       fprintf(stderr, "cmcp-bench: unknown option %s (see --help)\n", argv[i]);
       return -1;
     }
-    if (table[k].id == O_HELP) {
+    if (table[k].k == K_HELP) {
       fputs(usage, stdout);
       return 1;
     }
-    if (table[k].arg && i + 1 >= argc) {
+    if (takes_value(k) && i + 1 >= argc) {
       fprintf(stderr, "cmcp-bench: %s needs a value\n", argv[i]);
       return -1;
     }
-    if (apply(o, table[k].id, table[k].arg ? argv[i + 1] : NULL) != 0) {
+    if (apply(o, k, takes_value(k) ? argv[i + 1] : NULL) != 0) {
       fprintf(stderr, "cmcp-bench: bad value for %s: %s\n", argv[i],
-              table[k].arg ? argv[i + 1] : "");
+              takes_value(k) ? argv[i + 1] : "");
       return -1;
     }
-    i += table[k].arg;
+    i += takes_value(k);
   }
   return finish(o);
 }

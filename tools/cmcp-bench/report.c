@@ -454,11 +454,10 @@ static void md_latency_row(FILE *f, const char *name, const bench_hist *h) {
   fprintf(f, " %.3f |\n", ms_of(h->max));
 }
 
-static void write_md(bench_report *r, FILE *f) {
+/* The settings table of the Markdown summary. */
+static void md_settings(bench_report *r, FILE *f) {
   const bench_opts *o = r->o;
-  const bench_counters *c = &r->tc;
   char mix[256];
-  int k, i;
   mix_text(o, mix, sizeof mix);
   fprintf(f, "## cmcp-bench: %s\n\n", o->profile ? o->profile : "custom");
   fprintf(f, "| setting | value |\n|---|---|\n");
@@ -471,54 +470,84 @@ static void write_md(bench_report *r, FILE *f) {
   fprintf(f, "| mix | %s |\n| payload | %zu B |\n| processes | %d |\n", mix,
           o->payload, o->procs);
   fprintf(f, "| measured | %.1f s |\n\n", r->secs);
-  fprintf(f, "| requests | ok | errors | late | unsent | throughput |\n"
-             "|---:|---:|---:|---:|---:|---:|\n");
-  fprintf(f, "| %llu | %llu | %llu | %llu | %llu | %.0f/s |\n\n",
+}
+
+/* Requests, latency and errors by kind. */
+static void md_requests(bench_report *r, FILE *f) {
+  const bench_counters *c = &r->tc;
+  int k;
+  fprintf(f, "| requests | ok | errors | late | unsent | throughput | "
+             "mean send lag |\n|---:|---:|---:|---:|---:|---:|---:|\n");
+  fprintf(f, "| %llu | %llu | %llu | %llu | %llu | %.0f/s | %.3f ms |\n\n",
           (unsigned long long)c->sent, (unsigned long long)c->ok,
           (unsigned long long)bench_errors(c), (unsigned long long)c->late,
-          (unsigned long long)c->unsent, bench_report_throughput(r));
+          (unsigned long long)c->unsent, bench_report_throughput(r),
+          c->sent ? (double)c->lag_us / (double)c->sent / 1000.0 : 0.0);
   fprintf(f, "| latency (ms) | min | mean |");
   for (k = 0; k < NPCT; k++)
     fprintf(f, " %s |", pct_names[k]);
   fprintf(f, " max |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   md_latency_row(f, "from intended send", &r->total);
   md_latency_row(f, "from actual send", &r->svc_total);
-  fputc('\n', f);
-  fprintf(f, "| error | count |\n|---|---:|\n");
+  fprintf(f, "\n| error | count |\n|---|---:|\n");
   for (k = 0; k < BENCH_E_KINDS; k++)
     fprintf(f, "| %s | %llu |\n", bench_err_names[k],
             (unsigned long long)c->err[k]);
   fprintf(f, "| (503 with Retry-After) | %llu |\n\n",
           (unsigned long long)c->retry_after);
+}
+
+/* Handshakes and streams. */
+static void md_connections(bench_report *r, FILE *f) {
+  const bench_counters *c = &r->tc;
   fprintf(f,
-          "| handshakes | failed | streams opened | failed | dropped | "
-          "events |\n|---:|---:|---:|---:|---:|---:|\n| %llu | %llu | %llu | "
-          "%llu | %llu | %llu |\n",
+          "| handshakes | failed (connect/timeout/503/http/protocol) | "
+          "streams opened | failed | dropped | events |\n"
+          "|---:|---:|---:|---:|---:|---:|\n"
+          "| %llu | %llu (%llu/%llu/%llu/%llu/%llu) | %llu | %llu | %llu | "
+          "%llu |\n",
           (unsigned long long)c->handshakes,
           (unsigned long long)c->handshake_errors,
+          (unsigned long long)c->handshake_connect,
+          (unsigned long long)c->handshake_timeout,
+          (unsigned long long)c->handshake_refused,
+          (unsigned long long)c->handshake_http,
+          (unsigned long long)c->handshake_protocol,
           (unsigned long long)c->streams_opened,
           (unsigned long long)c->stream_errors,
           (unsigned long long)c->streams_dropped,
           (unsigned long long)c->stream_events);
-  if (o->nsteps > 0) {
-    fprintf(f, "\n| clients | ready | streams | steady s | req/s | errors | "
-               "p50 ms | p95 ms | p99 ms | max ms |\n"
-               "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
-    for (i = 0; i < o->nsteps; i++) {
-      bench_hist *h = &r->steps[i];
-      double s = r->step_secs[i];
-      fprintf(f,
-              "| %d | %llu | %llu | %.0f | %.0f | %llu | %.3f | %.3f | %.3f "
-              "| %.3f |\n",
-              o->steps[i], (unsigned long long)r->step_clients[i],
-              (unsigned long long)r->step_streams[i], s,
-              s > 0 ? (double)r->step_c[i].ok / s : 0.0,
-              (unsigned long long)bench_errors(&r->step_c[i]),
-              ms_of(bench_hist_percentile(h, 50)),
-              ms_of(bench_hist_percentile(h, 95)),
-              ms_of(bench_hist_percentile(h, 99)), ms_of(h->max));
-    }
+}
+
+/* One row per plateau (--steps). */
+static void md_steps(bench_report *r, FILE *f) {
+  const bench_opts *o = r->o;
+  int i;
+  fprintf(f, "\n| clients | ready | streams | steady s | req/s | errors | "
+             "p50 ms | p95 ms | p99 ms | max ms |\n"
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+  for (i = 0; i < o->nsteps; i++) {
+    const bench_hist *h = &r->steps[i];
+    double s = r->step_secs[i];
+    fprintf(f,
+            "| %d | %llu | %llu | %.0f | %.0f | %llu | %.3f | %.3f | %.3f "
+            "| %.3f |\n",
+            o->steps[i], (unsigned long long)r->step_clients[i],
+            (unsigned long long)r->step_streams[i], s,
+            s > 0 ? (double)r->step_c[i].ok / s : 0.0,
+            (unsigned long long)bench_errors(&r->step_c[i]),
+            ms_of(bench_hist_percentile(h, 50)),
+            ms_of(bench_hist_percentile(h, 95)),
+            ms_of(bench_hist_percentile(h, 99)), ms_of(h->max));
   }
+}
+
+static void write_md(bench_report *r, FILE *f) {
+  md_settings(r, f);
+  md_requests(r, f);
+  md_connections(r, f);
+  if (r->o->nsteps > 0)
+    md_steps(r, f);
 }
 
 static void write_csv(bench_report *r, FILE *f) {
