@@ -48,6 +48,14 @@ static cmcp_client_t *fake_client(const char *mode, const char *version,
   return cli;
 }
 
+static void ignore_cb(cmcp_client_t *cli, int status, json_object *result,
+                      void *data) {
+  (void)cli;
+  (void)status;
+  (void)result;
+  (void)data;
+}
+
 static const char *text_of(json_object *result) {
   json_object *content = json_object_object_get(result, "content");
   json_object *first = json_object_array_get_idx(content, 0);
@@ -294,6 +302,38 @@ static void test_close_on_eof_is_quick(void **state) {
   assert_true(now_ms() - t0 < 1500);
 }
 
+/* A server that stops reading: the unsent bytes are bounded (four times
+ * the message limit, at least 1 MiB) and a request past the bound is
+ * refused with CMCP_ELIMIT at once. */
+static void test_write_queue_bounded(void **state) {
+  const char *argv[] = {
+      "sh", "-c",
+      "read probe; printf '%s\\n' '{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":"
+      "{\"resultType\":\"complete\",\"ttlMs\":0,\"cacheScope\":\"private\","
+      "\"supportedVersions\":[\"2026-07-28\"],\"capabilities\":{}}}'; "
+      "exec sleep 30",
+      NULL};
+  cmcp_client_t *cli = cmcp_client_new(NULL, "c", "1");
+  static char params[70000];
+  int st = 0, sent = 0;
+  (void)state;
+  assert_int_equal(cmcp_client_set_stdio(cli, argv, NULL, NULL), 0);
+  assert_int_equal(cmcp_client_set_protocol(cli, "2026-07-28"), 0);
+  assert_int_equal(
+      cmcp_client_set_limit(cli, CMCP_CLIENT_LIMIT_MESSAGE_BYTES, 65536), 0);
+  assert_int_equal(cmcp_client_connect_sync(cli, NULL), 0);
+  memset(params, 'x', sizeof(params));
+  memcpy(params, "{\"p\":\"", 6);
+  memcpy(params + 60000, "\"}", 3);
+  for (int i = 0; i < 100 && st == 0; i++)
+    if ((st = cmcp_client_request(cli, "x/y", params, 0, 0, ignore_cb, NULL,
+                                  NULL)) == 0)
+      sent++;
+  assert_int_equal(st, CMCP_ELIMIT);
+  assert_true(sent >= 10 && sent <= 20);
+  cmcp_client_free(cli); /* EOF is not read: SIGTERM ends it */
+}
+
 /* ---- legacy server->client requests ------------------------------------ */
 
 static void test_server_requests_answered(void **state) {
@@ -480,6 +520,7 @@ int main(void) {
       cmocka_unit_test(test_env_and_cwd),
       cmocka_unit_test(test_close_escalates_to_kill),
       cmocka_unit_test(test_close_on_eof_is_quick),
+      cmocka_unit_test(test_write_queue_bounded),
       cmocka_unit_test(test_server_requests_answered),
       cmocka_unit_test(test_mrtr_rules),
       cmocka_unit_test(test_mrtr_undeclared_ask),
