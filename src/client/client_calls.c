@@ -107,6 +107,7 @@ int cmcp_client_call_tool(cmcp_client_t *cli, const char *name,
     return CMCP_EINVAL;
   if ((st = named_params(name, arguments_json, 1, &p)) != 0)
     return st;
+  flags &= CMCP_REQ_PROGRESS | CMCP_REQ_NO_CACHE;
   return send_obj(cli, "tools/call", p, 1, flags, cb, data, req_out);
 }
 
@@ -220,7 +221,6 @@ static json_object *all_changes(void) {
 static int listen_modern(cmcp_client_t *cli, const char *filter_json,
                          cmcp_result_fn cb, void *data, uint64_t *req_out) {
   json_object *p = NULL, *f = NULL;
-  cmcp__creq *r = NULL;
   int st;
   if (filter_json) {
     if ((st = cmcp__json_parse_object(filter_json, &p)) != 0)
@@ -230,12 +230,9 @@ static int listen_modern(cmcp_client_t *cli, const char *filter_json,
     json_object_put(p);
     return CMCP_ENOMEM;
   }
-  if ((st = cmcp__client_request_obj(cli, "subscriptions/listen", p, 0,
-                                     CMCP_REQ_NO_CACHE, cb, data, req_out,
-                                     &r)) != 0)
-    return st;
-  (void)r;
-  return 0;
+  return cmcp__client_request_obj(cli, "subscriptions/listen", p, 0,
+                                  CMCP_REQ_NO_CACHE | CMCP__REQ_STREAM, cb,
+                                  data, req_out, NULL);
 }
 
 int cmcp_client_listen(cmcp_client_t *cli, const char *filter_json,

@@ -21,6 +21,9 @@
 
 #define CMCP__CLIENT_ERRLEN 256
 #define CMCP__CLIENT_CACHE_MAX 128 /* cached results kept at most */
+/* An internal request flag beside CMCP_REQ_*: the answer is a long-lived
+ * stream (subscriptions/listen), so no timeout applies. */
+#define CMCP__REQ_STREAM (1u << 16)
 
 typedef struct cmcp__creq cmcp__creq;
 

@@ -24,6 +24,10 @@ cmcp__creq *cmcp__creq_new(cmcp_client_t *cli, const char *method,
   r->cb = cb;
   r->data = data;
   r->handle = ++cli->next_handle;
+  if (flags & CMCP__REQ_STREAM) {
+    r->stream = 1;
+    r->timeout_ms = 0;
+  }
   uv_timer_init(cli->loop, &r->timer);
   r->timer.data = r;
   cli->open_handles++;
@@ -772,6 +776,7 @@ int cmcp_client_request(cmcp_client_t *cli, const char *method,
     return CMCP_EINVAL;
   if (params_json && (st = cmcp__json_parse_object(params_json, &params)) != 0)
     return st;
+  flags &= CMCP_REQ_PROGRESS | CMCP_REQ_NO_CACHE;
   return cmcp__client_request_obj(cli, method, params, timeout_ms, flags, cb,
                                   data, req_out, NULL);
 }

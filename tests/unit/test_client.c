@@ -498,7 +498,14 @@ static void test_listen_both_eras(void **state) {
     outcome l = {0}, o = {0};
     uint64_t req = 0;
     fixture_up(&f, eras[e], 0);
+    assert_int_equal(cmcp_client_set_timeout(f.cli, 200), 0);
     assert_int_equal(cmcp_client_listen(f.cli, NULL, on_result, &l, &req), 0);
+    /* A stream: the per-request timeout does not apply to it. */
+    for (uint64_t end = uv_hrtime() / 1000000 + 600;
+         uv_hrtime() / 1000000 < end;)
+      uv_run(&f.loop, UV_RUN_NOWAIT), uv_sleep(5);
+    assert_int_equal(l.done, 0);
+    assert_int_equal(cmcp_client_set_timeout(f.cli, 10000), 0);
     /* Give a modern server the time to acknowledge the subscription. */
     call(&f, "test_simple_text", NULL, 0, &o);
     call(&f, "test_trigger_tool_change", NULL, 0, &o);
