@@ -260,6 +260,13 @@ static void list_then(run *r, const char *method, const char *key,
   json_object_put(res);
 }
 
+static void on_listen_end(cmcp_client_t *cli, int status, json_object *res,
+                          void *data) {
+  (void)cli;
+  (void)res;
+  say(data, "the standalone stream ended: %s%s", cmcp_strerror(status), "");
+}
+
 static int session(run *r) {
   json_object *res = NULL;
   int rc = cmcp_client_connect_sync(r->cli, &res);
@@ -270,6 +277,12 @@ static int session(run *r) {
     return 1;
   }
   say(r, "connected (%s)%s", cmcp_client_protocol_version(r->cli), "");
+  /* A legacy server may ask (elicitation, sampling, roots) on the
+   * session's standalone stream rather than on a request's own. */
+  if (!cmcp_client_is_modern(r->cli)) {
+    rc = cmcp_client_listen(r->cli, NULL, on_listen_end, r, NULL);
+    say(r, "listen: %s%s", cmcp_strerror(rc), "");
+  }
   res = NULL;
   rc = cmcp_client_request_sync(r->cli, "tools/list", NULL, &res);
   if (rc != 0) {
