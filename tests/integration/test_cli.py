@@ -526,6 +526,13 @@ class CliCases:
         self.assertEqual(rc, 0, shown)
         self.assertIn("action=decline", self.tool_text(json.loads(out)))
 
+    def test_url_elicitation_on_terminal(self):
+        rc, out, shown = self.run_in_pty(
+            ["tools", "call", "test_elicitation_url"], [("[A]ccept", "c")])
+        self.assertEqual(rc, 0, shown)
+        self.assertIn("Open this URL: https://", shown)
+        self.assertEqual(out, "URL elicitation completed: action=cancel\n")
+
     def test_elicitation_defaults_on_terminal(self):
         rc, out, shown = self.run_in_pty(
             ["--json", "tools", "call", "test_elicitation_sep1034_defaults"],
