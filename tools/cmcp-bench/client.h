@@ -1,28 +1,11 @@
 /* client.h: clients, their connections and the runner that drives them
- * (run.c, mcp.c, http.c, sse.c, stdio.c). */
+ * (run.c, mcp.c, http.c, stdio.c). */
 #ifndef BENCH_CLIENT_H
 #define BENCH_CLIENT_H
 
 #include "bench.h"
+#include "client/sse_parse.h"
 #include "llhttp.h"
-
-/* ---- SSE (sse.c) --------------------------------------------------------- */
-/* Event-stream parser: lines in, the data of each event out. */
-typedef struct bench_sse {
-  cmcp__buf line; /* a partial line */
-  cmcp__buf data; /* the current event's data lines */
-  int has_data;
-  int skip_lf; /* the last chunk ended in CR: a leading LF is its CRLF */
-} bench_sse;
-
-typedef void (*bench_sse_fn)(void *arg, const char *data, size_t len);
-
-void bench_sse_init(bench_sse *s, size_t limit);
-void bench_sse_free(bench_sse *s);
-/* Feeds n bytes; fn gets the data of every complete event that has some.
- * 0, or CMCP_ELIMIT when a line or an event outgrows the limit. */
-int bench_sse_feed(bench_sse *s, const char *p, size_t n, bench_sse_fn fn,
-                   void *arg);
 
 /* ---- HTTP connections (http.c) ---------------------------------------------
  */
@@ -60,7 +43,7 @@ typedef struct bench_conn {
   uint64_t sent_at;        /* ns: when it went */
   uint64_t deadline;       /* ms (uv_now): when it times out */
   cmcp__buf body;          /* JSON answer (or the answer event's data) */
-  bench_sse *ssep;         /* while an SSE body is read */
+  cmcp__ssep *ssep;        /* while an SSE body is read */
   uv_timer_t *slow;        /* slow read: resumes reading */
   uint64_t budget;         /* slow read: bytes still allowed this period */
   struct bench_conn *next; /* the client's other connections */

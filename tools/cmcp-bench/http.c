@@ -2,12 +2,12 @@
  *
  * Keep-alive, one request in flight per connection; responses parsed by
  * llhttp in response mode. A JSON body is buffered (bounded); an SSE body
- * goes through the SSE parser, keeping the data of the answer event. A
- * held stream (GET or subscriptions/listen) is never buffered: its events
- * are only counted. Each connection binds to the next source address
- * (127.0.0.2 ... by default) so that many connections do not run out of
- * ephemeral ports. With --slow-read a connection reads at most that many
- * bytes a second and stops reading in between (a slow consumer).
+ * goes through the library's SSE parser (src/client/sse_parse.h), keeping the
+ * data of the answer event. A held stream (GET or subscriptions/listen) is
+ * never buffered: its events are only counted. Each connection binds to the
+ * next source address (127.0.0.2 ... by default) so that many connections do
+ * not run out of ephemeral ports. With --slow-read a connection reads at most
+ * that many bytes a second and stops reading in between (a slow consumer).
  */
 #define _GNU_SOURCE /* memmem */
 #include "client.h"
@@ -80,17 +80,20 @@ static int on_header_value(llhttp_t *p, const char *at, size_t n) {
 }
 
 /* Keeps the data of an answer event (not a notification or request). */
-static void on_sse_event(void *arg, const char *data, size_t len) {
+static int on_sse_event(void *arg, const cmcp__ssep_event *ev) {
   bench_conn *c = arg;
+  const char *data = ev->data;
+  size_t len = ev->len;
   size_t head = len < 48 ? len : 48;
   if (c->is_stream) {
     bench_on_stream_event(c, data, len);
-    return;
+    return 0;
   }
   if (memmem(data, head, "\"method\"", 8) != NULL)
-    return;
+    return 0;
   cmcp__buf_reset(&c->body);
   (void)cmcp__buf_add(&c->body, data, len);
+  return 0;
 }
 
 static int on_headers_complete(llhttp_t *p) {
@@ -102,7 +105,7 @@ static int on_headers_complete(llhttp_t *p) {
       if (c->ssep == NULL)
         return -1;
     }
-    bench_sse_init(c->ssep, SSE_LIMIT);
+    cmcp__ssep_init(c->ssep, SSE_LIMIT);
   }
   if (c->is_stream)
     bench_on_response(c); /* the stream is open (or refused) */
@@ -114,7 +117,7 @@ static int on_body(llhttp_t *p, const char *at, size_t n) {
   if (c->state == CONN_CLOSING)
     return -1;
   if (c->sse)
-    return bench_sse_feed(c->ssep, at, n, on_sse_event, c) == 0 ? 0 : -1;
+    return cmcp__ssep_feed(c->ssep, at, n, on_sse_event, c) == 0 ? 0 : -1;
   if (c->is_stream)
     return 0;
   return cmcp__buf_add(&c->body, at, n) == 0 ? 0 : -1;
@@ -124,7 +127,7 @@ static int on_message_complete(llhttp_t *p) {
   bench_conn *c = of_parser(p);
   c->done = 1;
   if (c->ssep != NULL) {
-    bench_sse_free(c->ssep);
+    cmcp__ssep_free(c->ssep);
     cmcp__free(c->ssep);
     c->ssep = NULL;
   }
@@ -355,7 +358,7 @@ void bench_conn_close(bench_conn *c) {
     c->slow = NULL;
   }
   if (c->ssep != NULL) {
-    bench_sse_free(c->ssep);
+    cmcp__ssep_free(c->ssep);
     cmcp__free(c->ssep);
     c->ssep = NULL;
   }
