@@ -117,6 +117,7 @@ struct bench_runner {
   int streams;     /* streams open */
   int src_next;    /* round-robin source address */
   uint64_t t0;     /* ns: start */
+  uint64_t end;    /* ns: t0 + --duration; nothing is meant to go later */
   uint64_t budget; /* requests still allowed (UINT64_MAX: no bound) */
   int stopping;
   int sec;

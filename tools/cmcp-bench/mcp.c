@@ -645,6 +645,9 @@ static void fire(bench_client *cl, int timed) {
   uint64_t now = bench_now_ns();
   if (cl->state != CL_READY || r->stopping)
     return;
+  /* nothing is meant to go at or after the end of --duration */
+  if ((cl->interval > 0 ? cl->next : now) >= r->end)
+    return;
   if (!r->o->open_loop) {
     if (cl->waiting || r->budget == 0)
       return;
@@ -657,7 +660,7 @@ static void fire(bench_client *cl, int timed) {
                  cl->interval > 0 ? intended_time(cl->next, now, timed) : now);
     cl->next = cl->interval > 0 ? cl->next + cl->interval : now;
   } else {
-    while (cl->next <= now) {
+    while (cl->next <= now && cl->next < r->end) {
       backlog_push(cl, intended_time(cl->next, now, timed));
       cl->next += cl->interval > 0 ? cl->interval : 1000000;
     }

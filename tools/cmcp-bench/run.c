@@ -270,6 +270,7 @@ int bench_run(const bench_opts *o, bench_tick_fn fn, void *data) {
     rc = bench_stdio_start(r);
   if (rc == 0) {
     r->t0 = bench_now_ns();
+    r->end = r->t0 + (uint64_t)(o->duration * 1e9);
     uv_update_time(&r->loop);
     uv_timer_init(&r->loop, &r->tick);
     uv_timer_init(&r->loop, &r->pace);
