@@ -122,6 +122,15 @@ void cmcp__client_on_request(cmcp_client_t *cli, cmcp__msg *msg) {
   cmcp_ask_fn fn;
   cmcp_ask_t *a;
   void *data = NULL;
+  /* 2026-07-28: "The server MUST NOT write JSON-RPC requests" and "The
+   * client never writes JSON-RPC responses": a request is dropped. */
+  if (cli->modern) {
+    cmcp__log(CMCP_LOG_INFO,
+              "client: ignored a %s request from the server "
+              "on the 2026-07-28 wire",
+              msg->method);
+    return;
+  }
   if (strcmp(msg->method, "ping") == 0) {
     (void)send_response(cli, msg->id, NULL, 0, NULL);
     return;

@@ -138,6 +138,8 @@ def handle(mode, msg):
             send_raw("{\"jsonrpc\":\"2.0\",\"id\":%d,\"res\n" % mid)
         else:
             result(mid, discover_result())
+            if mode == "modern_request":
+                send({"jsonrpc": "2.0", "id": "m1", "method": "ping"})
         return
     if method == "initialize":
         if mode == "init_unknown_version":

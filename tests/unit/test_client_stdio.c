@@ -357,6 +357,19 @@ static void test_server_requests_answered(void **state) {
   cmcp_client_free(cli);
 }
 
+/* 2026-07-28: a server request is dropped, never answered. */
+static void test_modern_server_request_ignored(void **state) {
+  cmcp_client_t *cli = fake_client("modern_request", NULL, 30000);
+  char text[8192];
+  (void)state;
+  assert_int_equal(cmcp_client_connect_sync(cli, NULL), 0);
+  assert_int_equal(cmcp_client_request_sync(cli, "ping", NULL, NULL), 0);
+  assert_int_equal(call_text(cli, "seen", text, sizeof(text)), 0);
+  assert_null(strstr(text, "\"m1\""));
+  assert_non_null(strstr(text, "\"ping\""));
+  cmcp_client_free(cli);
+}
+
 /* ---- MRTR -------------------------------------------------------------- */
 
 static void accept_all(cmcp_client_t *cli, cmcp_ask_t *ask, void *data) {
@@ -522,6 +535,7 @@ int main(void) {
       cmocka_unit_test(test_close_on_eof_is_quick),
       cmocka_unit_test(test_write_queue_bounded),
       cmocka_unit_test(test_server_requests_answered),
+      cmocka_unit_test(test_modern_server_request_ignored),
       cmocka_unit_test(test_mrtr_rules),
       cmocka_unit_test(test_mrtr_undeclared_ask),
       cmocka_unit_test(test_list_all_pages),
