@@ -474,6 +474,15 @@ void cmcp__client_take_tools(cmcp_client_t *cli, json_object *result,
       json_object_array_del_idx(arr, i, 1);
       continue;
     }
+    /* Bounded: past the bound the map starts afresh (a call to a tool
+     * forgotten that way goes without Mcp-Param headers until its
+     * definition is listed again). */
+    if (name && json_object_object_length(cli->tools) >= CMCP__TOOLS_MAX &&
+        !json_object_object_get_ex(cli->tools, name, NULL)) {
+      json_object_put(cli->tools);
+      if (!(cli->tools = json_object_new_object()))
+        return;
+    }
     if (name)
       json_object_object_add(cli->tools, name, json_object_get(tool));
     i++;

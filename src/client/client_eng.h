@@ -21,6 +21,7 @@
 
 #define CMCP__CLIENT_ERRLEN 256
 #define CMCP__CLIENT_CACHE_MAX 128 /* cached results kept at most */
+#define CMCP__TOOLS_MAX 10000      /* tool definitions kept for headers */
 /* An internal request flag beside CMCP_REQ_*: the answer is a long-lived
  * stream (subscriptions/listen), so no timeout applies. */
 #define CMCP__REQ_STREAM (1u << 16)
