@@ -155,6 +155,21 @@ class BenchTestCase(unittest.TestCase):
         self.assertLessEqual(abs(4 * s.served("prompts/get") - req["ok"]),
                              4 * 6)
 
+    def test_idle_clients_hold_streams_and_send_nothing(self):
+        s = self.start()
+        for proto in ("2026-07-28", "2025-11-25"):
+            rep = bench("--clients", "2", "--client-rate", "10",
+                        "--idle-clients", "5", "--duration", "2",
+                        "--protocol", proto, "--url", s.url)
+            req = rep["requests"]
+            self.assert_accounted(rep)
+            self.assertEqual(req["handshakes"], 7, req)
+            self.assertEqual(req["streams_opened"], 5, req)
+            self.assertLessEqual(req["sent"], 2 * 10 * 2)
+            self.assertEqual(rep["settings"]["idle_clients"], 5)
+        self.assertEqual(s.served("server/discover") +
+                         s.served("initialize"), 14)
+
     def test_tool_errors_counted(self):
         s = self.start()
         rep = bench("--tool", "fail", "--clients", "2", "--requests", "30",

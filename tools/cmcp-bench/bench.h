@@ -130,6 +130,7 @@ typedef struct bench_opts {
   uint64_t max_requests;
   int timeout_ms;
   int streams; /* every client also holds a notification stream */
+  int idle;    /* more clients that only hold a stream (idle sessions) */
   int conns_per_client;
   size_t slow_read; /* bytes/s each connection reads at most (0: all) */
   struct sockaddr_in src[BENCH_MAX_SRC];

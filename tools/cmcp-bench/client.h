@@ -90,6 +90,7 @@ typedef struct bench_client {
   uint8_t hs;      /* handshake step */
   uint8_t waiting; /* closed loop: the next request waits for an answer */
   uint8_t stream_wanted;
+  uint8_t idle; /* holds a stream, sends nothing */
   uint8_t nconns;
   char *sid;         /* legacy session id */
   bench_conn *conns; /* request connections */
@@ -111,6 +112,7 @@ struct bench_runner {
   void *fn_data;
   bench_client *clients;
   int nclients;    /* this process's clients */
+  int nidle;       /* the first nidle of them are idle */
   int started;     /* clients started so far */
   int ready;       /* clients ready */
   int handshaking; /* clients in their handshake */

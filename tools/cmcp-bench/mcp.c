@@ -416,7 +416,8 @@ static void become_ready(bench_client *cl) {
         (uint64_t)(fmod(cl->index * GOLDEN, 1.0) * (double)cl->interval);
   if (cl->stream_wanted)
     open_stream(cl);
-  schedule_next(cl);
+  if (!cl->idle)
+    schedule_next(cl);
 }
 
 /* The error kind of a handshake answer with an unexpected status. */
@@ -618,7 +619,7 @@ static void on_timer(uv_timer_t *t) {
 static void schedule_next(bench_client *cl) {
   bench_runner *r = cl->r;
   uint64_t now = bench_now_ns(), ms;
-  if (cl->state != CL_READY || r->stopping || r->budget == 0)
+  if (cl->state != CL_READY || cl->idle || r->stopping || r->budget == 0)
     return;
   if (!r->o->open_loop && cl->waiting)
     return;

@@ -56,6 +56,8 @@ static const char usage[] =
     "  --streams, --no-streams each client also holds a notification stream\n"
     "                          (legacy: GET; 2026-07-28: "
     "subscriptions/listen)\n"
+    "  --idle-clients N        N more clients (idle sessions) that do their\n"
+    "                          handshake, hold a stream and send nothing\n"
     "  --conns-per-client N    request connections per client (default 1\n"
     "                          closed loop, 4 open loop)\n"
     "  --slow-read BYTES       each connection reads at most BYTES a second\n"
@@ -434,6 +436,7 @@ static const struct {
     {"--timeout", K_INT, AT(timeout_ms), 1, NULL},
     {"--streams", K_SET, AT(streams), 1, NULL},
     {"--no-streams", K_SET, AT(streams), 0, NULL},
+    {"--idle-clients", K_INT, AT(idle), 0, NULL},
     {"--conns-per-client", K_INT, AT(conns_per_client), 1, NULL},
     {"--slow-read", K_SIZE, AT(slow_read), 0, NULL},
     {"--source-addrs", K_FN, 0, 0, parse_sources},
@@ -536,7 +539,8 @@ static int finish(bench_opts *o) {
     return -1;
   }
   if (o->procs == 0) {
-    long conns = (long)most * (o->conns_per_client + (o->streams ? 1 : 0));
+    long conns = (long)most * (o->conns_per_client + (o->streams ? 1 : 0)) +
+                 2L * o->idle;
     o->procs = (int)((conns + o->fds_per_proc - 1) / o->fds_per_proc);
     if (o->procs < 1)
       o->procs = 1;

@@ -463,8 +463,9 @@ static void md_settings(bench_report *r, FILE *f) {
   fprintf(f, "| setting | value |\n|---|---|\n");
   fprintf(f, "| target | %s |\n| protocol | %s |\n",
           o->stdio_cmd ? o->stdio_cmd : o->url, o->protocol);
-  fprintf(f, "| clients | %d%s |\n| loop | %s |\n", o->clients,
-          o->streams ? " (each holding a stream)" : "", loop_name(o));
+  fprintf(f, "| clients | %d%s |\n| idle clients | %d |\n| loop | %s |\n",
+          o->clients, o->streams ? " (each holding a stream)" : "", o->idle,
+          loop_name(o));
   fprintf(f, "| rate per client | %s%.1f/s |\n",
           o->client_rate > 0 ? "" : "unpaced ", o->client_rate);
   fprintf(f, "| mix | %s |\n| payload | %zu B |\n| processes | %d |\n", mix,
@@ -631,6 +632,7 @@ static json_object *settings_json(const bench_opts *o) {
       s, "transport", json_object_new_string(o->stdio_cmd ? "stdio" : "http"));
   json_object_object_add(s, "protocol", json_object_new_string(o->protocol));
   json_object_object_add(s, "clients", json_object_new_int(o->clients));
+  json_object_object_add(s, "idle_clients", json_object_new_int(o->idle));
   json_object_object_add(s, "loop", json_object_new_string(loop_name(o)));
   json_object_object_add(s, "client_rate",
                          json_object_new_double(o->client_rate));

@@ -72,8 +72,8 @@ int bench_target_clients(const bench_runner *r, uint64_t since) {
   const bench_opts *o = r->o;
   double t = (double)since / 1e9;
   int n;
-  if (o->nsteps > 0)
-    return share(o, o->steps[step_at(o, since)]);
+  if (o->nsteps > 0) /* the idle clients come first in the array */
+    return r->nidle + share(o, o->steps[step_at(o, since)]);
   n = r->nclients;
   if (o->ramp > 0 && t < o->ramp) {
     n = (int)ceil((double)n * t / o->ramp);
@@ -227,7 +227,8 @@ static int setup(bench_runner *r) {
   const bench_opts *o = r->o;
   int i, n = max_clients(o), base = share_base(o, n);
   double rate = o->client_rate;
-  r->nclients = share(o, n);
+  r->nidle = o->stdio_cmd == NULL ? share(o, o->idle) : 0;
+  r->nclients = r->nidle + share(o, n);
   r->clients = cmcp__calloc(r->nclients > 0 ? (size_t)r->nclients : 1,
                             sizeof *r->clients);
   r->pad = cmcp__malloc(o->payload + 1);
@@ -242,9 +243,12 @@ static int setup(bench_runner *r) {
   for (i = 0; i < r->nclients; i++) {
     bench_client *cl = &r->clients[i];
     cl->r = r;
-    cl->index = base + i;
+    cl->idle = (uint8_t)(i < r->nidle);
+    /* idle clients are numbered after every active one */
+    cl->index = cl->idle ? n + share_base(o, o->idle) + i : base + i - r->nidle;
     cl->interval = rate > 0 ? (uint64_t)(1e9 / rate) : 0;
-    cl->stream_wanted = (uint8_t)(o->streams && o->stdio_cmd == NULL);
+    cl->stream_wanted =
+        (uint8_t)((o->streams || cl->idle) && o->stdio_cmd == NULL);
     uv_timer_init(&r->loop, &cl->timer);
     cl->timer.data = cl;
   }
