@@ -69,6 +69,9 @@ static const char *const limit_names[CMCP__REFUSE_COUNT] = {
     [CMCP__REFUSE_MAX_PIPELINED] = "max-pipelined",
     [CMCP__REFUSE_OUTBOUND_BYTES] = "max-outbound-bytes",
     [CMCP__REFUSE_OUT_OF_MEMORY] = "out-of-memory",
+    [CMCP__REFUSE_TASKS_PER_PEER] = "tasks-per-peer",
+    [CMCP__REFUSE_TASK_WAITERS] = "task-waiters",
+    [CMCP__REFUSE_SUBSCRIPTIONS] = "subscriptions-per-session",
 };
 
 static const int http_codes[CMCP__SH_OTHER] = {
@@ -85,8 +88,8 @@ static const char *const http_names[CMCP__SH_COUNT] = {
 
 /* Bucket bounds: 100 us to 10 s, 1-2.5-5 steps. */
 static const uint64_t bucket_ns[CMCP__STATS_BUCKETS] = {
-    100000,    250000,    500000,     1000000,    2500000,    5000000,
-    10000000,  25000000,  50000000,   100000000,  250000000,  500000000,
+    100000,     250000,     500000,     1000000,    2500000,   5000000,
+    10000000,   25000000,   50000000,   100000000,  250000000, 500000000,
     1000000000, 2500000000, 5000000000, 10000000000};
 static const char *const bucket_le[CMCP__STATS_BUCKETS + 1] = {
     "0.0001", "0.00025", "0.0005", "0.001", "0.0025", "0.005",
@@ -99,14 +102,15 @@ static const char *const bucket_le[CMCP__STATS_BUCKETS + 1] = {
  * writer), an atomic add in the common one. */
 static inline void add(ctr *c, uint64_t n) {
   if (mine != NULL)
-    atomic_store_explicit(
-        c, atomic_load_explicit(c, memory_order_relaxed) + n,
-        memory_order_relaxed);
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
+                          memory_order_relaxed);
   else
     atomic_fetch_add_explicit(c, n, memory_order_relaxed);
 }
 
-static inline shard *here(void) { return mine != NULL ? mine : &common; }
+static inline shard *here(void) {
+  return mine != NULL ? mine : &common;
+}
 
 void cmcp__stats_count(cmcp__stats_counter c) {
   if ((unsigned)c < CMCP__SC_COUNT)
@@ -119,9 +123,9 @@ void cmcp__stats_gauge_add(cmcp__stats_gauge g, int64_t delta) {
     return;
   v = &here()->gauge[g];
   if (mine != NULL)
-    atomic_store_explicit(
-        v, atomic_load_explicit(v, memory_order_relaxed) + delta,
-        memory_order_relaxed);
+    atomic_store_explicit(v,
+                          atomic_load_explicit(v, memory_order_relaxed) + delta,
+                          memory_order_relaxed);
   else
     atomic_fetch_add_explicit(v, delta, memory_order_relaxed);
 }
@@ -172,9 +176,13 @@ cmcp__stats_meter *cmcp__stats_meter_push(cmcp__stats_meter *m) {
   return prev;
 }
 
-void cmcp__stats_meter_pop(cmcp__stats_meter *prev) { meter = prev; }
+void cmcp__stats_meter_pop(cmcp__stats_meter *prev) {
+  meter = prev;
+}
 
-cmcp__stats_meter *cmcp__stats_meter_current(void) { return meter; }
+cmcp__stats_meter *cmcp__stats_meter_current(void) {
+  return meter;
+}
 
 void cmcp__stats_meter_end(cmcp__stats_meter *m, cmcp__stats_outcome o) {
   uint64_t now;

@@ -85,6 +85,9 @@ typedef enum {
   CMCP__REFUSE_OUTBOUND_BYTES,      /* slow consumer dropped over
                                        --max-outbound-bytes */
   CMCP__REFUSE_OUT_OF_MEMORY,       /* allocation failed: 503 / -32603 */
+  CMCP__REFUSE_TASKS_PER_PEER,      /* tasks held per session/client: -32000 */
+  CMCP__REFUSE_TASK_WAITERS,        /* tasks/result waiting on one task */
+  CMCP__REFUSE_SUBSCRIPTIONS,       /* resources/subscribe per session */
   CMCP__REFUSE_COUNT
 } cmcp__stats_limit;
 
@@ -108,6 +111,7 @@ typedef enum {
 } cmcp__stats_gauge;
 
 /* HTTP status codes counted (label "code"); anything else is "other". */
+/* clang-format off */
 #define CMCP__STATS_HTTP_CODES                                                 \
   X(200) X(202) X(204) X(400) X(403) X(404) X(405) X(406) X(408) X(413)        \
   X(414) X(415) X(422) X(431) X(500) X(503)
@@ -118,6 +122,7 @@ enum {
   CMCP__SH_OTHER,
   CMCP__SH_COUNT
 };
+/* clang-format on */
 
 /* Latency buckets: upper bounds in seconds (Prometheus "le"), plus +Inf. */
 #define CMCP__STATS_BUCKETS 16

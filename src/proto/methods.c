@@ -346,6 +346,7 @@ void cmcp__m_subscribe(cmcp__peer_t *peer, cmcp__req *req) {
       goto nomem;
     if (json_object_object_length(peer->subs) >= CMCP__SUBS_MAX &&
         !json_object_object_get_ex(peer->subs, uri, NULL)) {
+      cmcp__stats_refused(CMCP__REFUSE_SUBSCRIPTIONS);
       cmcp__send_error(peer, req->id, CMCP_MCP_SERVER_OVERLOADED,
                        "Server overloaded: this session already subscribes "
                        "to 1024 resources (CMCP__SUBS_MAX, the "

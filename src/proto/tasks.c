@@ -786,6 +786,7 @@ static int start_task(cmcp__peer_t *peer, cmcp_call_t *call, int modern,
              "%s (CMCP_LIMIT_TASKS_PER_PEER); retry once some expire",
              (long long)limit,
              modern ? "for 2026-07-28 clients" : "for this session");
+    cmcp__stats_refused(CMCP__REFUSE_TASKS_PER_PEER);
     cmcp__call_fail(call, CMCP_MCP_SERVER_OVERLOADED, text, NULL);
     return 1;
   }
@@ -937,6 +938,7 @@ static void m_result(cmcp__peer_t *peer, cmcp__req *req, task *t) {
   if (t->waiters == NULL && (t->waiters = json_object_new_array()) == NULL)
     goto nomem;
   if (json_object_array_length(t->waiters) >= MAX_WAITERS) {
+    cmcp__stats_refused(CMCP__REFUSE_TASK_WAITERS);
     cmcp__send_error(peer, req->id, CMCP_MCP_SERVER_OVERLOADED,
                      "Server overloaded: too many tasks/result requests "
                      "already wait for this task",

@@ -132,8 +132,8 @@ static int start_metrics(const cmcp__options *o, const char *prog,
     return 0;
   rc = cmcp__metrics_server_start(ms, o->metrics_host, o->metrics_port);
   if (rc != 0) {
-    fprintf(stderr, "%s: --metrics-listen %s:%d: %s\n", prog,
-            o->metrics_host, o->metrics_port, cmcp_strerror(rc));
+    fprintf(stderr, "%s: --metrics-listen %s:%d: %s\n", prog, o->metrics_host,
+            o->metrics_port, cmcp_strerror(rc));
     return 1;
   }
   fprintf(stderr, "%s: metrics on http://%s%s%s:%d/metrics\n", prog,

@@ -76,8 +76,7 @@ static const scalar_def scalars[] = {
      "Admitted requests whose handler has not finished.", -1,
      CMCP__SG_INFLIGHT},
     {"cmcp_worker_queue_depth", "gauge",
-     "Blocking calls waiting for a worker thread.", -1,
-     CMCP__SG_WORKER_QUEUE},
+     "Blocking calls waiting for a worker thread.", -1, CMCP__SG_WORKER_QUEUE},
     {"cmcp_outbound_bytes", "gauge",
      "Response bytes queued for sending and not yet written.", -1,
      CMCP__SG_OUTBOUND_BYTES},
@@ -144,8 +143,7 @@ static int render_histogram(cmcp__buf *b, const cmcp__stats_snapshot *s,
         "cmcp_request_duration_seconds_sum{method=\"%s\"} %llu.%09llu\n"
         "cmcp_request_duration_seconds_count{method=\"%s\"} %llu\n",
         name, (unsigned long long)(sum / 1000000000u),
-        (unsigned long long)(sum % 1000000000u), name,
-        (unsigned long long)cum);
+        (unsigned long long)(sum % 1000000000u), name, (unsigned long long)cum);
   return rc;
 }
 

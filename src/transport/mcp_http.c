@@ -660,6 +660,7 @@ static int over_connection_bound(cmcp__mcp_loop *lp) {
 
 static void refuse_connection(cmcp__http_request *req) {
   static const cmcp__http_header close = {"Connection", "close"};
+  cmcp__stats_refused(CMCP__REFUSE_MAX_CONNECTIONS); /* across the loops */
   respond_error_hdr(req, 503, NULL, CMCP_MCP_SERVER_OVERLOADED,
                     "Service Unavailable: too many connections "
                     "(--max-connections)",

@@ -360,6 +360,8 @@ class MetricsTest(unittest.TestCase):
             lambda: value(self.server.scrape(), "cmcp_sessions") == 1))
         self.assertTrue(wait_for(
             lambda: value(self.server.scrape(), "cmcp_streams") == 0))
+        self.assertTrue(wait_for(
+            lambda: value(self.server.scrape(), "cmcp_outbound_bytes") == 0))
 
     def test_metrics_endpoint_methods(self):
         status, headers, _ = self.server.request("POST", "{}",

@@ -28,7 +28,9 @@
 
 static cmcp__stats_snapshot before, after;
 
-static void snap(cmcp__stats_snapshot *s) { cmcp__stats_read(s); }
+static void snap(cmcp__stats_snapshot *s) {
+  cmcp__stats_read(s);
+}
 
 #define DELTA(field) ((long long)(after.field - before.field))
 
@@ -202,8 +204,7 @@ static void test_meters(void **state) {
   assert_int_equal(DELTA(requests[CMCP__SM_PING][CMCP__SO_OK]), 0);
   assert_int_equal(DELTA(requests[CMCP__SM_TOOLS_CALL][CMCP__SO_TOOL_ERROR]),
                    1);
-  assert_int_equal(DELTA(requests[CMCP__SM_TOOLS_CALL][CMCP__SO_CANCELLED]),
-                   0);
+  assert_int_equal(DELTA(requests[CMCP__SM_TOOLS_CALL][CMCP__SO_CANCELLED]), 0);
   assert_true(a.done && b.done);
 }
 
@@ -231,8 +232,8 @@ static cmcp_server_t *engine_server(void) {
   cmcp_server_t *srv = cmcp_server_new("metrics", "1");
   assert_int_equal(cmcp_server_add_tool(srv, "ok", NULL, NULL, ok_tool, NULL),
                    0);
-  assert_int_equal(
-      cmcp_server_add_tool(srv, "bad", NULL, NULL, bad_tool, NULL), 0);
+  assert_int_equal(cmcp_server_add_tool(srv, "bad", NULL, NULL, bad_tool, NULL),
+                   0);
   assert_int_equal(
       cmcp_server_add_tool(srv, "park", NULL, NULL, park_tool, NULL), 0);
   return srv;
@@ -322,8 +323,7 @@ static void check_exposition(const char *text) {
     if (strncmp(line, "# TYPE ", 7) == 0) {
       char type[32];
       assert_int_equal(sscanf(line + 7, "%63s %31s", families[nfam], type), 2);
-      assert_true(strcmp(type, "counter") == 0 ||
-                  strcmp(type, "gauge") == 0 ||
+      assert_true(strcmp(type, "counter") == 0 || strcmp(type, "gauge") == 0 ||
                   strcmp(type, "histogram") == 0);
       nfam++;
       assert_true(nfam < 64);
@@ -416,7 +416,8 @@ static void http_get(int port, const char *request, char *out, size_t cap) {
   a.sin_port = htons((uint16_t)port);
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
-  assert_int_equal(write(fd, request, strlen(request)), (ssize_t)strlen(request));
+  assert_int_equal(write(fd, request, strlen(request)),
+                   (ssize_t)strlen(request));
   while (got + 1 < cap && (n = read(fd, out + got, cap - 1 - got)) > 0)
     got += (size_t)n;
   out[got] = '\0';
@@ -458,8 +459,8 @@ static void test_metrics_server_errors(void **state) {
                    CMCP_EINVAL);
   /* a port already taken */
   assert_int_equal(cmcp__metrics_server_start(&ms, "127.0.0.1", 0), 0);
-  assert_int_equal(cmcp__metrics_server_start(
-                       &other, "127.0.0.1", cmcp__metrics_server_port(ms)),
+  assert_int_equal(cmcp__metrics_server_start(&other, "127.0.0.1",
+                                              cmcp__metrics_server_port(ms)),
                    CMCP_EIO);
   cmcp__metrics_server_stop(ms);
   alloc_fail_install();
