@@ -10,11 +10,16 @@
  */
 #include "bench.h"
 
+#include <errno.h>
 #include <json-c/json.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+extern char **environ;
 
 #define MAX_ROWS 100000
 
@@ -760,23 +765,26 @@ static int write_to(bench_report *r, const char *path, writer_fn fn) {
 }
 
 /* Writes the time series and a gnuplot script, and runs gnuplot. */
-static int write_plot(bench_report *r, const char *png) {
-  char data[4096], script[4096], cmd[8400];
-  FILE *f;
-  int rc;
-  if (system("command -v gnuplot >/dev/null 2>&1") != 0) {
-    /* the numbers are good without the picture: warn, do not fail */
-    fprintf(stderr,
-            "cmcp-bench: gnuplot is not installed: no plot %s "
-            "(apt-get install gnuplot-nox)\n",
-            png);
-    return 0;
-  }
-  snprintf(data, sizeof data, "%s.csv", png);
-  snprintf(script, sizeof script, "%s.gp", png);
-  if (write_to(r, data, write_timeseries) != 0)
-    return -1;
-  f = fopen(script, "w");
+/* Runs gnuplot on script: 0, 1 when gnuplot is not installed, -1 when it
+ * failed. No shell is involved (paths are passed as they are). */
+static int run_gnuplot(const char *script) {
+  char *argv[] = {"gnuplot", (char *)script, NULL};
+  pid_t pid;
+  int status;
+  if (posix_spawnp(&pid, "gnuplot", NULL, NULL, argv, environ) != 0)
+    return 1;
+  while (waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR)
+      return -1;
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+    return 1;
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+/* The gnuplot script of a plot: latency above, rates below. */
+static int write_script(bench_report *r, const char *path, const char *png,
+                        const char *data) {
+  FILE *f = fopen(path, "w");
   if (f == NULL)
     return -1;
   fprintf(f,
@@ -794,12 +802,34 @@ static int write_plot(bench_report *r, const char *png) {
           "using 1:3 with lines title 'clients'\n"
           "unset multiplot\n",
           png, r->o->profile ? r->o->profile : "custom", data, data);
-  fclose(f);
-  snprintf(cmd, sizeof cmd, "gnuplot '%s' 2>&1", script);
-  rc = system(cmd);
-  if (rc != 0)
+  return fclose(f) == 0 ? 0 : -1;
+}
+
+/* Writes the time series and a gnuplot script next to png, and draws it.
+ * Without gnuplot it warns and draws nothing: the numbers stand alone. */
+static int write_plot(bench_report *r, const char *png) {
+  char data[4096], script[4096];
+  int rc;
+  snprintf(data, sizeof data, "%s.csv", png);
+  snprintf(script, sizeof script, "%s.gp", png);
+  if (strchr(png, '\'') != NULL) {
+    fprintf(stderr, "cmcp-bench: --plot: no quote in the file name\n");
+    return -1;
+  }
+  if (write_to(r, data, write_timeseries) != 0 ||
+      write_script(r, script, png, data) != 0) {
+    fprintf(stderr, "cmcp-bench: cannot write %s\n", script);
+    return -1;
+  }
+  rc = run_gnuplot(script);
+  if (rc == 1)
+    fprintf(stderr,
+            "cmcp-bench: gnuplot is not installed: no plot %s "
+            "(apt-get install gnuplot-nox)\n",
+            png);
+  else if (rc != 0)
     fprintf(stderr, "cmcp-bench: gnuplot failed on %s\n", script);
-  return rc == 0 ? 0 : -1;
+  return rc < 0 ? -1 : 0;
 }
 
 int bench_report_write(bench_report *r) {

@@ -11,6 +11,8 @@
 #define _GNU_SOURCE /* memmem */
 #include "client.h"
 
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define ID_SHIFT 20 /* clients per process < 2^20 */
@@ -87,11 +89,16 @@ static void on_line(bench_runner *r, const char *p, size_t n) {
   stdio_state *s = r->stdio;
   const char *at = memmem(p, n < 64 ? n : 64, "\"id\":", 5);
   long long id;
+  char *end;
   size_t k;
   slot *sl;
   r->c.bytes_in += n + 1;
-  if (at == NULL || sscanf(at + 5, "%lld", &id) != 1)
+  if (at == NULL)
     return; /* a notification or a server request */
+  errno = 0;
+  id = strtoll(at + 5, &end, 10);
+  if (errno != 0 || end == at + 5)
+    return;
   if (id == 0 && !s->ready) {
     s->ready = write_str(r, "{\"jsonrpc\":\"2.0\",\"method\":"
                             "\"notifications/initialized\"}") == 0;
@@ -141,7 +148,7 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
     cmcp__buf_reset(&s->line); /* a line past the limit: dropped */
 }
 
-static void on_exit(uv_process_t *p, int64_t status, int sig) {
+static void on_server_exit(uv_process_t *p, int64_t status, int sig) {
   bench_runner *r = p->data;
   stdio_state *s = r->stdio;
   (void)status;
@@ -179,7 +186,7 @@ int bench_stdio_start(bench_runner *r) {
   po.args = args;
   po.stdio = io;
   po.stdio_count = 3;
-  po.exit_cb = on_exit;
+  po.exit_cb = on_server_exit;
   rc = uv_spawn(&r->loop, &s->proc, &po);
   if (rc == 0)
     rc = uv_read_start((uv_stream_t *)&s->out, on_alloc, on_read);
