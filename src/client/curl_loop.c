@@ -37,7 +37,9 @@ struct cmcp__curl_loop {
   int open_handles; /* uv handles whose close callback has not run */
   cmcp__curl_xfer *deferred, *deferred_tail;
   poll_ctx *polls;
-  CURL *pool[EASY_POOL]; /* idle easy handles, reset */
+  CURL *pool[EASY_POOL];  /* idle easy handles, reset */
+  void (*closed)(void *); /* runs once everything is closed */
+  void *closed_data;
   int pooled;
   struct cmcp__curl_loop *next; /* registry */
 };
@@ -54,8 +56,13 @@ static void global_init(void) {
 /* ---- uv handles ---------------------------------------------------------- */
 
 static void maybe_free(cmcp__curl_loop *cl) {
-  if (cl->closing && cl->open_handles == 0)
-    cmcp__free(cl);
+  void (*closed)(void *) = cl->closed;
+  void *data = cl->closed_data;
+  if (!cl->closing || cl->open_handles > 0)
+    return;
+  cmcp__free(cl);
+  if (closed != NULL)
+    closed(data);
 }
 
 static void on_poll_closed(uv_handle_t *h) {
@@ -309,11 +316,21 @@ static void close_loop(cmcp__curl_loop *cl) {
   uv_close((uv_handle_t *)&cl->timer, on_timer_closed);
 }
 
-void cmcp__curl_loop_put(cmcp__curl_loop *cl) {
-  if (cl == NULL || --cl->refs > 0)
+void cmcp__curl_loop_put_then(cmcp__curl_loop *cl, void (*closed)(void *),
+                              void *data) {
+  if (cl == NULL || --cl->refs > 0) {
+    if (closed != NULL)
+      closed(data);
     return;
+  }
+  cl->closed = closed;
+  cl->closed_data = data;
   if (cl->dispatching == 0 && !cl->closing)
     close_loop(cl);
+}
+
+void cmcp__curl_loop_put(cmcp__curl_loop *cl) {
+  cmcp__curl_loop_put_then(cl, NULL, NULL);
 }
 
 uv_loop_t *cmcp__curl_loop_uv(const cmcp__curl_loop *cl) {

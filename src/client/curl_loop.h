@@ -44,6 +44,11 @@ cmcp__curl_loop *cmcp__curl_loop_get(uv_loop_t *loop);
  * handles (the memory goes once the loop has run their close callbacks);
  * every transfer must have ended or been cancelled before. */
 void cmcp__curl_loop_put(cmcp__curl_loop *cl);
+/* The same, then closed(data) once nothing of cl is left on the uv loop
+ * (at once when other references remain or cl is NULL), so that a caller
+ * on a private loop can close that loop afterwards. */
+void cmcp__curl_loop_put_then(cmcp__curl_loop *cl, void (*closed)(void *),
+                              void *data);
 /* The uv loop it runs on. */
 uv_loop_t *cmcp__curl_loop_uv(const cmcp__curl_loop *cl);
 

@@ -102,16 +102,26 @@ static int is_modern(const char *protocol) {
   return protocol != NULL && strcmp(protocol, CMCP_PROTOCOL_MODERN) == 0;
 }
 
-/* Appends "Name: value" to *list. 0 or CMCP_ENOMEM. */
-static int add_line(struct curl_slist **list, const char *name,
-                    const char *value) {
-  cmcp__buf b;
+/* Appends one "Name: value" line. libcurl reads "Name:" with nothing
+ * after the colon as "remove that header"; an empty value is sent as
+ * "Name;" instead, which it turns into "Name:" on the wire. */
+static int add_raw(struct curl_slist **list, const char *line) {
+  const char *colon = strchr(line, ':'), *v;
   struct curl_slist *s;
-  int rc;
-  cmcp__buf_init(&b, HEADER_MAX * 2);
-  rc = cmcp__buf_printf(&b, "%s: %s", name, value);
-  s = rc == 0 ? curl_slist_append(*list, b.data) : NULL;
-  cmcp__buf_free(&b);
+  char *semi;
+  if (colon == NULL)
+    return CMCP_EINVAL;
+  for (v = colon + 1; *v == ' ' || *v == '\t'; v++)
+    ;
+  if (*v != '\0') {
+    s = curl_slist_append(*list, line);
+  } else {
+    if ((semi = cmcp__strndup(line, (size_t)(colon - line) + 1)) == NULL)
+      return CMCP_ENOMEM;
+    semi[colon - line] = ';';
+    s = curl_slist_append(*list, semi);
+    cmcp__free(semi);
+  }
   if (s == NULL)
     return CMCP_ENOMEM;
   *list = s;
@@ -120,13 +130,24 @@ static int add_line(struct curl_slist **list, const char *name,
 
 /* Appends each of a NULL-terminated list of header lines. */
 static int add_lines(struct curl_slist **list, const char *const *lines) {
-  struct curl_slist *s;
-  for (; lines != NULL && *lines != NULL; lines++) {
-    if ((s = curl_slist_append(*list, *lines)) == NULL)
-      return CMCP_ENOMEM;
-    *list = s;
-  }
+  int rc;
+  for (; lines != NULL && *lines != NULL; lines++)
+    if ((rc = add_raw(list, *lines)) != 0)
+      return rc;
   return 0;
+}
+
+/* Appends "Name: value" to *list. 0 or CMCP_ENOMEM. */
+static int add_line(struct curl_slist **list, const char *name,
+                    const char *value) {
+  cmcp__buf b;
+  int rc;
+  cmcp__buf_init(&b, HEADER_MAX * 2);
+  rc = cmcp__buf_printf(&b, "%s: %s", name, value);
+  if (rc == 0)
+    rc = add_raw(list, b.data);
+  cmcp__buf_free(&b);
+  return rc;
 }
 
 /* 1 if v can go in a header as it is: "visible ASCII characters
@@ -458,6 +479,12 @@ static void finish(hreq *r) {
 /* No upcall may follow for r; it goes as soon as nothing holds it. */
 static void abandon_req(hreq *r) {
   r->abandoned = 1;
+  if (r->auth_wait && !r->busy) { /* the OAuth client must not call back */
+    cmcp__oauth_cancel(r->h->oauth, r);
+    r->auth_wait = 0;
+    finish(r);
+    return;
+  }
   if (r->busy || r->auth_wait || r->finished)
     return; /* the holder finishes it */
   if (r->in_curl) {
@@ -601,9 +628,15 @@ static void on_done(cmcp__curl_xfer *x, CURLcode rc) {
   }
   if (r->abandoned && r->waiting) {
     uv_timer_stop(&r->timer);
+    r->waiting = 0;
     goes_on = 0;
   }
-  if (!goes_on || (r->abandoned && !r->auth_wait))
+  if (r->abandoned && r->auth_wait) {
+    cmcp__oauth_cancel(r->h->oauth, r);
+    r->auth_wait = 0;
+    goes_on = 0;
+  }
+  if (!goes_on || r->abandoned)
     finish(r);
 }
 
@@ -676,9 +709,12 @@ static int attempt_headers(hreq *r) {
   struct curl_slist *s;
   curl_slist_free_all(r->sent);
   r->sent = NULL;
-  for (s = r->hdrs; s != NULL; s = s->next)
-    if (add_lines(&r->sent, (const char *const[]){s->data, NULL}) != 0)
+  for (s = r->hdrs; s != NULL; s = s->next) {
+    struct curl_slist *n = curl_slist_append(r->sent, s->data);
+    if (n == NULL)
       return CMCP_ENOMEM;
+    r->sent = n;
+  }
   if (r->kind == K_GET && r->sse.last_id[0] != '\0' &&
       add_line(&r->sent, "Last-Event-ID", r->sse.last_id) != 0)
     return CMCP_ENOMEM;
@@ -774,8 +810,13 @@ static int common_headers(http_t *h, hreq *r, const char *accept,
     rc = add_line(&r->hdrs, "Mcp-Session-Id", h->session_id);
   if (rc == 0)
     rc = add_lines(&r->hdrs, (const char *const *)h->headers);
-  if (rc == 0) /* no "Expect: 100-continue" round trip for big bodies */
-    rc = add_lines(&r->hdrs, (const char *const[]){"Expect:", NULL});
+  if (rc == 0) { /* no "Expect: 100-continue" round trip for big bodies */
+    struct curl_slist *s = curl_slist_append(r->hdrs, "Expect:");
+    if (s == NULL)
+      rc = CMCP_ENOMEM;
+    else
+      r->hdrs = s;
+  }
   return rc;
 }
 
@@ -901,12 +942,19 @@ static void free_http(http_t *h) {
   cmcp__free(h);
 }
 
-static void on_http_closed(uv_handle_t *hd) {
-  http_t *h = hd->data;
-  cmcp__curl_loop_put(h->cl);
+/* Nothing of the transport is left on the loop: the engine may go. */
+static void on_curl_gone(void *data) {
+  http_t *h = data;
   if (h->done != NULL)
     h->done(&h->base);
   free_http(h);
+}
+
+static void on_http_closed(uv_handle_t *hd) {
+  http_t *h = hd->data;
+  cmcp__curl_loop *cl = h->cl;
+  h->cl = NULL;
+  cmcp__curl_loop_put_then(cl, on_curl_gone, h);
 }
 
 static void ht_close(cmcp__ctransport *t, void (*done)(cmcp__ctransport *t)) {

@@ -1037,6 +1037,47 @@ static void everything_post_stream_resumed(void **state) {
   server_stop(&sv);
 }
 
+/* A client on its private loop leaves nothing on it when freed (the
+ * engine closes the loop: every handle of the transport and of the shared
+ * curl loop must be gone by then). */
+static int busy_warnings;
+
+static void count_busy(cmcp_log_level_t level, const char *msg, void *data) {
+  (void)level;
+  (void)data;
+  if (strstr(msg, "still busy") != NULL)
+    busy_warnings++;
+}
+
+static void everything_private_loop_sync(void **state) {
+  server sv;
+  cmcp_client_t *cli;
+  json_object *res = NULL;
+  char url[64];
+  const char *versions[] = {"2025-11-25", "2026-07-28"};
+  size_t i;
+  (void)state;
+  server_start(&sv, NULL);
+  cmcp_log_set_sink(count_busy, NULL);
+  for (i = 0; i < 2; i++) {
+    cli = cmcp_client_new(NULL, "t", "1");
+    assert_non_null(cli);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/mcp", sv.port);
+    assert_int_equal(cmcp_client_set_url(cli, url), 0);
+    assert_int_equal(cmcp_client_set_protocol(cli, versions[i]), 0);
+    assert_int_equal(cmcp_client_connect_sync(cli, &res), 0);
+    json_object_put(res);
+    assert_int_equal(
+        cmcp_client_call_tool_sync(cli, "test_simple_text", NULL, &res), 0);
+    assert_non_null(strstr(json_object_to_json_string(res), "simple text"));
+    json_object_put(res);
+    cmcp_client_free(cli);
+  }
+  cmcp_log_set_sink(NULL, NULL);
+  assert_int_equal(busy_warnings, 0);
+  server_stop(&sv);
+}
+
 /* ---- misbehaving servers ------------------------------------------------- */
 
 #define INIT_ANSWER                                                            \
@@ -1342,6 +1383,7 @@ static void modern_headers(void **state) {
   assert_int_equal(cmcp_client_set_url(cli, url), 0);
   assert_int_equal(cmcp_client_set_protocol(cli, "2026-07-28"), 0);
   assert_int_equal(cmcp_client_add_header(cli, "X-Team", "blue"), 0);
+  assert_int_equal(cmcp_client_add_header(cli, "X-Empty", ""), 0);
   assert_int_equal(cmcp_client_set_bearer(cli, "tok-123"), 0);
   memset(&c, 0, sizeof c);
   assert_int_equal(cmcp_client_connect(cli, on_result, &c), 0);
@@ -1355,6 +1397,8 @@ static void modern_headers(void **state) {
   assert_non_null(strstr(srv.reqs[1], "\r\nMcp-Name: =?base64?aMOpbGxv?=\r\n"));
   assert_non_null(strstr(srv.reqs[1], "\r\nMCP-Protocol-Version: 2026-07-28"));
   assert_non_null(strstr(srv.reqs[1], "\r\nX-Team: blue\r\n"));
+  /* an empty value is sent, not dropped */
+  assert_non_null(strstr(srv.reqs[1], "\r\nX-Empty:\r\n"));
   assert_non_null(strstr(srv.reqs[1], "\r\nAuthorization: Bearer tok-123\r\n"));
   assert_null(strstr(srv.reqs[1], "Mcp-Session-Id"));
   call(&loop, cli, "plain_name", NULL, 0, &o);
@@ -1461,6 +1505,7 @@ int main(void) {
       cmocka_unit_test(everything_negotiates_modern),
       cmocka_unit_test(everything_get_stream_resumed),
       cmocka_unit_test(everything_post_stream_resumed),
+      cmocka_unit_test(everything_private_loop_sync),
       cmocka_unit_test(stream_cut_mid_event),
       cmocka_unit_test(truncated_json_body),
       cmocka_unit_test(huge_event_refused),
