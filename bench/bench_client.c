@@ -17,7 +17,6 @@
  *
  * Mind the open-files limit: every in-flight call holds a connection.
  */
-#include "client/client_int.h"
 #include "cmcp/client.h"
 
 #include <json-c/json.h>
@@ -27,10 +26,6 @@
 #include <sys/resource.h>
 #include <sys/time.h>
 #include <uv.h>
-
-/* The engine names the HTTP transport weakly; name it so it is linked. */
-__attribute__((used)) static void *const link_http =
-    (void *)cmcp__ctransport_http;
 
 #define RUNS_MAX 32
 

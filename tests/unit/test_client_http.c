@@ -23,11 +23,6 @@
 #include <unistd.h>
 #include <uv.h>
 
-/* The engine refers to the HTTP transport weakly (it builds without it):
- * name it here so that the linker takes it from the library. */
-__attribute__((used)) static void *const link_http =
-    (void *)cmcp__ctransport_http;
-
 /* ---- a scripted HTTP server on the test loop ----------------------------- */
 
 /* One piece of a response: bytes written after delay_ms. */
