@@ -70,9 +70,9 @@ class Server:
 
 
 class Proxy:
-    """A TCP forwarder on a free port; drop() cuts every open connection,
-    as a network failure would, and while paused new connections are cut
-    at once."""
+    """A TCP forwarder on a free port. drop() cuts every open connection,
+    as a network failure would; while paused, new connections are held
+    (accepted, not yet forwarded) until resume()."""
 
     def __init__(self, target_port):
         self.target = target_port
@@ -84,8 +84,15 @@ class Proxy:
         self.accepted = 0
         self.lock = threading.Lock()
         self.closed = False
-        self.paused = False
+        self.open = threading.Event()
+        self.open.set()
         threading.Thread(target=self._accept, daemon=True).start()
+
+    def pause(self):
+        self.open.clear()
+
+    def resume(self):
+        self.open.set()
 
     def _accept(self):
         while not self.closed:
@@ -93,20 +100,24 @@ class Proxy:
                 c, _ = self.lsock.accept()
             except OSError:
                 return
-            if self.paused:
-                c.close()
-                continue
-            try:
-                u = socket.create_connection(("127.0.0.1", self.target), 5)
-            except OSError:
-                c.close()
-                continue
-            with self.lock:
-                self.conns += [c, u]
-                self.accepted += 1
-            for a, b in ((c, u), (u, c)):
-                threading.Thread(target=self._pipe, args=(a, b),
-                                 daemon=True).start()
+            threading.Thread(target=self._forward, args=(c,),
+                             daemon=True).start()
+
+    def _forward(self, c):
+        if not self.open.wait(30) or self.closed:
+            c.close()
+            return
+        try:
+            u = socket.create_connection(("127.0.0.1", self.target), 5)
+        except OSError:
+            c.close()
+            return
+        with self.lock:
+            self.conns += [c, u]
+            self.accepted += 1
+        for a, b in ((c, u), (u, c)):
+            threading.Thread(target=self._pipe, args=(a, b),
+                             daemon=True).start()
 
     @staticmethod
     def _pipe(a, b):
@@ -136,6 +147,7 @@ class Proxy:
 
     def close(self):
         self.closed = True
+        self.open.set()
         self.lsock.close()
         self.drop()
 
@@ -691,16 +703,17 @@ class TestHttpLegacy(HttpCases, unittest.TestCase):
             time.sleep(0.3)
             seen = reader.wait_count(updated, 10**6, 0)
             accepted = proxy.accepted
-            # The GET stream dies and cannot come back at once; two updates
-            # happen meanwhile: only a resumption can deliver them.
-            proxy.paused = True
+            # The GET stream dies and its reconnection is held back while
+            # two updates happen: only a resumption (Last-Event-ID) can
+            # deliver them.
+            proxy.pause()
             proxy.drop()
             for _ in range(2):
                 rc, _, err = cmcp("--url", self.server.url, "tools", "call",
                                   "test_update_watched_resource")
                 self.assertEqual(rc, 0, err)
             self.assertEqual(reader.wait_count(updated, 10**6, 0), seen)
-            proxy.paused = False
+            proxy.resume()
             self.assertEqual(reader.wait_count(updated, seen + 2, 15),
                              seen + 2, "".join(reader.lines))
             time.sleep(0.5)  # and nothing is repeated
