@@ -1073,6 +1073,47 @@ static void everything_private_loop_sync(void **state) {
   server_stop(&sv);
 }
 
+/* A legacy server's request on a POST's SSE stream (sampling) is answered
+ * with a POST of its own, and the tool's result follows on the stream. */
+static void answer_sampling(cmcp_client_t *cli, cmcp_ask_t *ask, void *data) {
+  (void)cli;
+  (*(int *)data)++;
+  assert_string_equal(cmcp_ask_method(ask), "sampling/createMessage");
+  assert_int_equal(
+      cmcp_ask_reply(ask, "{\"role\":\"assistant\",\"content\":{\"type\":"
+                          "\"text\",\"text\":\"Paris\"},\"model\":\"m\"}"),
+      0);
+}
+
+static void everything_legacy_sampling(void **state) {
+  uv_loop_t loop;
+  server sv;
+  outcome o, c;
+  cmcp_client_t *cli;
+  char url[64];
+  int asked = 0;
+  (void)state;
+  server_start(&sv, NULL);
+  uv_loop_init(&loop);
+  cli = cmcp_client_new(&loop, "t", "1");
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/mcp", sv.port);
+  assert_int_equal(cmcp_client_set_url(cli, url), 0);
+  assert_int_equal(cmcp_client_set_protocol(cli, "2025-11-25"), 0);
+  assert_int_equal(cmcp_client_on_sampling(cli, answer_sampling, &asked), 0);
+  memset(&c, 0, sizeof c);
+  assert_int_equal(cmcp_client_connect(cli, on_result, &c), 0);
+  run_until(&loop, &c.done, 10000);
+  assert_int_equal(c.status, 0);
+  call(&loop, cli, "test_sampling", "{\"prompt\":\"Capital of France?\"}", 0,
+       &o);
+  assert_int_equal(o.status, 0);
+  assert_int_equal(asked, 1);
+  assert_non_null(strstr(o.text, "Paris"));
+  client_close(&loop, cli);
+  loop_finish(&loop);
+  server_stop(&sv);
+}
+
 /* ---- misbehaving servers ------------------------------------------------- */
 
 #define INIT_ANSWER                                                            \
@@ -1229,6 +1270,19 @@ static void error_body_goes_to_engine(void **state) {
   canned_call(ans, 1, 0, 0, 0, &o, &srv, NULL);
   assert_int_equal(o.status, CMCP_ERPC);
   assert_non_null(strstr(o.text, "bad tool"));
+}
+
+static void unauthorized_without_oauth(void **state) {
+  static const piece ans[] = {
+      {"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer\r\n"
+       "Content-Length: 0\r\n\r\n",
+       0}};
+  canned srv;
+  outcome o;
+  (void)state;
+  canned_call(ans, 1, 0, 0, 0, &o, &srv, NULL);
+  assert_int_equal(o.status, CMCP_EPROTO);
+  assert_non_null(strstr(o.err, "401"));
 }
 
 static void session_expired_404(void **state) {
@@ -1501,6 +1555,7 @@ int main(void) {
       cmocka_unit_test(everything_get_stream_resumed),
       cmocka_unit_test(everything_post_stream_resumed),
       cmocka_unit_test(everything_private_loop_sync),
+      cmocka_unit_test(everything_legacy_sampling),
       cmocka_unit_test(stream_cut_mid_event),
       cmocka_unit_test(truncated_json_body),
       cmocka_unit_test(huge_event_refused),
@@ -1509,6 +1564,7 @@ int main(void) {
       cmocka_unit_test(status_400_plain_text),
       cmocka_unit_test(error_body_goes_to_engine),
       cmocka_unit_test(session_expired_404),
+      cmocka_unit_test(unauthorized_without_oauth),
       cmocka_unit_test(silent_server_times_out),
       cmocka_unit_test(session_id_and_delete),
       cmocka_unit_test(resume_honours_retry),
