@@ -32,6 +32,7 @@
 #define AUTH_401_MAX 1 /* token renewals per request after a 401 */
 #define AUTH_403_MAX 3 /* scope step-ups per request after a 403 */
 #define DETAIL_MAX 256
+#define LINGER_MS 2000 /* a POST stream left open after its response */
 
 enum { K_POST = 1, K_GET, K_DELETE };
 enum { CT_NONE = 0, CT_JSON, CT_SSE, CT_OTHER };
@@ -389,13 +390,26 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud) {
   return r->no_memory ? 0 : n;
 }
 
+/* The response came but the server keeps the POST's stream open ("The
+ * final JSON-RPC response SHOULD terminate the stream"): close it. */
+static void on_linger(uv_timer_t *t) {
+  hreq *r = t->data;
+  if (r->in_curl && !r->abandoned) {
+    r->abandoned = 1;
+    cmcp__curl_cancel(&r->x); /* release finishes it */
+  }
+}
+
 /* Each SSE event: a "message" event with data is one JSON-RPC message. */
 static int on_event(void *ud, const cmcp__ssep_event *ev) {
   hreq *r = ud;
+  int had = r->got_response;
   if (ev->len == 0 || strcmp(ev->type, "message") != 0)
     return 0; /* a priming event, or an event type MCP does not use */
   r->reconnects = 0;
   deliver(r, ev->data, ev->len);
+  if (!had && r->got_response && !r->abandoned)
+    uv_timer_start(&r->timer, on_linger, LINGER_MS, 0);
   return r->abandoned ? 1 : 0;
 }
 
@@ -865,6 +879,12 @@ static int ht_send(cmcp__ctransport *t, const char *json, size_t len,
     return CMCP_ELIMIT;
   if (note_protocol(h, info->protocol) != 0 || (r = req_new(h, K_POST)) == NULL)
     return CMCP_ENOMEM;
+  /* A new initialize starts a new session: the old id must not go with
+   * it. */
+  if (info->method != NULL && strcmp(info->method, "initialize") == 0) {
+    cmcp__free(h->session_id);
+    h->session_id = NULL;
+  }
   r->id = info->id;
   r->has_id = info->has_id && info->method != NULL;
   r->modern = is_modern(info->protocol);

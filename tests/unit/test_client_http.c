@@ -1374,6 +1374,43 @@ static void resume_honours_retry(void **state) {
   loop_finish(&loop);
 }
 
+/* A server that leaves a POST's stream open after the response: the call
+ * completes at once and the client closes the stream itself later. */
+static void open_stream_after_response_closed(void **state) {
+  static const piece ans[] = {
+      {SSE_HEAD "data: {\"jsonrpc\":\"2.0\",\"id\":%ID%,\"result\":"
+                "{\"content\":[]}}\n\n",
+       0}};
+  uv_loop_t loop;
+  script sc[] = {
+      {p_init, 1, 0}, {p_accepted, 1, 0}, {ans, 1, 1}, {p_accepted, 1, 0}};
+  canned srv;
+  cmcp_client_t *cli;
+  outcome o, c;
+  char url[64];
+  uint64_t t0;
+  (void)state;
+  uv_loop_init(&loop);
+  canned_start(&srv, &loop, sc, 4);
+  canned_url(&srv, url, sizeof url);
+  cli = cmcp_client_new(&loop, "t", "1");
+  assert_int_equal(cmcp_client_set_url(cli, url), 0);
+  assert_int_equal(cmcp_client_set_protocol(cli, "2025-11-25"), 0);
+  memset(&c, 0, sizeof c);
+  assert_int_equal(cmcp_client_connect(cli, on_result, &c), 0);
+  run_until(&loop, &c.done, 10000);
+  t0 = uv_now(&loop);
+  call(&loop, cli, "t", NULL, 0, &o);
+  assert_int_equal(o.status, 0);
+  assert_true(uv_now(&loop) - t0 < 1500);
+  assert_int_equal(srv.eofs, 0);
+  run_for(&loop, (const int *)&srv.eofs, 1, 5000);
+  assert_true(uv_now(&loop) - t0 >= 1900);
+  client_close(&loop, cli);
+  canned_stop(&srv);
+  loop_finish(&loop);
+}
+
 /* A stream that keeps being cut gives up after the reconnect limit. */
 static void resume_gives_up_after_the_limit(void **state) {
   static const piece ans[] = {{SSE_HEAD "id: ev-1\nretry: 10\ndata: \n\n", 0}};
@@ -1569,6 +1606,7 @@ int main(void) {
       cmocka_unit_test(session_id_and_delete),
       cmocka_unit_test(resume_honours_retry),
       cmocka_unit_test(resume_gives_up_after_the_limit),
+      cmocka_unit_test(open_stream_after_response_closed),
       cmocka_unit_test(modern_headers),
       cmocka_unit_test(get_stream_405),
       cmocka_unit_test(connection_refused),
