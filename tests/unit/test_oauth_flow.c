@@ -26,6 +26,7 @@ typedef struct fake {
   /* configuration */
   int no_s256, bad_issuer, wrong_resource, token_status, register_status;
   int no_registration, give_refresh, refresh_status, iss_supported;
+  int authorize_no_redirect;
   /* what was seen */
   int prm_hits, meta_hits, register_hits, authorize_hits, token_hits;
   int refresh_hits;
@@ -99,6 +100,10 @@ static void handle_authorize(conn *c, const char *target) {
   char state[256], redirect[512], loc[1200], hdr[1300];
   f->authorize_hits++;
   snprintf(f->last_authorize, sizeof(f->last_authorize), "%s", target);
+  if (f->authorize_no_redirect) {
+    respond(c, 200, NULL, "{}");
+    return;
+  }
   qparam(target, "state", state, sizeof(state));
   qparam(target, "redirect_uri", redirect, sizeof(redirect));
   snprintf(loc, sizeof(loc), "%s?code=C%d&state=%s", redirect,
@@ -534,6 +539,103 @@ static void test_loopback_agent(void **state) {
   run_free(r);
 }
 
+/* The headless agent meets a page instead of a redirect: the step fails
+ * and so does the flow. */
+static void test_headless_without_redirect(void **state) {
+  run *r = run_new();
+  (void)state;
+  r->f.authorize_no_redirect = 1;
+  assert_int_equal(challenge(r, 401, NULL), CMCP_ECANCELED);
+  assert_non_null(strstr(r->detail, "without a redirect"));
+  assert_int_equal(r->f.token_hits, 0);
+  run_free(r);
+}
+
+static cmcp_oauth_authz_t *held;
+
+static void hold_authz(cmcp_oauth_t *o, cmcp_oauth_authz_t *a, const char *url,
+                       void *data) {
+  (void)o;
+  (void)url;
+  (void)data;
+  held = a;
+}
+
+/* The user agent keeps its step past the object's end: finishing it then
+ * only frees it; failing one in time fails the flow with the reason. */
+static void test_abandoned_and_failed_steps(void **state) {
+  run *r = run_new();
+  int i;
+  (void)state;
+  assert_int_equal(cmcp_oauth_on_authorize(r->o, hold_authz, NULL), 0);
+  held = NULL;
+  assert_int_equal(
+      cmcp__oauth_challenge(r->o, &r->loop, r->url, 401, NULL, on_done, r), 0);
+  for (i = 0; i < 2000 && held == NULL; i++)
+    uv_run(&r->loop, UV_RUN_ONCE);
+  assert_non_null(held);
+  assert_ptr_equal(cmcp_oauth_authz_loop(held), &r->loop);
+  assert_int_equal(cmcp_oauth_authz_fail(held, "the user closed the window"),
+                   0);
+  assert_int_equal(r->status, CMCP_ECANCELED);
+  assert_non_null(strstr(r->detail, "closed the window"));
+  held = NULL;
+  assert_int_equal(
+      cmcp__oauth_challenge(r->o, &r->loop, r->url, 401, NULL, on_done, r), 0);
+  for (i = 0; i < 2000 && held == NULL; i++)
+    uv_run(&r->loop, UV_RUN_ONCE);
+  assert_non_null(held);
+  cmcp__oauth_cancel(r->o, r);
+  cmcp_oauth_free(r->o);
+  r->o = NULL;
+  assert_int_equal(cmcp_oauth_authz_done(held, "http://x/cb?code=1"), 0);
+  assert_int_equal(cmcp_oauth_authz_done(NULL, "x"), CMCP_EINVAL);
+  assert_int_equal(cmcp_oauth_authz_fail(NULL, "x"), CMCP_EINVAL);
+  assert_int_equal(r->done_calls, 1);
+  run_free(r);
+}
+
+static const char *text_to_load;
+
+static const char *load_text(cmcp_oauth_t *o, void *data) {
+  (void)o;
+  (void)data;
+  return text_to_load;
+}
+
+/* Saved state that is not JSON is ignored; more servers than are kept
+ * drop the oldest; the current one survives. */
+static void test_store_loading(void **state) {
+  cmcp_oauth_t *o;
+  char big[4096];
+  int i, n;
+  (void)state;
+  o = cmcp_oauth_new();
+  text_to_load = "{not json";
+  assert_int_equal(cmcp_oauth_set_store(o, load_text, NULL, NULL), 0);
+  assert_null(cmcp__oauth_token(o));
+  cmcp_oauth_free(o);
+  n = snprintf(big, sizeof(big), "{\"current\":\"https://as0\",\"servers\":[");
+  for (i = 0; i < 8; i++)
+    n += snprintf(big + n, sizeof(big) - (size_t)n,
+                  "%s{\"issuer\":\"https://as%d\",\"access_token\":\"t%d\","
+                  "\"expires_at\":5}",
+                  i ? "," : "", i, i);
+  snprintf(big + n, sizeof(big) - (size_t)n, "]}");
+  o = cmcp_oauth_new();
+  text_to_load = big;
+  assert_int_equal(cmcp_oauth_set_store(o, load_text, NULL, NULL), 0);
+  assert_string_equal(cmcp__oauth_token(o), "t0");
+  cmcp_oauth_free(o);
+  /* A store without a current server gives no token. */
+  o = cmcp_oauth_new();
+  text_to_load = "{\"servers\":[{\"issuer\":\"https://a\"}]}";
+  assert_int_equal(cmcp_oauth_set_store(o, load_text, NULL, NULL), 0);
+  assert_null(cmcp__oauth_token(o));
+  assert_int_equal(cmcp_oauth_set_store(NULL, NULL, NULL, NULL), CMCP_EINVAL);
+  cmcp_oauth_free(o);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_full_flow_with_registration),
@@ -547,6 +649,9 @@ int main(void) {
       cmocka_unit_test(test_waiters_and_cancel),
       cmocka_unit_test(test_free_during_flow),
       cmocka_unit_test(test_loopback_agent),
+      cmocka_unit_test(test_headless_without_redirect),
+      cmocka_unit_test(test_abandoned_and_failed_steps),
+      cmocka_unit_test(test_store_loading),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
