@@ -499,8 +499,12 @@ void cmcp__client_free_lines(char **lines) {
 
 /* Whether s[0..len) can go into a header as it is: visible ASCII and
  * inner spaces only, no leading or trailing whitespace, and not looking
- * like the base64 sentinel. */
+ * like the base64 sentinel. The empty string is sent encoded too: HTTP
+ * stacks drop an empty header (libcurl does), and a server MUST reject a
+ * call whose annotated value is in the body but not in a header. */
 static int header_plain(const char *s, size_t len) {
+  if (len == 0)
+    return 0;
   for (size_t i = 0; i < len; i++) {
     unsigned char c = (unsigned char)s[i];
     if (c < 0x20 || c > 0x7e)

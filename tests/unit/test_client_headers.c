@@ -108,7 +108,7 @@ static void test_param_headers(void **state) {
   const char *want[] = {"Mcp-Param-Region: us-west1",
                         "Mcp-Param-Priority: 42",
                         "Mcp-Param-Debug: true",
-                        "Mcp-Param-EmptyVal: ",
+                        "Mcp-Param-EmptyVal: =?base64?\?=",
                         "Mcp-Param-Method: test-method",
                         "Mcp-Param-Greeting: =?base64?SGVsbG8sIOS4lueVjA==?=",
                         "Mcp-Param-Text: =?base64?IHBhZGRlZCA=?=",
