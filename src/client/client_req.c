@@ -708,8 +708,16 @@ void cmcp__client_on_send_failed(cmcp_client_t *cli, int64_t id, int status,
     cmcp__client_connect_step(cli, r, status ? status : CMCP_EIO, NULL, NULL);
     return;
   }
-  if (!cli->modern && http_status == 404)
-    status = CMCP_ECLOSED; /* the legacy session expired */
+  /* "The server MAY terminate the session at any time, after which it
+   * MUST respond to requests containing that session ID with HTTP 404":
+   * every later request would fail the same way. */
+  if (!cli->modern && http_status == 404 && cli->t &&
+      cli->t->vt->session_id(cli->t)) {
+    cmcp__client_errorf(cli, "%s: the server ended the session (HTTP 404)",
+                        r->method);
+    cli->state = CMCP__CLI_DEAD;
+    status = CMCP_ECLOSED;
+  }
   cmcp__creq_finish(r, status ? status : CMCP_EIO, NULL);
 }
 
