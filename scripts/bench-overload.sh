@@ -183,13 +183,19 @@ ticks() {
   echo $((${12} + ${13}))
 }
 
-# sample_rss PID FILE MAXSECONDS: appends "unix-time rss-kb" every 0.5 s
-# while PID lives, for at most MAXSECONDS (run in the background).
-sample_rss() {
-  local n=$(($3 * 2)) i
+# sample PID GEN FILE MAXSECONDS: appends "unix-time server-rss-kb
+# server-cpu-ticks generator-cpu-ticks" every 0.5 s while the server PID
+# lives, for at most MAXSECONDS (run in the background). GEN is cmcp-bench
+# (its --procs children included).
+sample() {
+  local n=$(($4 * 2)) i g p
   for ((i = 0; i < n; i++)); do
     kill -0 "$1" 2>/dev/null || break
-    echo "$(date +%s.%N) $(rss "$1")" >>"$2"
+    g=0
+    for p in "$2" $(pgrep -P "$2" 2>/dev/null || true); do
+      g=$((g + $(ticks "$p")))
+    done
+    echo "$(date +%s.%N) $(rss "$1") $(ticks "$1") $g" >>"$3"
     sleep 0.5
   done
 }
@@ -211,12 +217,13 @@ health() {
 
 # bench NAME PID PORT ARGS...: one measured cmcp-bench run against the
 # server PID listening on PORT, with ARGS (the URL is added). Keeps, under
-# $OUT: NAME.json (cmcp-bench --json), NAME.out/.stderr, NAME.cmd (the
-# command, port written PORT), NAME.rss (VmRSS samples), NAME.env (load
+# $OUT: NAME.json (cmcp-bench --json-file), NAME.out/.stderr, NAME.cmd
+# (the command, port written PORT), NAME.rss (samples of the server's
+# VmRSS and CPU and of cmcp-bench's CPU), NAME.env (load
 # average, server CPU ticks, exit status, server alive afterwards),
 # NAME.metrics.before/.after (when the server has /metrics).
 bench() {
-  local name=$1 pid=$2 port=$3 rc=0 sampler t0 t1
+  local name=$1 pid=$2 port=$3 rc=0 sampler gen t0 t1
   shift 3
   local url=http://127.0.0.1:$port/mcp
   echo "cmcp-bench --url http://127.0.0.1:PORT/mcp $*" >"$OUT/$name.cmd"
@@ -227,12 +234,14 @@ bench() {
     echo "START=$(date +%s.%N)"
     echo "RSS_BEFORE=$(rss "$pid")"
   } >"$OUT/$name.env"
-  sample_rss "$pid" "$OUT/$name.rss" 3600 &
-  sampler=$!
   t0=$(ticks "$pid")
   "${GEN_PIN[@]+"${GEN_PIN[@]}"}" "$BENCH" --url "$url" "$@" \
     --no-progress --json-file "$OUT/$name.json" >"$OUT/$name.out" \
-    2>"$OUT/$name.stderr" || rc=$?
+    2>"$OUT/$name.stderr" &
+  gen=$!
+  sample "$pid" "$gen" "$OUT/$name.rss" 3600 &
+  sampler=$!
+  wait "$gen" || rc=$?
   t1=$(ticks "$pid")
   kill "$sampler" 2>/dev/null || true
   wait "$sampler" 2>/dev/null || true

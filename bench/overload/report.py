@@ -60,18 +60,21 @@ def load_env(path):
     return env
 
 
-def load_rss(path):
-    """[(seconds since the first sample, KB)] from a NAME.rss file."""
+def load_samples(path):
+    """[(unix time, server KB, server ticks, generator ticks)] from a
+    NAME.rss file (older files have the first two columns only)."""
     out = []
     for line in read(path).splitlines():
         p = line.split()
         try:
-            t, kb = float(p[0]), int(p[1])
+            row = (float(p[0]), int(p[1]),
+                   int(p[2]) if len(p) > 3 else -1,
+                   int(p[3]) if len(p) > 3 else -1)
         except (IndexError, ValueError):
             continue
-        if kb > 0:
-            out.append((t, kb))
-    return [(t - out[0][0], kb) for t, kb in out] if out else []
+        if row[1] > 0:
+            out.append(row)
+    return out
 
 
 class Run:
@@ -81,7 +84,9 @@ class Run:
         self.name = name
         self.j = load_json(os.path.join(d, name + ".json"))
         self.env = load_env(os.path.join(d, name + ".env"))
-        self.rss = load_rss(os.path.join(d, name + ".rss"))
+        self.samples = load_samples(os.path.join(d, name + ".rss"))
+        t0 = self.samples[0][0] if self.samples else 0.0
+        self.rss = [(t - t0, kb) for t, kb, _, _ in self.samples]
         self.cmd = re.sub(r"--plot \S+", "--plot FILE.png",
                           read(os.path.join(d, name + ".cmd")).strip())
         self.check = read(os.path.join(d, name + ".check"))
@@ -137,6 +142,36 @@ class Run:
             return NAN
         ok = self.req("ok")
         return ticks * 1e6 / hz / ok if ok > 0 else NAN
+
+    def cpu_pct(self):
+        """Server CPU over the run, in % of one core."""
+        try:
+            ticks, hz = int(self.env["CPU_TICKS"]), int(self.env["HZ"])
+            secs = float(self.env["END"]) - float(self.env["START"])
+        except (KeyError, ValueError):
+            return NAN
+        return ticks * 100.0 / hz / secs if secs > 0 else NAN
+
+    def cpu_window(self, t0, t1):
+        """(server, cmcp-bench) CPU in % of one core between t0 and t1
+        seconds after the run's start, from the samples; NaN if unknown."""
+        try:
+            start, hz = float(self.env["START"]), int(self.env["HZ"])
+        except (KeyError, ValueError):
+            return NAN, NAN
+        w = [x for x in self.samples if start + t0 <= x[0] <= start + t1
+             and x[2] >= 0]
+        if len(w) < 2 or w[-1][0] <= w[0][0]:
+            return NAN, NAN
+        dt = w[-1][0] - w[0][0]
+        return ((w[-1][2] - w[0][2]) * 100.0 / hz / dt,
+                (w[-1][3] - w[0][3]) * 100.0 / hz / dt)
+
+    def step_window(self, i):
+        """(first, last) second of the steady seconds of plateau i."""
+        ts = [row["t"] for row in (self.j or {}).get("timeseries", [])
+              if row.get("step") == i and row.get("steady")]
+        return (min(ts) - 1, max(ts)) if ts else (NAN, NAN)
 
     def alive(self):
         return self.env.get("ALIVE") == "1"
@@ -195,6 +230,13 @@ def command_block(*cmds):
 
 # ---- flood --------------------------------------------------------------------
 
+def cpu_text(rs, i):
+    """Median server / generator CPU over the steady seconds of plateau i."""
+    pairs = [r.cpu_window(*r.step_window(i)) for r in rs]
+    srv, gen = med([p[0] for p in pairs]), med([p[1] for p in pairs])
+    return f"{fmt_int(srv)} / {fmt_int(gen)}"
+
+
 def step_field(r, i, key):
     try:
         return float(r.j["steps"][i][key])
@@ -213,15 +255,18 @@ def flood_section(d, meta):
             f"(tools/call echo, 128 B) on another: at 9,000 clients the "
             f"server holds 18,000 connections. Plateaus of "
             f"{meta.get('STEP_SECONDS', '?')} s, of which only the seconds "
-            f"with every client of the plateau ready count (\"steady\"); "
+            f"with 99% of the plateau's clients ready count (\"steady\"); "
             f"{plural(n, 'run')}, a fresh cmcpd each; medians of the runs' "
             f"per-plateau percentiles. \"Ready\": clients with their handshake "
-            f"done at the plateau's last second (a second is steady when "
-            f"99% are). Load average (1 min) before → after "
+            f"done at the plateau's last second. CPU: the server's and "
+            f"cmcp-bench's user + system time over the plateau's steady "
+            f"seconds (sampled every 0.5 s). Load average (1 min) before → "
+            f"after "
             f"each run: {loads(rs)}.", "",
             "| clients | ready / streams held | steady s | answers/s | p50 ms | "
-            "p95 ms (min–max) | p99 ms | errors |",
-            "|---|---|---|---|---|---|---|---|"]
+            "p95 ms (min–max) | p99 ms | errors | CPU % of a core: server / "
+            "cmcp-bench |",
+            "|---|---|---|---|---|---|---|---|---|"]
     p95 = {}
     for i, c in enumerate(steps):
         st = []
@@ -236,7 +281,7 @@ def flood_section(d, meta):
             ready = [step_field(r, i, "clients_ready") for r in good(rs)]
             out.append(f"| {c:,} | {fmt_int(med(ready))} / "
                        f"{fmt_int(med([step_field(r, i, 'streams_held') for r in good(rs)]))}"
-                       " | 0 | not reached | | | | |")
+                       " | 0 | not reached | | | | | |")
             continue
         p95s = [rs[0].lat_ms("p95", x) for x in st]
         p95[c] = med(p95s)
@@ -250,7 +295,7 @@ def flood_section(d, meta):
             f"**{fmt_f(p95[c], 2)}** ({fmt_f(min(p95s), 2)}–"
             f"{fmt_f(max(p95s), 2)}) | "
             f"{fmt_f(med([rs[0].lat_ms('p99', x) for x in st]), 2)} | "
-            f"{int(errs):,} |")
+            f"{int(errs):,} | {cpu_text(good(rs), i)} |")
     out.append("")
     lo, hi = p95.get(25, NAN), p95.get(9000, NAN)
     x = hi / lo if lo and lo == lo and hi == hi else NAN
@@ -270,7 +315,8 @@ def flood_section(d, meta):
             f"- Server VmRSS at the top (median of the runs' maxima): "
             f"{fmt_int(med([r.rss_max() for r in good(rs)]))} KB; server CPU "
             f"per answer {fmt_f(med([r.cpu_us_per_answer() for r in good(rs)]), 1)}"
-            f" µs. {'Server gone after ' + ', '.join(dead) if dead else 'The server lived through every run'}"
+            f" µs, {fmt_int(med([r.cpu_pct() for r in good(rs)]))}% of a core "
+            f"over the whole run. {'Server gone after ' + ', '.join(dead) if dead else 'The server lived through every run'}"
             f"{check_text(rs)}.", ""]
     return out
 
@@ -311,7 +357,8 @@ def compare_row(label, rs):
             f"{fmt_f(med([r.lat_ms('p50') for r in g]), 2)} / "
             f"{fmt_f(med([r.lat_ms('p95') for r in g]), 2)} / "
             f"**{fmt_f(med([r.lat_ms('p99') for r in g]), 2)}** | "
-            f"{fmt_f(med([r.cpu_us_per_answer() for r in g]), 1)} | "
+            f"{fmt_f(med([r.cpu_us_per_answer() for r in g]), 1)} "
+            f"({fmt_int(med([r.cpu_pct() for r in g]))}%) | "
             f"{fmt_int(med([r.rss_max() for r in g]))} | {errors_text(rs)} |")
 
 
@@ -339,13 +386,19 @@ def compare_section(d, meta):
             f"before → after each run: "
             f"{loads(b[('baseline', 'cmcpd')] + b[('high-load', 'ts')])}.",
             "", "| profile, server | offered/s | answers/s | latency p50 / "
-            "p95 / p99 ms | server CPU µs/answer | server VmRSS KB (max) | "
-            "errors |", "|---|---|---|---|---|---|---|"]
+            "p95 / p99 ms | server CPU µs/answer (% of a core) | server "
+            "VmRSS KB (max) | errors |", "|---|---|---|---|---|---|---|"]
     for p in ("baseline", "high-load"):
         out.append(compare_row(f"{p}, cmcpd --threads 1", b[(p, "cmcpd")]))
         out.append(compare_row(f"{p}, TypeScript SDK {meta.get('SDK1', '?')}",
                                b[(p, "ts")]))
-    out.append("")
+    out += ["", "Latency counts from each request's intended send time: when a "
+            "server cannot keep the offered rate (high-load offers 50,000/s "
+            "to one loop thread; the TypeScript server misses baseline's "
+            "2,500/s too), each client's schedule falls further behind "
+            "through the run and the percentiles grow with the run's length. "
+            "For those rows compare answers/s and CPU per answer, not "
+            "latency.", ""]
     for p in ("baseline", "high-load"):
         c, t = good(b[(p, "cmcpd")]), good(b[(p, "ts")])
         if not c or not t:
@@ -422,17 +475,21 @@ def bomber_section(d, meta):
             f"for {meta.get('BOMBER_SECONDS', '?')} s (latency counted from "
             "each request's intended send time). Goodput is the answers/s "
             "during the bomber run; \"lost\" is requests sent minus answers "
-            f"minus errors. {plural(n, 'round')}; medians. Load average "
+            f"minus errors; \"late\" requests waited in cmcp-bench for a free "
+            "connection (their latency counts from the intended time), "
+            "\"unsent\" ones were dropped by cmcp-bench when its backlog was "
+            "full; server CPU is in % of one core over the run. "
+            f"{plural(n, 'round')}; medians. Load average "
             f"(1 min) before → after each run: {loads(caps + bs)}.", "",
-            "| round | capacity/s | offered/s | goodput/s | goodput / "
-            "capacity | p99 ms (admitted) | refused (503, with Retry-After) "
-            "| timeouts | other errors | lost | VmRSS KB at capacity → "
-            "bomber | server |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+            "| round | capacity/s (server CPU) | offered/s | sent/s (late; "
+            "unsent) | goodput/s (server CPU) | goodput / capacity | p99 ms "
+            "(admitted) | refused (503, with Retry-After) | timeouts | other "
+            "errors | lost | VmRSS KB at capacity → bomber | server |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     gp, p99s, rss_x, refused_ok, lost_all, alive_all = [], [], [], True, 0, True
     for i, (c, b) in enumerate(zip(caps, bs), start=1):
         if not c.ok or not b.ok:
-            out.append(f"| {i} | no report | | | | | | | | | | |")
+            out.append(f"| {i} | no report | | | | | | | | | | | |")
             refused_ok = alive_all = False
             continue
         cap, put = c.throughput(), b.throughput()
@@ -449,8 +506,13 @@ def bomber_section(d, meta):
             (refused == ra)
         lost_all += nz(lost)
         alive_all &= b.alive() and b.checked() is not False
-        out.append(f"| {i} | {fmt_int(cap)} | {fmt_int(b.offered())} | "
-                   f"{fmt_int(put)} | {fmt_f(ratio * 100, 1)}% | "
+        secs = float(b.j.get("seconds") or NAN)
+        out.append(f"| {i} | {fmt_int(cap)} ({fmt_int(c.cpu_pct())}%) | "
+                   f"{fmt_int(b.offered())} | "
+                   f"{fmt_int(b.req('sent') / secs)} "
+                   f"({fmt_int(b.req('late'))}; {fmt_int(b.req('unsent'))}) | "
+                   f"{fmt_int(put)} ({fmt_int(b.cpu_pct())}%) | "
+                   f"{fmt_f(ratio * 100, 1)}% | "
                    f"{fmt_f(b.lat_ms('p99'), 2)} | {fmt_int(refused)} "
                    f"({fmt_int(ra)}) | {fmt_int(timeouts)} | "
                    f"{fmt_int(other)} | {fmt_int(lost)} | "
