@@ -726,10 +726,42 @@ static int choose_scope(cmcp__oauth_flow *f, int *futile) {
                                   f->o->offline, &f->scope);
 }
 
+/* Draws the PKCE verifier and the state, and builds the authorization
+ * request URL for them. NULL on ENOMEM (or a failed random source). */
+static char *authorization_url(cmcp__oauth_flow *f) {
+  char *challenge, *url = NULL;
+  f->verifier = cmcp__oauth_random_b64url(32);
+  f->state = cmcp__oauth_random_b64url(16);
+  challenge = f->verifier ? cmcp__oauth_pkce_s256(f->verifier) : NULL;
+  if (f->state != NULL && challenge != NULL)
+    url = cmcp__oauth_authorize_url(
+        f->meta.authorization_endpoint, f->as->client_id, f->o->redirect_uri,
+        challenge, f->state, f->prm.resource, f->scope);
+  cmcp__free(challenge);
+  return url;
+}
+
+/* A new user-agent step for f. NULL on ENOMEM. */
+static cmcp_oauth_authz_t *authz_new(cmcp__oauth_flow *f) {
+  cmcp_oauth_authz_t *a = cmcp__calloc(1, sizeof(*a));
+  if (a == NULL)
+    return NULL;
+  a->redirect_uri = cmcp__strdup(f->o->redirect_uri);
+  if (a->redirect_uri == NULL) {
+    cmcp__free(a);
+    return NULL;
+  }
+  a->flow = f;
+  a->loop = f->loop;
+  return a;
+}
+
+/* Hands the authorization request to the user agent, unless a step-up
+ * would be futile or too many authorizations ran lately. */
 static void flow_authorize(cmcp__oauth_flow *f) {
   cmcp_oauth_t *o = f->o;
   cmcp_oauth_authz_t *a = NULL;
-  char *challenge = NULL, *url = NULL;
+  char *url = NULL;
   int futile = 0, rc;
   if (o->authorize == NULL) {
     flow_fail(f, CMCP_ESTATE,
@@ -740,38 +772,23 @@ static void flow_authorize(cmcp__oauth_flow *f) {
   rc = choose_scope(f, &futile);
   if (rc == 0 && futile) {
     flow_fail(f, CMCP_EPROTO,
-              "the server still refuses with "
-              "insufficient_scope for scopes already "
-              "requested (%.100s)",
-              f->www.scope);
+              "the server still refuses with insufficient_scope for scopes "
+              "already requested (%.100s)",
+              f->www.scope ? f->www.scope : "none named");
     return;
   }
   if (rc == 0 && too_many_authorizations(o)) {
     flow_fail(f, CMCP_ELIMIT, "too many authorizations in a row");
     return;
   }
-  f->verifier = cmcp__oauth_random_b64url(32);
-  f->state = cmcp__oauth_random_b64url(16);
-  challenge = f->verifier ? cmcp__oauth_pkce_s256(f->verifier) : NULL;
-  if (f->state != NULL && challenge != NULL)
-    url = cmcp__oauth_authorize_url(
-        f->meta.authorization_endpoint, f->as->client_id, o->redirect_uri,
-        challenge, f->state, f->prm.resource, f->scope);
-  a = url != NULL ? cmcp__calloc(1, sizeof(*a)) : NULL;
-  if (a != NULL && (a->redirect_uri = cmcp__strdup(o->redirect_uri)) == NULL) {
-    cmcp__free(a);
-    a = NULL;
-  }
-  cmcp__free(challenge);
-  if (rc != 0 || a == NULL) {
+  if (rc == 0 && (url = authorization_url(f)) != NULL)
+    a = authz_new(f);
+  if (a == NULL) {
     cmcp__free(url);
     flow_fail(f, rc != 0 ? rc : CMCP_ENOMEM,
-              "cannot build the "
-              "authorization request");
+              "cannot build the authorization request");
     return;
   }
-  a->flow = f;
-  a->loop = f->loop;
   f->authz = a;
   f->step = ST_AUTHZ;
   o->authorize(o, a, url, o->authorize_data);
