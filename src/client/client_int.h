@@ -106,7 +106,7 @@ void cmcp__client_errorf(cmcp_client_t *cli, const char *fmt, ...)
 /* ---- one-shot HTTP on the loop (fetch.c), for OAuth and discovery ------ */
 
 typedef struct cmcp__fetch_res {
-  int status;             /* 0, or CMCP_EIO/CMCP_ETIMEDOUT/CMCP_ELIMIT */
+  int status; /* 0, or CMCP_EIO/CMCP_ETIMEDOUT/CMCP_ELIMIT/CMCP_ENOMEM */
   long http_status;       /* 0 when no response */
   const char *body;       /* NUL-terminated (may hold NULs before it) */
   size_t body_len;

@@ -13,7 +13,8 @@ enum {
   XF_IDLE = 0, /* not in the multi handle */
   XF_ADD,      /* waiting in the deferred list to be added */
   XF_ACTIVE,   /* in the multi handle */
-  XF_CANCEL    /* waiting in the deferred list to be removed */
+  XF_CANCEL,   /* waiting in the deferred list to be removed */
+  XF_FAIL      /* waiting in the deferred list to end with ENOMEM */
 };
 
 /* Idle easy handles kept per loop for reuse. */
@@ -134,6 +135,10 @@ static void run_deferred(cmcp__curl_loop *cl) {
     x->next = NULL;
     if (x->state == XF_CANCEL) {
       release_now(cl, x);
+    } else if (x->state == XF_FAIL) {
+      curl_multi_remove_handle(cl->multi, x->easy);
+      x->state = XF_IDLE;
+      x->done(x, CURLE_OUT_OF_MEMORY);
     } else if (x->state == XF_ADD) {
       CURLcode rc = add_now(cl, x);
       if (rc != CURLE_OK)
@@ -217,13 +222,28 @@ static poll_ctx *poll_open(cmcp__curl_loop *cl, curl_socket_t fd) {
   return p;
 }
 
+/* A socket of easy's transfer cannot be watched (no memory for its poll
+ * handle): the transfer ends with CURLE_OUT_OF_MEMORY once the curl call
+ * in progress returns, instead of waiting forever. */
+static void watch_failed(cmcp__curl_loop *cl, CURL *easy) {
+  cmcp__curl_xfer *x = NULL;
+  if (easy == NULL)
+    return;
+  curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&x);
+  if (x == NULL || x->state != XF_ACTIVE)
+    return;
+  x->state = XF_FAIL;
+  defer(cl, x);
+  if (cl->depth == 0) /* no action to run it after: wake the loop */
+    uv_timer_start(&cl->timer, on_timer, 0, 0);
+}
+
 /* CURLMOPT_SOCKETFUNCTION: watch fd for what curl wants, or stop. */
 static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp,
                      void *socketp) {
   cmcp__curl_loop *cl = userp;
   poll_ctx *p = socketp;
   int events = 0;
-  (void)easy;
   if (what == CURL_POLL_REMOVE) {
     if (p != NULL) {
       curl_multi_assign(cl->multi, fd, NULL);
@@ -231,13 +251,14 @@ static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp,
     }
     return 0;
   }
-  if (p == NULL && (p = poll_open(cl, fd)) == NULL)
-    return -1;
   if (what & CURL_POLL_IN)
     events |= UV_READABLE;
   if (what & CURL_POLL_OUT)
     events |= UV_WRITABLE;
-  return uv_poll_start(&p->poll, events, on_poll) == 0 ? 0 : -1;
+  if ((p == NULL && (p = poll_open(cl, fd)) == NULL) ||
+      uv_poll_start(&p->poll, events, on_poll) != 0)
+    watch_failed(cl, easy);
+  return 0;
 }
 
 /* CURLMOPT_TIMERFUNCTION: wake curl after timeout_ms (-1: never). */
@@ -381,6 +402,10 @@ void cmcp__curl_cancel(cmcp__curl_xfer *x) {
   }
   if (x->state == XF_CANCEL)
     return;
+  if (x->state == XF_FAIL) { /* still in the deferred list: end it there */
+    x->state = XF_CANCEL;
+    return;
+  }
   if (x->state == XF_ACTIVE && cl->depth > 0) {
     x->state = XF_CANCEL;
     defer(cl, x);

@@ -110,6 +110,10 @@ static int outcome(const fetch *f, CURLcode rc, const char **detail) {
   }
   if (rc == CURLE_OK)
     return 0;
+  if (rc == CURLE_OUT_OF_MEMORY) {
+    *detail = "out of memory";
+    return CMCP_ENOMEM;
+  }
   *detail = f->err[0] != '\0' ? f->err : curl_easy_strerror(rc);
   return rc == CURLE_OPERATION_TIMEDOUT ? CMCP_ETIMEDOUT : CMCP_EIO;
 }

@@ -12,6 +12,7 @@
 #include "client/client_int.h"
 #include "client/curl_loop.h"
 #include "cmcp/client.h"
+#include "helper_alloc.h"
 
 #include <fcntl.h>
 #include <json-c/json.h>
@@ -482,6 +483,49 @@ static void fetch_bad_arguments(void **state) {
                    CMCP_EINVAL);
   loop_finish(&loop);
   assert_int_equal(o.calls, 0);
+}
+
+/* Failing each allocation of a fetch in turn: either cmcp__fetch refuses
+ * at once (its callback never runs) or the callback runs exactly once,
+ * never a transfer that waits forever. */
+static void fetch_allocation_failures(void **state) {
+  static const piece p = {"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
+                          "Connection: close\r\n\r\nok",
+                          0};
+  static const script sc = {&p, 1, 0};
+  uv_loop_t loop;
+  canned srv;
+  char url[64];
+  long n;
+  int ok = 0;
+  (void)state;
+  uv_loop_init(&loop);
+  canned_start(&srv, &loop, &sc, 1);
+  canned_url(&srv, url, sizeof url);
+  alloc_fail_install();
+  for (n = 1; n < 200 && !ok; n++) {
+    fetch_out o;
+    int rc;
+    memset(&o, 0, sizeof o);
+    alloc_fail_arm(n);
+    rc = cmcp__fetch(&loop, "GET", url, NULL, NULL, 0, 64, 5000, on_fetch, &o);
+    if (rc != 0) {
+      assert_int_equal(rc, CMCP_ENOMEM);
+      uv_run(&loop, UV_RUN_NOWAIT);
+      assert_int_equal(o.calls, 0);
+      continue;
+    }
+    run_until(&loop, &o.done, 10000);
+    assert_int_equal(o.calls, 1);
+    assert_true(o.status == 0 || o.status == CMCP_ENOMEM);
+    ok = o.status == 0 && alloc_fail_count() < n;
+    if (o.status == 0)
+      assert_string_equal(o.body, "ok");
+  }
+  alloc_fail_uninstall();
+  assert_true(ok);
+  canned_stop(&srv);
+  loop_finish(&loop);
 }
 
 /* Several fetches at once on one loop share one curl loop; a new fetch
@@ -1584,6 +1628,7 @@ int main(void) {
       cmocka_unit_test(fetch_connection_refused),
       cmocka_unit_test(fetch_bad_arguments),
       cmocka_unit_test(fetch_chained_and_parallel),
+      cmocka_unit_test(fetch_allocation_failures),
       cmocka_unit_test(everything_legacy_sse),
       cmocka_unit_test(everything_legacy_json),
       cmocka_unit_test(everything_modern_sse),
