@@ -40,7 +40,7 @@ typedef struct script {
   int hang;
 } script;
 
-#define MAX_CONNS 16
+#define MAX_CONNS 2048
 #define REQ_MAX 16384
 
 typedef struct canned canned;
@@ -1587,6 +1587,59 @@ static void get_stream_405(void **state) {
   loop_finish(&loop);
 }
 
+/* Failing each allocation in turn through connect, a call and close over
+ * HTTP: every step fails cleanly or succeeds; nothing hangs or leaks. */
+static void http_allocation_failures(void **state) {
+  static const piece ans[] = {
+      {SSE_HEAD "id: 1\ndata: {\"jsonrpc\":\"2.0\",\"id\":%ID%,\"result\":"
+                "{\"content\":[]}}\n\n",
+       0}};
+  /* every request after the handshake gets the call's answer */
+  script sc[] = {{p_init, 1, 0}, {p_accepted, 1, 0}, {ans, 1, 0}};
+  uv_loop_t loop;
+  canned srv;
+  char url[64];
+  long n;
+  int clean = 0;
+  (void)state;
+  uv_loop_init(&loop);
+  canned_start(&srv, &loop, sc, 3);
+  canned_url(&srv, url, sizeof url);
+  alloc_fail_install();
+  for (n = 1; n < 400 && !clean; n++) {
+    cmcp_client_t *cli;
+    outcome c, o;
+    srv.requests = 0; /* each client starts the script over */
+    srv.last_id[0] = '\0';
+    alloc_fail_arm(n);
+    memset(&c, 0, sizeof c);
+    memset(&o, 0, sizeof o);
+    cli = cmcp_client_new(&loop, "t", "1");
+    if (cli == NULL)
+      continue;
+    if (cmcp_client_set_url(cli, url) != 0 ||
+        cmcp_client_set_protocol(cli, "2025-11-25") != 0 ||
+        cmcp_client_connect(cli, on_result, &c) != 0) {
+      client_close(&loop, cli);
+      continue;
+    }
+    run_until(&loop, &c.done, 10000);
+    if (c.status == 0 &&
+        cmcp_client_call_tool(cli, "t", NULL, 0, on_result, &o, NULL) == 0) {
+      run_until(&loop, &o.done, 10000);
+      clean = o.status == 0 && alloc_fail_count() < n;
+    }
+    if (getenv("SWEEP_TRACE"))
+      fprintf(stderr, "n=%ld connect=%d call=%d\n", n, c.status, o.status);
+    client_close(&loop, cli);
+  }
+  alloc_fail_uninstall();
+  assert_true(clean);
+  assert_true(n > 20); /* the handshake and the call allocate that much */
+  canned_stop(&srv);
+  loop_finish(&loop);
+}
+
 /* Connection refused: the connect fails with a transport error. */
 static void connection_refused(void **state) {
   uv_loop_t loop;
@@ -1655,6 +1708,7 @@ int main(void) {
       cmocka_unit_test(modern_headers),
       cmocka_unit_test(get_stream_405),
       cmocka_unit_test(connection_refused),
+      cmocka_unit_test(http_allocation_failures),
   };
   if (getenv("TEST_FILTER") != NULL)
     cmocka_set_test_filter(getenv("TEST_FILTER"));
