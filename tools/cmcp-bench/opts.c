@@ -302,7 +302,7 @@ static int apply_profile(bench_opts *o, const char *name) {
   } else if (strcmp(name, "bomber") == 0) {
     o->clients = 100;
     o->open_loop = 1;
-    o->conns_per_client = 16;
+    o->conns_per_client = 4;
     o->payload = 128;
     set_mix(o, "ping");
     o->protocol = "2025-11-25"; /* ping is a legacy method */
