@@ -644,6 +644,9 @@ static uint64_t intended_time(uint64_t t, uint64_t now, int timed) {
 static void fire(bench_client *cl, int timed) {
   bench_runner *r = cl->r;
   uint64_t now = bench_now_ns();
+  /* a backlog left over means the last dispatch found every connection
+   * busy; answers and connects dispatch again themselves */
+  int waited = cl->bl_len > 0;
   if (cl->state != CL_READY || r->stopping)
     return;
   /* nothing is meant to go at or after the end of --duration */
@@ -668,7 +671,7 @@ static void fire(bench_client *cl, int timed) {
   }
   if (r->stdio != NULL)
     bench_stdio_fire(cl);
-  else
+  else if (!waited || cl->nconns < r->o->conns_per_client)
     dispatch(cl);
   schedule_next(cl);
 }
