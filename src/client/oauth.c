@@ -78,8 +78,11 @@ static void flow_free(cmcp__oauth_flow *f) {
   cmcp__free(f->scope);
   cmcp__free(f->verifier);
   cmcp__free(f->state);
-  if (f->authz != NULL)
+  if (f->authz != NULL) {
     f->authz->flow = NULL; /* the user agent still holds it */
+    if (f->authz->on_abandon != NULL)
+      f->authz->on_abandon(f->authz);
+  }
   cmcp__free(f);
 }
 

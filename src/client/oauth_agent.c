@@ -310,6 +310,14 @@ static int lb_listen(loopback *lb, uv_loop_t *loop, const char *redirect) {
   return rc;
 }
 
+/* The flow is gone: stop listening now rather than at the timeout. */
+static void lb_abandon(cmcp_oauth_authz_t *a) {
+  loopback *lb = a->agent;
+  a->on_abandon = NULL;
+  snprintf(lb->fail, sizeof(lb->fail), "abandoned");
+  lb_finish(lb);
+}
+
 void cmcp__oauth_loopback_authorize(cmcp_oauth_t *o, cmcp_oauth_authz_t *a,
                                     const char *url, void *data) {
   loopback *lb = cmcp__calloc(1, sizeof(*lb));
@@ -333,6 +341,8 @@ void cmcp__oauth_loopback_authorize(cmcp_oauth_t *o, cmcp_oauth_authz_t *a,
     lb_finish(lb);
     return;
   }
+  a->agent = lb;
+  a->on_abandon = lb_abandon;
   fprintf(stderr, "Open this URL in a browser to authorize:\n\n  %s\n\n", url);
   if (cmcp__oauth_open_browser(o))
     open_browser(cmcp_oauth_authz_loop(a), url);

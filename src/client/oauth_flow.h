@@ -22,8 +22,8 @@ typedef struct cmcp__oauth_as {
   char *auth_method;   /* from registration; NULL: chosen from metadata */
   char *access_token;
   char *refresh_token;
-  char *scope;    /* the scope last requested */
-  char *resource; /* the resource the token is for */
+  char *scope;        /* the scope last requested */
+  char *resource;     /* the resource the token is for */
   int64_t expires_at; /* wall-clock ms; 0 when unknown */
 } cmcp__oauth_as;
 
@@ -38,6 +38,10 @@ struct cmcp_oauth_authz {
   cmcp__oauth_flow *flow; /* NULL once the flow is gone */
   uv_loop_t *loop;
   char *redirect_uri;
+  /* Set by a built-in user agent: told when the flow is gone, so that it
+   * stops waiting (it still ends the step, which then only frees it). */
+  void (*on_abandon)(cmcp_oauth_authz_t *a);
+  void *agent;
 };
 
 struct cmcp_oauth {

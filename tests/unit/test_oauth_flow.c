@@ -527,6 +527,33 @@ static void as_browser(cmcp_oauth_t *o, cmcp_oauth_authz_t *a, const char *url,
                    0);
 }
 
+static int lb_started;
+
+static void loopback_no_browser(cmcp_oauth_t *o, cmcp_oauth_authz_t *a,
+                                const char *url, void *data) {
+  (void)data;
+  lb_started = 1;
+  cmcp__oauth_loopback_authorize(o, a, url, NULL);
+}
+
+/* Nobody comes back through the browser and the object goes away: the
+ * listener closes at once instead of waiting out its five minutes. */
+static void test_loopback_abandoned(void **state) {
+  run *r = run_new();
+  int i;
+  (void)state;
+  lb_started = 0;
+  assert_int_equal(cmcp_oauth_use_loopback(r->o, 0, 0), 0);
+  assert_int_equal(cmcp_oauth_on_authorize(r->o, loopback_no_browser, NULL), 0);
+  assert_int_equal(
+      cmcp__oauth_challenge(r->o, &r->loop, r->url, 401, NULL, on_done, r), 0);
+  for (i = 0; i < 2000 && !lb_started; i++)
+    uv_run(&r->loop, UV_RUN_ONCE);
+  assert_true(lb_started);
+  cmcp__oauth_cancel(r->o, r);
+  run_free(r); /* returns once every handle is closed: at once */
+}
+
 static void test_loopback_agent(void **state) {
   run *r = run_new();
   (void)state;
@@ -649,6 +676,7 @@ int main(void) {
       cmocka_unit_test(test_waiters_and_cancel),
       cmocka_unit_test(test_free_during_flow),
       cmocka_unit_test(test_loopback_agent),
+      cmocka_unit_test(test_loopback_abandoned),
       cmocka_unit_test(test_headless_without_redirect),
       cmocka_unit_test(test_abandoned_and_failed_steps),
       cmocka_unit_test(test_store_loading),
