@@ -16,6 +16,7 @@
 
 #include "client/client_int.h"
 #include "client/oauth_int.h"
+#include "helper_alloc.h"
 
 /* ---- a tiny HTTP server ------------------------------------------------ */
 
@@ -663,6 +664,48 @@ static void test_store_loading(void **state) {
   cmcp_oauth_free(o);
 }
 
+static void on_deadline(uv_timer_t *t) {
+  *(int *)t->data = 1;
+}
+
+/* Runs one whole flow (registration, code grant) with the nth allocation
+ * failing: it ends within a bound, with a token or with a status, and
+ * nothing leaks (ASan). Returns the allocations it made. */
+static long flow_with_failure(long n) {
+  run *r = run_new();
+  uv_timer_t deadline;
+  int expired = 0, rc, i;
+  long used;
+  uv_timer_init(&r->loop, &deadline);
+  deadline.data = &expired;
+  uv_timer_start(&deadline, on_deadline, 10000, 0);
+  alloc_fail_arm(n);
+  rc = cmcp__oauth_challenge(r->o, &r->loop, r->url, 401, "Bearer scope=mcp",
+                             on_done, r);
+  for (i = 0; rc == 0 && i < 5000 && r->done_calls == 0 && !expired; i++)
+    uv_run(&r->loop, UV_RUN_ONCE);
+  used = alloc_fail_count();
+  alloc_fail_arm(0);
+  if (rc == 0 && r->done_calls != 1)
+    fprintf(stderr, "no end with allocation %ld failing\n", n);
+  assert_true(rc != 0 || r->done_calls == 1);
+  assert_true(rc != 0 || r->status != 0 || cmcp__oauth_token(r->o) != NULL);
+  uv_close((uv_handle_t *)&deadline, NULL);
+  run_free(r);
+  return used;
+}
+
+static void test_alloc_failures(void **state) {
+  long total, n;
+  (void)state;
+  alloc_fail_install();
+  total = flow_with_failure(0);
+  assert_true(total > 20);
+  for (n = 1; n <= total; n++)
+    flow_with_failure(n);
+  alloc_fail_uninstall();
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_full_flow_with_registration),
@@ -680,6 +723,7 @@ int main(void) {
       cmocka_unit_test(test_headless_without_redirect),
       cmocka_unit_test(test_abandoned_and_failed_steps),
       cmocka_unit_test(test_store_loading),
+      cmocka_unit_test(test_alloc_failures),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
