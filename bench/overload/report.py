@@ -10,7 +10,8 @@ and is replaced whole on each run; the rest of the document is left alone
     report.py --throughput FILE.json   prints the answers/s of one run
 
 Reads cmcp-bench's --json-file reports and the script's NAME.env, NAME.rss
-and NAME.cmd files. Python 3 standard library only; the small table
+and NAME.cmd files, and NOTES.md (observations made by hand during the
+run, kept with its results) if the folder has one. Python 3 standard library only; the small table
 helpers come from bench/http/report.py.
 """
 import glob
@@ -307,9 +308,25 @@ def flood_section(d, meta):
                       "with 99% of its clients ready")
     dead = [r.name for r in rs if r.env and not r.alive()]
     hs_text = "; ".join(handshake_text(r) for r in good(rs)) or "no report"
+    top = len(steps) - 1
+    pairs = [r.cpu_window(*r.step_window(top)) for r in good(rs)]
+    srv, gen = med([p[0] for p in pairs]), med([p[1] for p in pairs])
+    if srv == srv and gen == gen:
+        bound = ("neither process was CPU-bound there: the requests waited, "
+                 "they did not queue behind work" if max(srv, gen) < 80 else
+                 "the server was CPU-bound there" if srv >= gen else
+                 "cmcp-bench was CPU-bound there")
+        cpu_line = (f"- At {steps[top]:,} clients the server used {srv:.0f}% "
+                    f"of a core and cmcp-bench {gen:.0f}% (medians over the "
+                    f"steady seconds): {bound}.")
+    else:
+        cpu_line = None
     out += [f"- **p95 at 9,000 / p95 at 25 = {ratio_text(x)}** (target ≤ "
             f"{FLOOD_TARGET:g}×; the Erlang SDK cmcp replaces went 3.8× worse "
             f"by 500): {verdict}.",
+            f"- p95 at 500 / p95 at 25 = "
+            f"{ratio_text(p95.get(500, NAN) / p95.get(25, NAN))}; at 5,000 "
+            f"{ratio_text(p95.get(5000, NAN) / p95.get(25, NAN))}.",
             f"- Clients per run: {hs_text}. Request errors over all runs: "
             f"{errors_text(rs)}.",
             f"- Server VmRSS at the top (median of the runs' maxima): "
@@ -318,6 +335,8 @@ def flood_section(d, meta):
             f" µs, {fmt_int(med([r.cpu_pct() for r in good(rs)]))}% of a core "
             f"over the whole run. {'Server gone after ' + ', '.join(dead) if dead else 'The server lived through every run'}"
             f"{check_text(rs)}.", ""]
+    if cpu_line:
+        out.insert(len(out) - 1, cpu_line)
     return out
 
 
@@ -636,6 +655,9 @@ def render(d):
                     ("soak", soak_section), ("low", low_section)):
         if key in parts:
             lines += fn(d, meta)
+    notes = read(os.path.join(d, "NOTES.md")).strip()
+    if notes:
+        lines += ["### Notes on this run", "", notes, ""]
     plots = sorted(glob.glob(os.path.join(_here, "..", "..", "docs", "img",
                                           "overload-*.png")))
     if plots:
