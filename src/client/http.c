@@ -621,6 +621,11 @@ static int ended(hreq *r, CURLcode rc) {
                                             "response"
                                           : "the stream was cut before the "
                                             "response");
+  if (rc != CURLE_OK && r->kind == K_GET && r->mode == M_UNSET &&
+      resumable(r)) {
+    schedule_resume(r); /* a failed attempt counts as one reconnect */
+    return 1;
+  }
   if (rc != CURLE_OK) {
     fail(r, CMCP_EIO, code,
          r->err[0] != '\0' ? r->err : curl_easy_strerror(rc));

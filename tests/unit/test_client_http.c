@@ -1455,6 +1455,48 @@ static void open_stream_after_response_closed(void **state) {
   loop_finish(&loop);
 }
 
+/* A resumption attempt that fails before any answer (the server closes
+ * at once) is one reconnect of the limit, not the end of the stream. */
+static void failed_resume_attempt_retried(void **state) {
+  static const piece first[] = {{SSE_HEAD "id: g1\nretry: 100\ndata: \n\n", 0}};
+  static const piece third[] = {
+      {SSE_HEAD "id: g2\ndata: {\"jsonrpc\":\"2.0\",\"method\":"
+                "\"notifications/message\",\"params\":{\"level\":\"info\","
+                "\"data\":\"x\"}}\n\n",
+       0}};
+  uv_loop_t loop;
+  script sc[] = {{p_init, 1, 0}, {p_accepted, 1, 0}, {first, 1, 0},
+                 {NULL, 0, 0},   {third, 1, 1},      {p_accepted, 1, 0}};
+  canned srv;
+  cmcp_client_t *cli;
+  outcome c, listen;
+  notes nt;
+  char url[64];
+  uint64_t req;
+  (void)state;
+  memset(&nt, 0, sizeof nt);
+  uv_loop_init(&loop);
+  canned_start(&srv, &loop, sc, 6);
+  canned_url(&srv, url, sizeof url);
+  cli = cmcp_client_new(&loop, "t", "1");
+  assert_int_equal(cmcp_client_set_url(cli, url), 0);
+  assert_int_equal(cmcp_client_set_protocol(cli, "2025-11-25"), 0);
+  assert_int_equal(cmcp_client_on_notification(cli, on_note, &nt), 0);
+  memset(&c, 0, sizeof c);
+  memset(&listen, 0, sizeof listen);
+  assert_int_equal(cmcp_client_connect(cli, on_result, &c), 0);
+  run_until(&loop, &c.done, 10000);
+  assert_int_equal(cmcp_client_listen(cli, NULL, on_result, &listen, &req), 0);
+  run_for(&loop, &nt.messages, 1, 10000);
+  assert_false(listen.done);
+  assert_int_equal(srv.requests, 5);
+  assert_non_null(strstr(srv.reqs[3], "\r\nLast-Event-ID: g1\r\n"));
+  assert_non_null(strstr(srv.reqs[4], "\r\nLast-Event-ID: g1\r\n"));
+  client_close(&loop, cli);
+  canned_stop(&srv);
+  loop_finish(&loop);
+}
+
 /* A stream that keeps being cut gives up after the reconnect limit. */
 static void resume_gives_up_after_the_limit(void **state) {
   static const piece ans[] = {{SSE_HEAD "id: ev-1\nretry: 10\ndata: \n\n", 0}};
@@ -1705,6 +1747,7 @@ int main(void) {
       cmocka_unit_test(resume_honours_retry),
       cmocka_unit_test(resume_gives_up_after_the_limit),
       cmocka_unit_test(open_stream_after_response_closed),
+      cmocka_unit_test(failed_resume_attempt_retried),
       cmocka_unit_test(modern_headers),
       cmocka_unit_test(get_stream_405),
       cmocka_unit_test(connection_refused),
