@@ -134,8 +134,9 @@ int cmcp__fetch(uv_loop_t *loop, const char *method, const char *url,
 
 /* ---- OAuth 2.1 (oauth.c), as the HTTP transport uses it ---------------- */
 
-/* The current access token, or NULL when there is none yet. */
-const char *cmcp__oauth_token(cmcp_oauth_t *o);
+/* The access token for a request to resource_url: one whose resource
+ * covers that URL, or NULL when there is none yet. */
+const char *cmcp__oauth_token(cmcp_oauth_t *o, const char *resource_url);
 /* The server refused a request to resource_url with http_status 401 or
  * 403 and this WWW-Authenticate header (may be NULL). The OAuth client
  * discovers, authorizes (or refreshes, or steps up the scope) and then

@@ -710,8 +710,8 @@ static int add_auth(http_t *h, struct curl_slist **list) {
   const char *tok = h->bearer;
   cmcp__buf b;
   int rc;
-  if (h->oauth != NULL && cmcp__oauth_token(h->oauth) != NULL)
-    tok = cmcp__oauth_token(h->oauth);
+  if (h->oauth != NULL && cmcp__oauth_token(h->oauth, h->url) != NULL)
+    tok = cmcp__oauth_token(h->oauth, h->url);
   if (tok == NULL)
     return 0;
   cmcp__buf_init(&b, HEADER_MAX);

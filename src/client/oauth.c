@@ -225,11 +225,27 @@ int cmcp_oauth_set_store(cmcp_oauth_t *o, cmcp_oauth_load_fn load,
   return 0;
 }
 
-const char *cmcp__oauth_token(cmcp_oauth_t *o) {
+/* "Access tokens MUST NOT be sent to a resource they were not issued for"
+ * (RFC 8707 audience binding, as the MCP authorization page requires): a
+ * stored token is used only for a URL its resource covers. The current
+ * entry wins over older ones. */
+static int as_serves(const cmcp__oauth_as *as, const char *resource_url) {
+  return as != NULL && as->access_token != NULL && as->resource != NULL &&
+         resource_url != NULL &&
+         cmcp__oauth_resource_matches(as->resource, resource_url);
+}
+
+const char *cmcp__oauth_token(cmcp_oauth_t *o, const char *resource_url) {
+  size_t i;
   if (o == NULL)
     return NULL;
   cmcp__oauth_load(o);
-  return o->current != NULL ? o->current->access_token : NULL;
+  if (as_serves(o->current, resource_url))
+    return o->current->access_token;
+  for (i = 0; i < o->nservers; i++)
+    if (as_serves(o->servers[i], resource_url))
+      return o->servers[i]->access_token;
+  return NULL;
 }
 
 /* ---- ending a flow ----------------------------------------------------- */

@@ -306,9 +306,9 @@ static int challenge(run *r, long http_status, const char *www) {
 static void test_full_flow_with_registration(void **state) {
   run *r = run_new();
   (void)state;
-  assert_null(cmcp__oauth_token(r->o));
+  assert_null(cmcp__oauth_token(r->o, r->url));
   assert_int_equal(challenge(r, 401, "Bearer scope=\"mcp\""), 0);
-  assert_string_equal(cmcp__oauth_token(r->o), "T1");
+  assert_string_equal(cmcp__oauth_token(r->o, r->url), "T1");
   assert_int_equal(r->f.prm_hits, 1);
   assert_int_equal(r->f.register_hits, 1);
   assert_int_equal(r->f.authorize_hits, 1);
@@ -333,12 +333,12 @@ static void test_refresh_then_reauthorize(void **state) {
   (void)state;
   r->f.give_refresh = 1;
   assert_int_equal(challenge(r, 401, NULL), 0);
-  assert_string_equal(cmcp__oauth_token(r->o), "T1");
+  assert_string_equal(cmcp__oauth_token(r->o, r->url), "T1");
   /* A later 401 refreshes. */
   assert_int_equal(challenge(r, 401, NULL), 0);
   assert_int_equal(r->f.refresh_hits, 1);
   assert_int_equal(r->f.authorize_hits, 1);
-  assert_string_equal(cmcp__oauth_token(r->o), "T2");
+  assert_string_equal(cmcp__oauth_token(r->o, r->url), "T2");
   assert_non_null(strstr(r->f.last_token_body, "refresh_token=R"));
   assert_non_null(strstr(r->f.last_token_body, "resource="));
   /* A refused refresh falls back to a new authorization. */
@@ -396,7 +396,7 @@ static void test_refusals(void **state) {
     assert_int_equal(challenge(r, 401, NULL), statuses[i]);
     assert_non_null(strstr(r->detail, whys[i]));
     assert_string_equal(cmcp_oauth_last_error(r->o), r->detail);
-    assert_null(cmcp__oauth_token(r->o));
+    assert_null(cmcp__oauth_token(r->o, r->url));
     run_free(r);
   }
 }
@@ -434,7 +434,7 @@ static void test_pre_registered_and_store(void **state) {
   /* A new object loads the saved state: the token is there at once. */
   again = cmcp_oauth_new();
   assert_int_equal(cmcp_oauth_set_store(again, on_load, NULL, r), 0);
-  assert_string_equal(cmcp__oauth_token(again), "T1");
+  assert_string_equal(cmcp__oauth_token(again, r->url), "T1");
   cmcp_oauth_free(again);
   run_free(r);
 }
@@ -561,7 +561,7 @@ static void test_loopback_agent(void **state) {
   assert_int_equal(cmcp_oauth_use_loopback(r->o, 0, 0), 0);
   assert_int_equal(cmcp_oauth_on_authorize(r->o, as_browser, r), 0);
   assert_int_equal(challenge(r, 401, NULL), 0);
-  assert_string_equal(cmcp__oauth_token(r->o), "T1");
+  assert_string_equal(cmcp__oauth_token(r->o, r->url), "T1");
   assert_non_null(
       strstr(r->f.last_token_body, "redirect_uri=http%3A%2F%2F127.0.0.1%3A"));
   run_free(r);
@@ -641,25 +641,30 @@ static void test_store_loading(void **state) {
   o = cmcp_oauth_new();
   text_to_load = "{not json";
   assert_int_equal(cmcp_oauth_set_store(o, load_text, NULL, NULL), 0);
-  assert_null(cmcp__oauth_token(o));
+  assert_null(cmcp__oauth_token(o, "https://a/mcp"));
   cmcp_oauth_free(o);
   n = snprintf(big, sizeof(big), "{\"current\":\"https://as0\",\"servers\":[");
   for (i = 0; i < 8; i++)
     n += snprintf(big + n, sizeof(big) - (size_t)n,
                   "%s{\"issuer\":\"https://as%d\",\"access_token\":\"t%d\","
-                  "\"expires_at\":5}",
-                  i ? "," : "", i, i);
+                  "\"resource\":\"https://rs%d.example/mcp\",\"expires_at\":5}",
+                  i ? "," : "", i, i, i);
   snprintf(big + n, sizeof(big) - (size_t)n, "]}");
   o = cmcp_oauth_new();
   text_to_load = big;
   assert_int_equal(cmcp_oauth_set_store(o, load_text, NULL, NULL), 0);
-  assert_string_equal(cmcp__oauth_token(o), "t0");
+  assert_string_equal(cmcp__oauth_token(o, "https://rs0.example/mcp"), "t0");
+  /* A token goes only to the resource it was issued for (RFC 8707). */
+  assert_string_equal(cmcp__oauth_token(o, "https://rs3.example/mcp/x"), "t3");
+  assert_null(cmcp__oauth_token(o, "https://other.example/mcp"));
+  assert_null(cmcp__oauth_token(o, "https://rs0.example:8443/mcp"));
+  assert_null(cmcp__oauth_token(o, NULL));
   cmcp_oauth_free(o);
   /* A store without a current server gives no token. */
   o = cmcp_oauth_new();
   text_to_load = "{\"servers\":[{\"issuer\":\"https://a\"}]}";
   assert_int_equal(cmcp_oauth_set_store(o, load_text, NULL, NULL), 0);
-  assert_null(cmcp__oauth_token(o));
+  assert_null(cmcp__oauth_token(o, "https://a/mcp"));
   assert_int_equal(cmcp_oauth_set_store(NULL, NULL, NULL, NULL), CMCP_EINVAL);
   cmcp_oauth_free(o);
 }
@@ -689,7 +694,8 @@ static long flow_with_failure(long n) {
   if (rc == 0 && r->done_calls != 1)
     fprintf(stderr, "no end with allocation %ld failing\n", n);
   assert_true(rc != 0 || r->done_calls == 1);
-  assert_true(rc != 0 || r->status != 0 || cmcp__oauth_token(r->o) != NULL);
+  assert_true(rc != 0 || r->status != 0 ||
+              cmcp__oauth_token(r->o, r->url) != NULL);
   uv_close((uv_handle_t *)&deadline, NULL);
   run_free(r);
   return used;
