@@ -188,6 +188,28 @@ class Run:
             self.env.get("LOAD_AFTER", "?").split(" ")[0]
 
 
+def metric_sum(path, prefix):
+    """Sum of the samples of a /metrics scrape whose series starts with
+    prefix (name and labels as written), or NaN without a scrape."""
+    text = read(path)
+    if not text:
+        return NAN
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith(prefix):
+            try:
+                total += float(line.rsplit(" ", 1)[1])
+            except (IndexError, ValueError):
+                pass
+    return total
+
+
+def metric_delta(d, name, prefix):
+    """What a counter series grew by over run name (after - before)."""
+    return (metric_sum(os.path.join(d, name + ".metrics.after"), prefix) -
+            metric_sum(os.path.join(d, name + ".metrics.before"), prefix))
+
+
 def runs(d, prefix, n):
     return [Run(d, f"{prefix}_{i}") for i in range(1, n + 1)]
 
@@ -444,8 +466,10 @@ def slow_section(d, meta):
     out = ["### slow-client beside baseline", ""]
     out += command_block(meta.get("CMD_CMCPD"), alone[0].cmd,
                          read(os.path.join(d, "slow_clients.cmd")).strip())
-    out += ["slow-client is 5 clients × 1 request/s reading a 1 KB resource, "
-            "whose connections read at most 512 bytes/s (slow consumers). "
+    out += ["slow-client is 5 clients × 1 request/s reading a 1 KB resource "
+            "over connections that read their answers slowly (slow "
+            "consumers; the pace is the profile's `--slow-read`, see the "
+            "cmcp-bench README). "
             f"{plural(n, 'round')}: baseline alone, then baseline with the "
             "slow clients started 3 s before it and outlasting it, on the "
             "same cmcpd; medians. Load average (1 min) before → after each "
@@ -561,6 +585,16 @@ def bomber_section(d, meta):
             + ".",
             "- **no crash**: " + met(alive_all, "see the server column")
             + ".", ""]
+    srv_ok = [metric_delta(d, b.name, 'cmcp_requests_total{method="ping",'
+                           'outcome="ok"}') for b in bs]
+    srv_ref = [metric_delta(d, b.name, "cmcp_refusals_total{") for b in bs]
+    if any(x == x for x in srv_ok):
+        out.insert(len(out) - 1, "- The server's own count (GET /metrics "
+                   "before and after each bomber run): ping answers "
+                   + ", ".join(fmt_int(x) for x in srv_ok) + " against "
+                   + ", ".join(fmt_int(b.req("ok")) for b in bs)
+                   + " answers cmcp-bench received; refusals "
+                   + ", ".join(fmt_int(x) for x in srv_ref) + ".")
     return out
 
 
