@@ -263,6 +263,9 @@ bench() {
 }
 
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+# The tree the binaries were built from (others may commit during the run).
+COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+DIRTY=$(git status --porcelain --untracked-files=no -- src tools 2>/dev/null | wc -l)
 STARTED=$(date +%s)
 say "raw outputs in $OUT"
 LEGACY=(--protocol 2025-11-25)
@@ -375,8 +378,8 @@ fi
   echo "NPROC=$(nproc)"
   echo "CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
   echo "KERNEL=$(uname -r)"
-  echo "COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
-  echo "DIRTY=$(git status --porcelain --untracked-files=no -- src tools 2>/dev/null | wc -l)"
+  echo "COMMIT=$COMMIT"
+  echo "DIRTY=$DIRTY"
   echo "NODE=$(node --version 2>/dev/null || echo none)"
   echo "SDK1=$(node -p "require('./tests/interop/node_modules/@modelcontextprotocol/sdk/package.json').version" 2>/dev/null || echo none)"
   echo "LOAD_BEFORE=$LOAD_START"

@@ -412,7 +412,8 @@ def compare_section(d, meta):
     out += command_block(meta.get("CMD_CMCPD"), meta.get("CMD_TS"),
                          b[("baseline", "cmcpd")][0].cmd,
                          b[("high-load", "cmcpd")][0].cmd)
-    out += [f"Both servers run side by side (pinned alike) and speak "
+    out += [f"Both servers run side by side (same nice, same placement) and "
+            f"speak "
             f"2025-11-25 sessions (the SDK {meta.get('SDK1', '?')} does not "
             "speak 2026-07-28); cmcp-bench does the same handshake with "
             "both. baseline is 25 clients × 100 requests/s, 512 B, tools/call "
@@ -577,6 +578,9 @@ def bomber_section(d, meta):
                                         "target")) + ".",
             "- **every refusal a 503, none timed out, none lost**: "
             + met(refused_ok, f"{errors_text(bs)}; {int(lost_all):,} lost")
+            + (" — but only because nothing was refused: no request reached "
+               "a limit, so none got a 503" if refused_ok and not any(
+                   nz(b.err("refused_503")) for b in good(bs)) else "")
             + ".",
             f"- **VmRSS under bomber {ratio_text(x)} its value at capacity** "
             f"(maxima; target ≤ {BOMBER_RSS_TARGET:g}×): "
@@ -661,7 +665,7 @@ def header(meta):
         "(`tools/cmcp-bench/README.md`: profiles, and how latency is "
         "measured); every figure comes from its own profile of that name. "
         "Server VmRSS is read from /proc every 0.5 s during each run.", "",
-        f"Run of {meta.get('DATE', '?')} at commit `{meta.get('COMMIT', '?')}`"
+        f"Run finished {meta.get('DATE', '?')} at commit `{meta.get('COMMIT', '?')}`"
         f"{tree} ({meta.get('SECONDS_TOTAL', '?')} s in all).", "",
         f"- machine: {meta.get('NPROC', '?')} cores, {meta.get('CPU', '?')}, "
         f"Linux {meta.get('KERNEL', '?')}; node {meta.get('NODE', '?')}",
