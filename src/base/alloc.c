@@ -53,6 +53,36 @@ char *cmcp__strdup(const char *s) {
   return s == NULL ? NULL : cmcp__strndup(s, strlen(s));
 }
 
+char **cmcp__strv_dup(const char *const *v, int *status) {
+  size_t n = 0, i;
+  char **out;
+  *status = 0;
+  if (v == NULL)
+    return NULL;
+  while (v[n] != NULL)
+    n++;
+  out = cmcp__calloc(n + 1, sizeof(*out));
+  if (out == NULL)
+    goto fail;
+  for (i = 0; i < n; i++)
+    if ((out[i] = cmcp__strdup(v[i])) == NULL)
+      goto fail;
+  return out;
+fail:
+  cmcp__strv_free(out);
+  *status = CMCP_ENOMEM;
+  return NULL;
+}
+
+void cmcp__strv_free(char **v) {
+  size_t i;
+  if (v == NULL)
+    return;
+  for (i = 0; v[i] != NULL; i++)
+    cmcp__free(v[i]);
+  cmcp__free(v);
+}
+
 const char *cmcp_strerror(int status) {
   switch (status) {
   case 0:

@@ -16,6 +16,11 @@ void cmcp__free(void *ptr);
 /* A copy of s (NULL gives NULL), or NULL on ENOMEM. */
 char *cmcp__strdup(const char *s);
 char *cmcp__strndup(const char *s, size_t n);
+/* A deep copy of a NULL-terminated string list. NULL gives NULL with
+ * *status 0; on ENOMEM, NULL with *status CMCP_ENOMEM (nothing leaks). */
+char **cmcp__strv_dup(const char *const *v, int *status);
+/* Frees a list from cmcp__strv_dup and its strings. NULL is ignored. */
+void cmcp__strv_free(char **v);
 
 /* ---- bounded growable buffer (curl's dynbuf idea) ---------------------- */
 typedef struct cmcp__buf {

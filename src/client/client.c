@@ -36,36 +36,6 @@ void cmcp__client_errorf(cmcp_client_t *cli, const char *fmt, ...) {
   cmcp__log(CMCP_LOG_INFO, "client: %s", cli->err);
 }
 
-static void free_lines(char **v) {
-  if (!v)
-    return;
-  for (size_t i = 0; v[i]; i++)
-    cmcp__free(v[i]);
-  cmcp__free(v);
-}
-
-/* A NULL-terminated copy of v (NULL gives NULL with *status 0). */
-static char **dup_lines(const char *const *v, int *status) {
-  size_t n = 0;
-  char **out;
-  *status = 0;
-  if (!v)
-    return NULL;
-  while (v[n])
-    n++;
-  out = cmcp__calloc(n + 1, sizeof(*out));
-  if (!out)
-    goto fail;
-  for (size_t i = 0; i < n; i++)
-    if (!(out[i] = cmcp__strdup(v[i])))
-      goto fail;
-  return out;
-fail:
-  free_lines(out);
-  *status = CMCP_ENOMEM;
-  return NULL;
-}
-
 /* Adds key: a new string s to o. 0 or CMCP_ENOMEM. */
 static int add_string(json_object *o, const char *key, const char *s) {
   json_object *v = json_object_new_string(s);
@@ -149,16 +119,16 @@ int cmcp_client_set_stdio(cmcp_client_t *cli, const char *const *argv,
     return st;
   if (!argv || !argv[0] || !*argv[0])
     return CMCP_EINVAL;
-  if (!(a = dup_lines(argv, &st)))
+  if (!(a = cmcp__strv_dup(argv, &st)))
     return CMCP_ENOMEM;
-  e = dup_lines(env, &st);
+  e = cmcp__strv_dup(env, &st);
   if (st != 0 || (cwd && !(c = cmcp__strdup(cwd)))) {
-    free_lines(a);
-    free_lines(e);
+    cmcp__strv_free(a);
+    cmcp__strv_free(e);
     return CMCP_ENOMEM;
   }
-  free_lines(cli->argv);
-  free_lines(cli->env);
+  cmcp__strv_free(cli->argv);
+  cmcp__strv_free(cli->env);
   cmcp__free(cli->cwd);
   cli->argv = a;
   cli->env = e;
@@ -180,7 +150,7 @@ int cmcp_client_set_url(cmcp_client_t *cli, const char *url) {
     return CMCP_ENOMEM;
   cmcp__free(cli->url);
   cli->url = u;
-  free_lines(cli->argv);
+  cmcp__strv_free(cli->argv);
   cli->argv = NULL;
   return 0;
 }
@@ -749,9 +719,9 @@ static void free_memory(cmcp_client_t *cli) {
   json_object_put(cli->server_info);
   json_object_put(cli->server_caps);
   cmcp__free(cli->instructions);
-  free_lines(cli->argv);
-  free_lines(cli->env);
-  free_lines(cli->headers);
+  cmcp__strv_free(cli->argv);
+  cmcp__strv_free(cli->env);
+  cmcp__strv_free(cli->headers);
   cmcp__free(cli->cwd);
   cmcp__free(cli->url);
   cmcp__free(cli->bearer);

@@ -489,14 +489,6 @@ void cmcp__client_take_tools(cmcp_client_t *cli, json_object *result,
   }
 }
 
-void cmcp__client_free_lines(char **lines) {
-  if (!lines)
-    return;
-  for (size_t i = 0; lines[i]; i++)
-    cmcp__free(lines[i]);
-  cmcp__free(lines);
-}
-
 /* Whether s[0..len) can go into a header as it is: visible ASCII and
  * inner spaces only, no leading or trailing whitespace, and not looking
  * like the base64 sentinel. The empty string is sent encoded too: HTTP
@@ -602,7 +594,7 @@ char **cmcp__client_tool_headers(cmcp_client_t *cli, const char *name,
   *status = collect(json_object_object_get(tool, "inputSchema"), arguments,
                     &lines, &n, 0);
   if (*status != 0) {
-    cmcp__client_free_lines(lines);
+    cmcp__strv_free(lines);
     return NULL;
   }
   return lines;

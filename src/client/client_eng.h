@@ -215,11 +215,10 @@ void cmcp__client_take_tools(cmcp_client_t *cli, json_object *result,
                              int filter);
 /* The Mcp-Param-* header lines for calling tool name with arguments, as a
  * NULL-terminated array from the cmcp allocator (free with
- * cmcp__client_free_lines), or NULL when there are none. *status is 0 or
+ * cmcp__strv_free), or NULL when there are none. *status is 0 or
  * CMCP_ENOMEM. */
 char **cmcp__client_tool_headers(cmcp_client_t *cli, const char *name,
                                  json_object *arguments, int *status);
-void cmcp__client_free_lines(char **lines);
 /* Whether value needs the =?base64?...?= form in a header; writes the
  * header form of the UTF-8 text s[0..len) to out. 0 or a cmcp__buf status. */
 int cmcp__client_header_value(const char *s, size_t len, cmcp__buf *out);

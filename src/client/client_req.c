@@ -267,7 +267,7 @@ int cmcp__creq_send(cmcp_client_t *cli, cmcp__creq *r) {
 out:
   if (st != 0)
     r->wire_id = 0;
-  cmcp__client_free_lines(headers);
+  cmcp__strv_free(headers);
   cmcp__free(text);
   json_object_put(params);
   return st;

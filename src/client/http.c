@@ -956,10 +956,7 @@ static void send_delete(http_t *h) {
 }
 
 static void free_http(http_t *h) {
-  char **p;
-  for (p = h->headers; p != NULL && *p != NULL; p++)
-    cmcp__free(*p);
-  cmcp__free(h->headers);
+  cmcp__strv_free(h->headers);
   cmcp__free(h->url);
   cmcp__free(h->bearer);
   cmcp__free(h->session_id);
@@ -1004,19 +1001,6 @@ static void ht_close(cmcp__ctransport *t, void (*done)(cmcp__ctransport *t)) {
 static const cmcp__ctransport_vtbl http_vtbl = {
     ht_open, ht_send, ht_open_stream, ht_abandon, ht_session_id, ht_close};
 
-/* Copies a NULL-terminated list of strings. 0 or CMCP_ENOMEM. */
-static int copy_lines(char ***out, const char *const *lines) {
-  size_t n = 0, i;
-  while (lines != NULL && lines[n] != NULL)
-    n++;
-  if ((*out = cmcp__calloc(n + 1, sizeof **out)) == NULL)
-    return CMCP_ENOMEM;
-  for (i = 0; i < n; i++)
-    if (((*out)[i] = cmcp__strdup(lines[i])) == NULL)
-      return CMCP_ENOMEM;
-  return 0;
-}
-
 cmcp__ctransport *cmcp__ctransport_http(cmcp_client_t *cli, uv_loop_t *loop,
                                         const char *url,
                                         const char *const *headers,
@@ -1024,6 +1008,7 @@ cmcp__ctransport *cmcp__ctransport_http(cmcp_client_t *cli, uv_loop_t *loop,
                                         size_t max_message,
                                         int max_reconnects) {
   http_t *h = cmcp__calloc(1, sizeof *h);
+  int rc = 0;
   if (h == NULL)
     return NULL;
   h->base.vt = &http_vtbl;
@@ -1034,7 +1019,7 @@ cmcp__ctransport *cmcp__ctransport_http(cmcp_client_t *cli, uv_loop_t *loop,
   h->max_reconnects = max_reconnects > 0 ? max_reconnects : 0;
   if (url == NULL || (h->url = cmcp__strdup(url)) == NULL ||
       (bearer != NULL && (h->bearer = cmcp__strdup(bearer)) == NULL) ||
-      copy_lines(&h->headers, headers) != 0)
+      ((h->headers = cmcp__strv_dup(headers, &rc)) == NULL && rc != 0))
     goto fail;
   uv_timer_init(loop, &h->timer);
   h->timer.data = h;

@@ -53,41 +53,12 @@ typedef struct wreq {
   char data[];
 } wreq;
 
-static void free_lines(char **v) {
-  if (!v)
-    return;
-  for (size_t i = 0; v[i]; i++)
-    cmcp__free(v[i]);
-  cmcp__free(v);
-}
-
-static char **dup_lines(const char *const *v, int *ok) {
-  size_t n = 0;
-  char **out;
-  *ok = 1;
-  if (!v)
-    return NULL;
-  while (v[n])
-    n++;
-  if (!(out = cmcp__calloc(n + 1, sizeof(*out))))
-    goto fail;
-  for (size_t i = 0; i < n; i++)
-    if (!(out[i] = cmcp__strdup(v[i]))) {
-      free_lines(out);
-      goto fail;
-    }
-  return out;
-fail:
-  *ok = 0;
-  return NULL;
-}
-
 /* ---- ending ------------------------------------------------------------ */
 
 static void free_stdio(stdio_t *s) {
   cmcp__framer_free(&s->framer);
-  free_lines(s->argv);
-  free_lines(s->env);
+  cmcp__strv_free(s->argv);
+  cmcp__strv_free(s->env);
   cmcp__free(s->cwd);
   cmcp__free(s);
 }
@@ -359,14 +330,14 @@ cmcp__ctransport *cmcp__ctransport_stdio(cmcp_client_t *cli, uv_loop_t *loop,
                                          const char *const *env,
                                          const char *cwd, size_t max_message) {
   stdio_t *s;
-  int ok1, ok2;
+  int st1, st2;
   if (!argv || !argv[0])
     return NULL;
   if (!(s = cmcp__calloc(1, sizeof(*s))))
     return NULL;
-  s->argv = dup_lines(argv, &ok1);
-  s->env = dup_lines(env, &ok2);
-  if (!ok1 || !ok2 || (cwd && !(s->cwd = cmcp__strdup(cwd)))) {
+  s->argv = cmcp__strv_dup(argv, &st1);
+  s->env = cmcp__strv_dup(env, &st2);
+  if (st1 != 0 || st2 != 0 || (cwd && !(s->cwd = cmcp__strdup(cwd)))) {
     free_stdio(s);
     return NULL;
   }

@@ -129,7 +129,7 @@ static void test_param_headers(void **state) {
   for (; lines[n]; n++)
     assert_string_equal(lines[n], want[n]);
   assert_null(want[n]);
-  cmcp__client_free_lines(lines);
+  cmcp__strv_free(lines);
   /* An unknown tool, or a call without arguments: no headers. */
   assert_null(cmcp__client_tool_headers(cli, "other", args, &st));
   assert_int_equal(st, 0);
@@ -194,7 +194,7 @@ static void test_alloc_sweep_headers(void **state) {
     alloc_fail_arm(0);
     assert_true(st == 0 || st == CMCP_ENOMEM);
     assert_true((lines != NULL) == (st == 0));
-    cmcp__client_free_lines(lines);
+    cmcp__strv_free(lines);
     json_object_put(res);
     json_object_put(args);
     cmcp_client_free(cli);
