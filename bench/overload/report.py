@@ -707,15 +707,7 @@ def render(d):
 
 
 def write_doc(doc, section):
-    old = read(doc)
-    b, e = old.find(OVERLOAD_BEGIN), old.find(OVERLOAD_END)
-    if b >= 0 and e > b:
-        rest = old[e + len(OVERLOAD_END):].lstrip("\n")
-        new = old[:b] + section + ("\n" + rest if rest else "")
-    else:
-        new = (old.rstrip("\n") + "\n\n" if old else "") + section
-    with open(doc, "w", encoding="utf-8") as f:
-        f.write(new)
+    _http.replace_section(doc, section, OVERLOAD_BEGIN, OVERLOAD_END)
 
 
 def main(argv):
