@@ -72,6 +72,7 @@ static const char *const limit_names[CMCP__REFUSE_COUNT] = {
     [CMCP__REFUSE_TASKS_PER_PEER] = "tasks-per-peer",
     [CMCP__REFUSE_TASK_WAITERS] = "task-waiters",
     [CMCP__REFUSE_SUBSCRIPTIONS] = "subscriptions-per-session",
+    [CMCP__REFUSE_MAX_QUEUE_DELAY] = "max-queue-delay",
 };
 
 static const int http_codes[CMCP__SH_OTHER] = {

@@ -88,6 +88,8 @@ typedef enum {
   CMCP__REFUSE_TASKS_PER_PEER,      /* tasks held per session/client: -32000 */
   CMCP__REFUSE_TASK_WAITERS,        /* tasks/result waiting on one task */
   CMCP__REFUSE_SUBSCRIPTIONS,       /* resources/subscribe per session */
+  CMCP__REFUSE_MAX_QUEUE_DELAY,     /* loop lagging over --max-queue-delay:
+                                       503 / -32000 */
   CMCP__REFUSE_COUNT
 } cmcp__stats_limit;
 

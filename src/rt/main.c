@@ -117,6 +117,7 @@ static int main_http(cmcp_server_t *srv, const cmcp__options *o) {
   cfg.mcp.json_response = o->json_response;
   cfg.mcp.session_idle_timeout_ms = (uint64_t)o->session_idle_timeout_ms;
   cfg.mcp.max_sessions = (size_t)o->max_sessions;
+  cfg.mcp.max_queue_delay_ms = (uint32_t)o->max_queue_delay_ms;
   cfg.mcp.session_events = (size_t)o->session_events;
   http_limits(o, &cfg.mcp.http);
   return cmcp__serve_http(srv, &cfg);

@@ -1,5 +1,6 @@
 /* src/rt/options.c: the common command-line options (see options.h). */
 #include "rt/options.h"
+#include "base/shed.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@ enum opt_id {
   OPT_JSON_RESPONSE,
   OPT_SESSION_IDLE_TIMEOUT,
   OPT_MAX_SESSIONS,
+  OPT_MAX_QUEUE_DELAY,
   OPT_SESSION_EVENTS,
   OPT_MAX_MEMORY,
   OPT_HTTP_LIMIT, /* first of CMCP__HTTP_LIMIT_COUNT ids, in that order */
@@ -53,6 +55,7 @@ static const opt_def opt_table[] = {
     {"--max-sessions", OPT_MAX_SESSIONS, "N", 1, 10000000},
     {"--session-events", OPT_SESSION_EVENTS, "N", 1, 1 << 20},
     {"--max-memory", OPT_MAX_MEMORY, "BYTES", 1, 0}, /* parse_bytes */
+    {"--max-queue-delay", OPT_MAX_QUEUE_DELAY, "MS", 0, 60000},
     {"--max-header-bytes", OPT_HTTP_LIMIT + CMCP__HTTP_MAX_HEADER_BYTES, "N",
      256, 1 << 20},
     {"--max-header-count", OPT_HTTP_LIMIT + CMCP__HTTP_MAX_HEADER_COUNT, "N", 4,
@@ -86,6 +89,7 @@ void cmcp__options_init(cmcp__options *o) {
   o->max_message_bytes = -1;
   o->max_memory = -1;
   o->drain_timeout_ms = CMCP__DRAIN_TIMEOUT_DEFAULT_MS;
+  o->max_queue_delay_ms = CMCP__SHED_DEFAULT_MS;
 }
 
 int cmcp__parse_int64(const char *s, int64_t min, int64_t max, int64_t *out) {
@@ -248,6 +252,9 @@ static int set_number(cmcp__options *o, const opt_def *d, const char *v,
     break;
   case OPT_MAX_SESSIONS:
     o->max_sessions = n;
+    break;
+  case OPT_MAX_QUEUE_DELAY:
+    o->max_queue_delay_ms = n;
     break;
   case OPT_SESSION_EVENTS:
     o->session_events = n;
@@ -416,6 +423,9 @@ void cmcp__options_usage(FILE *f, const char *prog) {
           "off;\n"
           "                           default 75%% of memory or of the cgroup "
           "limit)\n"
+          "  --max-queue-delay MS     refuse new requests while the loop "
+          "lags over MS\n"
+          "                           (HTTP 503; 0: off; default 20)\n"
           "  --drain-timeout MS       time given to running requests at "
           "SIGINT/SIGTERM\n"
           "                           (0-3600000; default 5000)\n"

@@ -73,6 +73,7 @@ typedef struct cmcp__options {
   int64_t max_message_bytes;
   int64_t max_memory;       /* bytes; 0: no budget */
   int64_t drain_timeout_ms; /* default CMCP__DRAIN_TIMEOUT_DEFAULT_MS */
+  int64_t max_queue_delay_ms; /* 0: off; default CMCP__SHED_DEFAULT_MS */
   /* Streamable HTTP; 0 when not given (the transport's default). */
   int json_response;
   int64_t session_idle_timeout_ms;

@@ -536,6 +536,20 @@ static int refused_for_memory(cmcp__mcp_loop *lp, cmcp__http_request *req,
   return 1;
 }
 
+/* While the loop lags over --max-queue-delay (base/shed.h) a new request
+ * is refused at once: 503, Retry-After and a JSON-RPC error naming the
+ * limit. Notifications and responses go on. 1 if refused. */
+static int refused_for_delay(cmcp__mcp_loop *lp, cmcp__http_request *req,
+                             const post_info *pi) {
+  if (pi->kind != CMCP__MSG_REQUEST || !cmcp__shed_on(&lp->shed))
+    return 0;
+  cmcp__stats_refused(CMCP__REFUSE_MAX_QUEUE_DELAY);
+  cmcp__mcp_respond_error(req, 503, pi->id, CMCP_MCP_SERVER_OVERLOADED,
+                          "Server overloaded: queueing delay over "
+                          "--max-queue-delay");
+  return 1;
+}
+
 static void serve_post(cmcp__mcp_loop *lp, cmcp__http_request *req) {
   const char *accept = cmcp__http_request_header(req, "Accept");
   const char *sid = cmcp__http_request_header(req, "Mcp-Session-Id");
@@ -559,7 +573,8 @@ static void serve_post(cmcp__mcp_loop *lp, cmcp__http_request *req) {
                             "application/json");
     return;
   }
-  if (parse_body(lp, req, &pi) != 0 || refused_for_memory(lp, req, &pi))
+  if (parse_body(lp, req, &pi) != 0 || refused_for_delay(lp, req, &pi) ||
+      refused_for_memory(lp, req, &pi))
     goto out;
   if (pi.meta_version != NULL ||
       (sid == NULL && hv != NULL && strcmp(hv, CMCP_PROTOCOL_MODERN) == 0)) {

@@ -47,6 +47,7 @@ typedef struct cmcp__mcp_config {
   size_t max_body_bytes;     /* 0: the HTTP layer's default */
   uint32_t drain_timeout_ms; /* given to in-flight work at stop */
   uint32_t keepalive_ms;     /* comment on a quiet modern stream; 0: 15 s */
+  uint32_t max_queue_delay_ms; /* shed new requests above it; 0: off */
   /* HTTP layer limits and timeouts: each field left 0 keeps the layer's
    * default (max_connections, max_body_bytes and drain_timeout_ms are
    * taken from the fields above instead). */

@@ -70,6 +70,32 @@ void cmcp__mcp_reap_kick(cmcp__mcp_loop *lp) {
     uv_idle_start(&lp->reaper, on_reaper);
 }
 
+/* Before each poll: the turn that just ended was busy for the time since
+ * the last prepare less the time the loop waited in poll; the shedding
+ * rule takes it. */
+static void on_lag(uv_prepare_t *h) {
+  cmcp__mcp_loop *lp = h->data;
+  uint64_t now = uv_hrtime(), idle = uv_metrics_idle_time(lp->loop);
+  uint64_t wall = now - lp->lag_at, waited = idle - lp->lag_idle;
+  if (lp->lag_at != 0)
+    cmcp__shed_turn(&lp->shed, now, wall > waited ? wall - waited : 0);
+  lp->lag_at = now;
+  lp->lag_idle = idle;
+}
+
+/* Starts the measure when --max-queue-delay is on. */
+static void lag_start(cmcp__mcp_loop *lp) {
+  cmcp__shed_init(&lp->shed, lp->sh->cfg.max_queue_delay_ms);
+  if (lp->sh->cfg.max_queue_delay_ms == 0)
+    return;
+  if (uv_loop_configure(lp->loop, UV_METRICS_IDLE_TIME) != 0) {
+    cmcp__log(CMCP_LOG_WARNING, "http: no loop idle time: "
+                                "--max-queue-delay is off");
+    return;
+  }
+  uv_prepare_start(&lp->lag, on_lag);
+}
+
 static void maybe_finish(cmcp__mcp_loop *lp);
 
 static void on_tick(uv_timer_t *h) {
@@ -155,6 +181,8 @@ int cmcp__mcp_loop_new(cmcp__mcp_loop **out, cmcp__mcp_shared *sh, int index,
   atomic_init(&lp->open_conns, 0);
   uv_timer_init(loop, &lp->tick);
   uv_idle_init(loop, &lp->reaper);
+  uv_prepare_init(loop, &lp->lag);
+  lp->lag.data = lp;
   lp->tick.data = lp;
   lp->reaper.data = lp;
   rc = cmcp__mailbox_new(&lp->mb, loop, NULL, NULL);
@@ -174,6 +202,7 @@ int cmcp__mcp_loop_new(cmcp__mcp_loop **out, cmcp__mcp_shared *sh, int index,
   }
   lp->port = cmcp__http_server_port(lp->http);
   uv_timer_start(&lp->tick, on_tick, MCP_TICK_MS, MCP_TICK_MS);
+  lag_start(lp);
   sh->loops[index] = lp;
   return 0;
 }
@@ -199,6 +228,7 @@ static void on_pool_closed(void *data) {
     cmcp__mailbox_close(lp->mb); /* runs what is still queued */
   uv_close((uv_handle_t *)&lp->tick, on_handle_closed);
   uv_close((uv_handle_t *)&lp->reaper, on_handle_closed);
+  uv_close((uv_handle_t *)&lp->lag, on_handle_closed);
 }
 
 /* The final close: peers closed, worker pool joined, handles closed. */
@@ -208,6 +238,7 @@ static void final_close(cmcp__mcp_loop *lp) {
   cmcp__mcp_moderns_close_all(lp);
   lp->closing = 1;
   uv_idle_stop(&lp->reaper);
+  uv_prepare_stop(&lp->lag);
   uv_timer_stop(&lp->tick);
   cmcp__workers_close(lp->pool, on_pool_closed, lp);
 }

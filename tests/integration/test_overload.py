@@ -498,6 +498,35 @@ class OverloadTestCase(unittest.TestCase):
 
     # ---- stdio ------------------------------------------------------------------
 
+    def test_max_queue_delay(self):
+        """Big echo calls, 48 at once, keep one loop thread busy for more
+        than 1 ms a turn: new requests are refused with 503 naming
+        --max-queue-delay while it lags, each call gets exactly one answer
+        and /metrics counts the refusals."""
+        srv = self.start("--threads", "1", "--max-queue-delay", "1")
+        rss = srv.rss_kb()
+        text = "x" * (256 << 10)
+        outcomes = Outcomes()
+        calls = [(i, "echo", {"text": text}) for i in range(48)]
+        for _ in range(5):  # rounds, until some are refused
+            self.modern_flood(srv, calls, outcomes, "--max-queue-delay")
+            if outcomes.count("refused") > 0:
+                break
+            outcomes = Outcomes()
+        refused = outcomes.count("refused")
+        print(f"\nmax-queue-delay: {refused} of {len(calls)} refused, "
+              f"{outcomes.count('ok')} answered")
+        self.assertGreater(refused, 0)
+        self.assert_exactly_once(outcomes, [c[0] for c in calls])
+        for rid, got in outcomes.by_id.items():
+            if got[0][0] == "ok":
+                self.assertEqual(got[0][1], text, rid)
+        m = metrics(srv.port)
+        if m is not None:  # every refused round counts, not only the last
+            self.assertGreaterEqual(m.get("max-queue-delay", 0), refused)
+        time.sleep(0.1)  # a quiet turn ends the shedding
+        self.assert_healthy(srv, rss, "after shedding")
+
     def stdio(self, *args, lines=(), timeout=15.0):
         """Runs cmcpd --stdio with lines on stdin (closed after); returns
         the messages it wrote and its exit status."""

@@ -1,0 +1,40 @@
+/* src/base/shed.h: load shedding on queueing delay (--max-queue-delay).
+ *
+ * A loop thread feeds the rule the busy time of each of its turns (the
+ * time the loop spent running callbacks rather than waiting in poll): a
+ * request whose bytes arrive during a turn waits about that long in the
+ * socket buffer before the loop reads it. Like CoDel, one slow turn does
+ * not shed: the rule sheds once every turn has stayed above the target for
+ * at least an interval (two targets), and stops at the first turn at or
+ * below the target. While it sheds, new requests are refused at once.
+ *
+ * Pure arithmetic on the caller's clock (nanoseconds); one instance per
+ * thread, no locking.
+ */
+#ifndef CMCP_BASE_SHED_H
+#define CMCP_BASE_SHED_H
+
+#include <stdint.h>
+
+#define CMCP__SHED_DEFAULT_MS 20 /* --max-queue-delay default */
+
+typedef struct cmcp__shed {
+  uint64_t target_ns;   /* 0: never sheds */
+  uint64_t interval_ns; /* above target this long before shedding */
+  uint64_t above_since; /* end of the first turn of the run above target;
+                           0: the last turn was at or below it */
+  uint64_t last_ns;     /* the last turn's busy time */
+  int shedding;
+} cmcp__shed;
+
+/* Sets the rule up for target_ms (0 turns it off). */
+void cmcp__shed_init(cmcp__shed *s, uint32_t target_ms);
+
+/* Feeds one turn that ended at now (ns, monotonic) after busy_ns of work;
+ * returns whether new requests are refused from now on. */
+int cmcp__shed_turn(cmcp__shed *s, uint64_t now, uint64_t busy_ns);
+
+/* Whether new requests are refused now. */
+int cmcp__shed_on(const cmcp__shed *s);
+
+#endif /* CMCP_BASE_SHED_H */
