@@ -72,6 +72,7 @@ static int main_stdio(cmcp_server_t *srv, const cmcp__options *o,
   cmcp__stdio_config_from(&cfg, srv);
   cfg.handle_signals = 1;
   cfg.drain_timeout_ms = o->drain_timeout_ms;
+  cfg.max_queue_delay_ms = (uint32_t)o->max_queue_delay_ms;
   rc = cmcp__stdio_serve(srv, STDIN_FILENO, STDOUT_FILENO, &cfg);
   if (rc == CMCP_ETIMEDOUT) {
     /* Blocking handlers outlived the drain timeout. Their threads still

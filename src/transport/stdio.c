@@ -10,6 +10,7 @@
  * outside the I/O phase.
  */
 #include "transport/stdio.h"
+#include "base/shed.h"
 #include "base/stats.h"
 
 #include "proto/peer.h"
@@ -80,6 +81,10 @@ typedef struct stdio_rt {
   uv_timer_t tick, drain_timer;
   uv_check_t check;
   uv_idle_t kick;
+  uv_prepare_t lag;  /* measures each turn's busy time for shed */
+  uint64_t lag_at;   /* uv_hrtime() at the last prepare */
+  uint64_t lag_idle; /* uv_metrics_idle_time() then */
+  cmcp__shed shed;   /* --max-queue-delay */
   uv_signal_t sig[2];
   int sig_open;
   /* state */
@@ -358,6 +363,39 @@ static void answer_oversize(stdio_rt *rt) {
 
 /* ---- framing ------------------------------------------------------------- */
 
+/* While the loop lags over --max-queue-delay (base/shed.h) a new request
+ * is answered at once with -32000 naming the limit; anything else, and a
+ * line that does not decode (the peer answers it), goes on. 1 if refused. */
+static int refused_for_delay(stdio_rt *rt, const char *text, size_t len) {
+  cmcp__json_limits lim = {rt->cfg->max_message_bytes,
+                           CMCP__JSON_DEFAULT_MAX_DEPTH};
+  cmcp__msg msg;
+  json_object *bad_id = NULL;
+  char err[128], *out;
+  int code, refused = 0;
+  size_t olen;
+  if (!cmcp__shed_on(&rt->shed) ||
+      cmcp__rpc_decode(text, len, &lim, &msg, &code, &bad_id, err,
+                       sizeof err) != 0) {
+    if (bad_id != NULL)
+      json_object_put(bad_id);
+    return 0;
+  }
+  if (msg.kind == CMCP__MSG_REQUEST) {
+    refused = 1;
+    cmcp__stats_refused(CMCP__REFUSE_MAX_QUEUE_DELAY);
+    out = cmcp__rpc_encode_error(msg.id, CMCP_MCP_SERVER_OVERLOADED,
+                                 "Server overloaded: queueing delay over "
+                                 "--max-queue-delay",
+                                 NULL, &olen);
+    if (out == NULL || queue_out(rt, out, olen) != 0)
+      cmcp__log(CMCP_LOG_ERROR, "stdio: could not answer a refused request");
+    cmcp__free(out);
+  }
+  cmcp__msg_free(&msg);
+  return refused;
+}
+
 /* One frame from the framer: feed a line to the peer, answer an oversize
  * one; ask the framer to pause when the output queue is full. */
 static int on_frame(void *ctx, cmcp__frame_kind kind, const char *text,
@@ -370,7 +408,7 @@ static int on_frame(void *ctx, cmcp__frame_kind kind, const char *text,
     cmcp__log(CMCP_LOG_WARNING, "stdio: skipping a message over %zu bytes",
               rt->cfg->max_message_bytes);
     answer_oversize(rt);
-  } else {
+  } else if (!refused_for_delay(rt, text, len)) {
     rc = cmcp__peer_feed(rt->peer, text, len);
     if (rc == CMCP_ECLOSED) {
       rt->close_asked = 1;
@@ -493,6 +531,7 @@ static void close_handles(stdio_rt *rt) {
   close_handle((uv_handle_t *)&rt->in_idle);
   close_handle((uv_handle_t *)&rt->kick);
   close_handle((uv_handle_t *)&rt->check);
+  close_handle((uv_handle_t *)&rt->lag);
   close_handle((uv_handle_t *)&rt->tick);
   close_handle((uv_handle_t *)&rt->drain_timer);
   for (i = 0; i < rt->sig_open; i++)
@@ -563,6 +602,18 @@ static void advance(stdio_rt *rt) {
   case ST_CLOSING:
     break;
   }
+}
+
+/* Before each poll: the turn that just ended was busy for the time since
+ * the last prepare less the time the loop waited in poll. */
+static void on_lag(uv_prepare_t *h) {
+  stdio_rt *rt = h->data;
+  uint64_t now = uv_hrtime(), idle = uv_metrics_idle_time(&rt->loop);
+  uint64_t wall = now - rt->lag_at, waited = idle - rt->lag_idle;
+  if (rt->lag_at != 0)
+    cmcp__shed_turn(&rt->shed, now, wall > waited ? wall - waited : 0);
+  rt->lag_at = now;
+  rt->lag_idle = idle;
 }
 
 static void on_check(uv_check_t *h) {
@@ -745,9 +796,10 @@ static void init_handles(stdio_rt *rt) {
   uv_idle_init(&rt->loop, &rt->in_idle);
   uv_idle_init(&rt->loop, &rt->kick);
   uv_check_init(&rt->loop, &rt->check);
+  uv_prepare_init(&rt->loop, &rt->lag);
   uv_timer_init(&rt->loop, &rt->tick);
   uv_timer_init(&rt->loop, &rt->drain_timer);
-  rt->in_idle.data = rt->kick.data = rt->check.data = rt;
+  rt->in_idle.data = rt->kick.data = rt->check.data = rt->lag.data = rt;
   rt->tick.data = rt->drain_timer.data = rt;
 }
 
@@ -798,6 +850,10 @@ static int setup(stdio_rt *rt, cmcp_server_t *srv, int *extra_in,
   rt->peer = cmcp__peer_new(srv, &stdio_ops, rt);
   if (rt->peer == NULL)
     return CMCP_ENOMEM;
+  cmcp__shed_init(&rt->shed, cfg->max_queue_delay_ms);
+  if (cfg->max_queue_delay_ms > 0 &&
+      uv_loop_configure(&rt->loop, UV_METRICS_IDLE_TIME) == 0)
+    uv_prepare_start(&rt->lag, on_lag);
   uv_check_start(&rt->check, on_check);
   uv_timer_start(&rt->tick, on_tick, TICK_MS, 0);
   return 0;

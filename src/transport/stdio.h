@@ -45,6 +45,7 @@ typedef struct cmcp__stdio_config {
   size_t worker_queue;      /* waiting blocking calls */
   int handle_signals;       /* install SIGINT/SIGTERM handling */
   int64_t drain_timeout_ms; /* with handle_signals */
+  uint32_t max_queue_delay_ms; /* shed new requests above it; 0: off */
 } cmcp__stdio_config;
 
 /* Fills cfg from the server's limits (drain timeout 5000 ms, no signals). */

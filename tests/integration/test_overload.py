@@ -10,7 +10,8 @@ server exposes GET /metrics, cmcp_refusals_total{limit=...} must match the
 refusals counted here.
 
 Covered: --max-connections, --max-sessions, --max-inflight (per session
-and per process), --queue, --session-events, --max-memory, and refusals on
+and per process), --queue, --session-events, --max-memory,
+--max-queue-delay (HTTP and stdio), and refusals on
 stdio; for --max-outbound-bytes, that one answer larger than it still
 reaches a client that reads (dropping a slow SSE consumer at the bound is
 test_http_limits.py's).
@@ -18,6 +19,7 @@ test_http_limits.py's).
 Every loop is bounded in count and time; every server is killed in
 tearDown. Linux only (/proc).
 """
+import fcntl
 import json
 import os
 import subprocess
@@ -527,13 +529,25 @@ class OverloadTestCase(unittest.TestCase):
         time.sleep(0.1)  # a quiet turn ends the shedding
         self.assert_healthy(srv, rss, "after shedding")
 
-    def stdio(self, *args, lines=(), timeout=15.0):
+    def stdio(self, *args, lines=(), timeout=15.0, pipe_bytes=0):
         """Runs cmcpd --stdio with lines on stdin (closed after); returns
-        the messages it wrote and its exit status."""
+        the messages it wrote and its exit status. pipe_bytes > 0 enlarges
+        the stdin pipe (F_SETPIPE_SZ), so that one loop turn reads more."""
         data = "".join(json.dumps(m) + "\n" for m in lines).encode()
-        p = subprocess.run([hl.binary("cmcpd"), "--stdio", *args], input=data,
-                           capture_output=True, timeout=timeout)
-        out = [json.loads(x) for x in p.stdout.decode().splitlines() if x]
+        p = subprocess.Popen([hl.binary("cmcpd"), "--stdio", *args],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+        if pipe_bytes > 0:
+            try:
+                fcntl.fcntl(p.stdin.fileno(), 1031, pipe_bytes)
+            except OSError:
+                pass  # over /proc/sys/fs/pipe-max-size: the default size
+        try:
+            stdout, _ = p.communicate(data, timeout=timeout)
+        finally:
+            p.kill()
+            p.wait()
+        out = [json.loads(x) for x in stdout.decode().splitlines() if x]
         return out, p.returncode
 
     @staticmethod
@@ -584,6 +598,37 @@ class OverloadTestCase(unittest.TestCase):
             out, rc = self.stdio("--max-memory", budget, lines=lines)
             self.assertEqual(rc, 0)
             self.assertTrue(all("result" in m for m in out), out)
+
+    def test_stdio_max_queue_delay(self):
+        n, text = 60, "y" * (256 << 10)
+        lines = self.init_lines() + [
+            {"jsonrpc": "2.0", "id": i, "method": "tools/call",
+             "params": {"name": "echo", "arguments": {"text": text}}}
+            for i in range(n)]
+        out, rc = self.stdio("--max-queue-delay", "1", lines=lines,
+                             pipe_bytes=1 << 20)
+        self.assertEqual(rc, 0)
+        by_id = {}
+        for m in out:
+            by_id.setdefault(m.get("id"), []).append(m)
+        for i in range(n):
+            self.assertEqual(len(by_id.get(i, [])), 1, f"request {i}")
+        refused = [by_id[i][0]["error"] for i in range(n)
+                   if "error" in by_id[i][0]]
+        print(f"\nstdio max-queue-delay: {len(refused)} of {n} refused")
+        self.assertGreater(len(refused), 0)
+        for e in refused:
+            self.assertEqual(e["code"], REFUSED)
+            self.assertIn("--max-queue-delay", e["message"])
+        for i in range(n):
+            if "result" in by_id[i][0]:
+                self.assertEqual(
+                    by_id[i][0]["result"]["content"][0]["text"], text)
+        # Off, nothing is refused.
+        out, rc = self.stdio("--max-queue-delay", "0", lines=lines)
+        self.assertEqual(rc, 0)
+        self.assertTrue(all("result" in m for m in out))
+        self.assertEqual(len(out), n + 1)
 
 
 if __name__ == "__main__":
