@@ -16,7 +16,10 @@
 
 #include <stdint.h>
 
-#define CMCP__SHED_DEFAULT_MS 20 /* --max-queue-delay default */
+/* --max-queue-delay default. High enough that a loop descheduled for a
+ * while on a busy machine does not shed under ordinary load; a deployment
+ * that wants a tighter latency bound sets it lower. */
+#define CMCP__SHED_DEFAULT_MS 100
 
 typedef struct cmcp__shed {
   uint64_t target_ns;   /* 0: never sheds */

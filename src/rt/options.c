@@ -425,7 +425,7 @@ void cmcp__options_usage(FILE *f, const char *prog) {
           "limit)\n"
           "  --max-queue-delay MS     refuse new requests while the loop "
           "lags over MS\n"
-          "                           (503 / -32000; 0: off; default 20)\n"
+          "                           (503 / -32000; 0: off; default 100)\n"
           "  --drain-timeout MS       time given to running requests at "
           "SIGINT/SIGTERM\n"
           "                           (0-3600000; default 5000)\n"
