@@ -18,19 +18,9 @@
 // The texts are cut from one made at start-up, as in cmcpd. Listens on
 // 127.0.0.1 only.
 import { createServer } from 'node:http';
-import { randomUUID } from 'node:crypto';
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-const interop = path.join(here, '..', '..', 'tests', 'interop', 'package.json');
-const require = createRequire(interop);
+import { refuse, require, statefulHandler } from '../http/ts-common.mjs';
 
 const { McpServer, ResourceTemplate } = require('@modelcontextprotocol/sdk/server/mcp.js');
-const { StreamableHTTPServerTransport } = require(
-  '@modelcontextprotocol/sdk/server/streamableHttp.js');
-const { isInitializeRequest } = require('@modelcontextprotocol/sdk/types.js');
 const { z } = require('zod');
 
 const port = Number(process.argv[2] || 18083);
@@ -84,72 +74,7 @@ function makeServer() {
   return server;
 }
 
-// Answers res with a JSON-RPC error and an HTTP status.
-function refuse(res, status, message) {
-  res.writeHead(status, { 'Content-Type': 'application/json' });
-  res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message }, id: null }));
-}
-
-// Reads and parses a JSON request body (bounded to 4 MiB).
-function readJson(req) {
-  return new Promise((resolve, reject) => {
-    const chunks = [];
-    let size = 0;
-    req.on('data', (c) => {
-      size += c.length;
-      if (size > 4 * 1024 * 1024) {
-        reject(new Error('body too large'));
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => {
-      try {
-        resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-      } catch (e) {
-        reject(e);
-      }
-    });
-    req.on('error', reject);
-  });
-}
-
-const sessions = new Map();
-
-// Routes a request to its session's transport, or makes a session from an
-// initialize POST.
-async function handle(req, res) {
-  const sid = req.headers['mcp-session-id'];
-  if (sid !== undefined) {
-    const transport = sessions.get(sid);
-    if (!transport) {
-      refuse(res, 404, 'Session not found');
-      return;
-    }
-    await transport.handleRequest(req, res);
-    return;
-  }
-  if (req.method !== 'POST') {
-    refuse(res, 400, 'Bad Request: No valid session ID provided');
-    return;
-  }
-  const body = await readJson(req);
-  if (!isInitializeRequest(body)) {
-    refuse(res, 400, 'Bad Request: No valid session ID provided');
-    return;
-  }
-  const transport = new StreamableHTTPServerTransport({
-    sessionIdGenerator: () => randomUUID(),
-    enableJsonResponse: true,
-    onsessioninitialized: (id) => sessions.set(id, transport),
-  });
-  transport.onclose = () => {
-    if (transport.sessionId) sessions.delete(transport.sessionId);
-  };
-  await makeServer().connect(transport);
-  await transport.handleRequest(req, res, body);
-}
+const handle = statefulHandler(makeServer);
 
 const http = createServer((req, res) => {
   const url = req.url || '';
