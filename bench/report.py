@@ -436,16 +436,23 @@ def render(d):
     return "\n".join(lines) + "\n"
 
 
-def write_doc(doc, section):
+def replace_section(doc, section, begin, end):
+    """Puts section in place of the text between the markers begin and end
+    of doc (both markers included; section carries its own), or appends it
+    when the markers are missing."""
     old = read(doc)
-    b, e = old.find(RESULTS_BEGIN), old.find(RESULTS_END)
+    b, e = old.find(begin), old.find(end)
     if b >= 0 and e > b:
-        rest = old[e + len(RESULTS_END):].lstrip("\n")
+        rest = old[e + len(end):].lstrip("\n")
         new = old[:b] + section + ("\n" + rest if rest else "")
     else:
         new = (old.rstrip("\n") + "\n\n" if old else "") + section
     with open(doc, "w", encoding="utf-8") as f:
         f.write(new)
+
+
+def write_doc(doc, section):
+    replace_section(doc, section, RESULTS_BEGIN, RESULTS_END)
 
 
 def main(argv):

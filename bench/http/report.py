@@ -8,10 +8,20 @@ replaced whole on each run; the rest of the document, bench/report.py's
 results section included, is left alone (if the markers are missing the
 section is appended). Python 3 standard library only.
 """
+import importlib.util
 import os
 import re
-import statistics
 import sys
+
+_here = os.path.dirname(os.path.abspath(__file__))
+_spec = importlib.util.spec_from_file_location(
+    "bench_report", os.path.join(_here, "..", "report.py"))
+_bench = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_bench)
+read, load_meta, med, plural = (_bench.read, _bench.load_meta, _bench.med,
+                                _bench.plural)
+fmt_int, fmt_f = _bench.fmt_int, _bench.fmt_f
+replace_section = _bench.replace_section
 
 HTTP_BEGIN = "<!-- http:begin -->"
 HTTP_END = "<!-- http:end -->"
@@ -19,41 +29,6 @@ HTTP_END = "<!-- http:end -->"
 NGINX_TARGET = 0.7
 TS_TARGET = 30.0
 SESSION_TARGET_KB = 2.0
-
-
-def read(path):
-    try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            return f.read()
-    except OSError:
-        return ""
-
-
-def load_meta(d):
-    meta = {}
-    for line in read(os.path.join(d, "meta.env")).splitlines():
-        k, sep, v = line.partition("=")
-        if sep:
-            meta[k] = v
-    return meta
-
-
-def med(xs):
-    xs = [x for x in xs if x == x]
-    return statistics.median(xs) if xs else float("nan")
-
-
-def plural(n, word):
-    return f"{n} {word}" + ("" if n == 1 else "s")
-
-
-def fmt_int(x):
-    return "n/a" if x != x else f"{x:,.0f}"
-
-
-def fmt_f(x, digits=1):
-    return "n/a" if x != x else f"{x:,.{digits}f}"
-
 
 UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
 
@@ -418,21 +393,6 @@ def render(d):
     lines += strace_section(d, meta)
     lines.append(HTTP_END)
     return "\n".join(lines) + "\n"
-
-
-def replace_section(doc, section, begin, end):
-    """Puts section in place of the text between the markers begin and end
-    of doc (both markers included; section carries its own), or appends it
-    when the markers are missing."""
-    old = read(doc)
-    b, e = old.find(begin), old.find(end)
-    if b >= 0 and e > b:
-        rest = old[e + len(end):].lstrip("\n")
-        new = old[:b] + section + ("\n" + rest if rest else "")
-    else:
-        new = (old.rstrip("\n") + "\n\n" if old else "") + section
-    with open(doc, "w", encoding="utf-8") as f:
-        f.write(new)
 
 
 def write_doc(doc, section):
