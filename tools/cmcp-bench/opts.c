@@ -5,6 +5,7 @@
  * profile's values.
  */
 #include "bench.h"
+#include "rt/options.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -113,21 +114,19 @@ static int parse_double(const char *s, double *out) {
 }
 
 static int parse_int(const char *s, int *out) {
-  char *end;
-  long v;
-  errno = 0;
-  v = strtol(s, &end, 10);
-  if (errno != 0 || end == s || *end != '\0' || v < 0 || v > 100000000)
+  int64_t v;
+  if (cmcp__parse_int64(s, 0, 100000000, &v) != 0)
     return -1;
   *out = (int)v;
   return 0;
 }
 
 static int parse_u64(const char *s, uint64_t *out) {
-  char *end;
-  errno = 0;
-  *out = strtoull(s, &end, 10);
-  return errno == 0 && end != s && *end == '\0' && s[0] != '-' ? 0 : -1;
+  int64_t v;
+  if (cmcp__parse_int64(s, 0, INT64_MAX, &v) != 0)
+    return -1;
+  *out = (uint64_t)v;
+  return 0;
 }
 
 static int method_index(const char *name, size_t len) {
