@@ -28,6 +28,14 @@ int cmcp__shed_turn(cmcp__shed *s, uint64_t now, uint64_t busy_ns) {
   return s->shedding;
 }
 
+void cmcp__shed_mark(cmcp__shed *s, uint64_t now, uint64_t idle_ns) {
+  uint64_t wall = now - s->mark_at, waited = idle_ns - s->mark_idle;
+  if (s->mark_at != 0)
+    cmcp__shed_turn(s, now, wall > waited ? wall - waited : 0);
+  s->mark_at = now;
+  s->mark_idle = idle_ns;
+}
+
 int cmcp__shed_on(const cmcp__shed *s) {
   return s->shedding;
 }

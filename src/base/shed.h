@@ -27,6 +27,8 @@ typedef struct cmcp__shed {
   uint64_t above_since; /* end of the first turn of the run above target;
                            0: the last turn was at or below it */
   uint64_t last_ns;     /* the last turn's busy time */
+  uint64_t mark_at;     /* cmcp__shed_mark: clock at the last mark, 0: none */
+  uint64_t mark_idle;   /* its idle-time total then */
   int shedding;
 } cmcp__shed;
 
@@ -36,6 +38,12 @@ void cmcp__shed_init(cmcp__shed *s, uint32_t target_ms);
 /* Feeds one turn that ended at now (ns, monotonic) after busy_ns of work;
  * returns whether new requests are refused from now on. */
 int cmcp__shed_turn(cmcp__shed *s, uint64_t now, uint64_t busy_ns);
+
+/* Marks the end of a loop turn at now (ns) with idle_ns, the loop's
+ * running total of time spent waiting in poll: the turn since the last
+ * mark was busy for the wall time less the time waited, and is fed to
+ * cmcp__shed_turn. The first mark only sets the start. */
+void cmcp__shed_mark(cmcp__shed *s, uint64_t now, uint64_t idle_ns);
 
 /* Whether new requests are refused now. */
 int cmcp__shed_on(const cmcp__shed *s);

@@ -60,10 +60,8 @@ struct cmcp__mcp_loop {
   mcp_modern *reap;    /* of those, the ones to close after this turn */
   uv_idle_t reaper;    /* runs the reap list */
   uv_timer_t tick;
-  uv_prepare_t lag;  /* measures each turn's busy time for shed */
-  uint64_t lag_at;   /* uv_hrtime() at the last prepare */
-  uint64_t lag_idle; /* uv_metrics_idle_time() then */
-  cmcp__shed shed;   /* --max-queue-delay */
+  uv_prepare_t lag; /* measures each turn's busy time for shed */
+  cmcp__shed shed;  /* --max-queue-delay */
   int stopping;            /* no new work; draining */
   int http_closed;         /* the HTTP server finished closing */
   uint64_t drain_deadline; /* stopping: when what is left is cut off */

@@ -75,12 +75,7 @@ void cmcp__mcp_reap_kick(cmcp__mcp_loop *lp) {
  * rule takes it. */
 static void on_lag(uv_prepare_t *h) {
   cmcp__mcp_loop *lp = h->data;
-  uint64_t now = uv_hrtime(), idle = uv_metrics_idle_time(lp->loop);
-  uint64_t wall = now - lp->lag_at, waited = idle - lp->lag_idle;
-  if (lp->lag_at != 0)
-    cmcp__shed_turn(&lp->shed, now, wall > waited ? wall - waited : 0);
-  lp->lag_at = now;
-  lp->lag_idle = idle;
+  cmcp__shed_mark(&lp->shed, uv_hrtime(), uv_metrics_idle_time(lp->loop));
 }
 
 /* Starts the measure when --max-queue-delay is on. */

@@ -81,10 +81,8 @@ typedef struct stdio_rt {
   uv_timer_t tick, drain_timer;
   uv_check_t check;
   uv_idle_t kick;
-  uv_prepare_t lag;  /* measures each turn's busy time for shed */
-  uint64_t lag_at;   /* uv_hrtime() at the last prepare */
-  uint64_t lag_idle; /* uv_metrics_idle_time() then */
-  cmcp__shed shed;   /* --max-queue-delay */
+  uv_prepare_t lag; /* measures each turn's busy time for shed */
+  cmcp__shed shed;  /* --max-queue-delay */
   uv_signal_t sig[2];
   int sig_open;
   /* state */
@@ -608,12 +606,7 @@ static void advance(stdio_rt *rt) {
  * the last prepare less the time the loop waited in poll. */
 static void on_lag(uv_prepare_t *h) {
   stdio_rt *rt = h->data;
-  uint64_t now = uv_hrtime(), idle = uv_metrics_idle_time(&rt->loop);
-  uint64_t wall = now - rt->lag_at, waited = idle - rt->lag_idle;
-  if (rt->lag_at != 0)
-    cmcp__shed_turn(&rt->shed, now, wall > waited ? wall - waited : 0);
-  rt->lag_at = now;
-  rt->lag_idle = idle;
+  cmcp__shed_mark(&rt->shed, uv_hrtime(), uv_metrics_idle_time(&rt->loop));
 }
 
 static void on_check(uv_check_t *h) {

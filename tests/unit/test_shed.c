@@ -87,6 +87,26 @@ static void test_clock_at_zero(void **state) {
   assert_int_equal(cmcp__shed_turn(&s, MS(3), MS(5)), 1);
 }
 
+/* Marks at the end of each loop turn: busy time is wall time less the
+ * idle time that grew meanwhile; the first mark only starts the measure. */
+static void test_mark_busy_is_wall_less_idle(void **state) {
+  cmcp__shed s;
+  (void)state;
+  cmcp__shed_init(&s, 10);
+  cmcp__shed_mark(&s, MS(100), MS(50));
+  assert_int_equal(s.last_ns, 0);
+  cmcp__shed_mark(&s, MS(130), MS(55)); /* 30 wall, 5 idle: 25 busy */
+  assert_int_equal(s.last_ns, MS(25));
+  assert_int_equal(cmcp__shed_on(&s), 0);
+  cmcp__shed_mark(&s, MS(160), MS(60)); /* 25 busy again, 30 above */
+  assert_int_equal(cmcp__shed_on(&s), 1);
+  cmcp__shed_mark(&s, MS(170), MS(69)); /* 1 busy: stops */
+  assert_int_equal(s.last_ns, MS(1));
+  assert_int_equal(cmcp__shed_on(&s), 0);
+  cmcp__shed_mark(&s, MS(180), MS(85)); /* idle grew more than wall: 0 */
+  assert_int_equal(s.last_ns, 0);
+}
+
 static void test_option(void **state) {
   cmcp__options o;
   char err[256];
@@ -117,6 +137,7 @@ int main(void) {
       cmocka_unit_test(test_sheds_after_an_interval_above),
       cmocka_unit_test(test_stops_at_first_turn_below),
       cmocka_unit_test(test_clock_at_zero),
+      cmocka_unit_test(test_mark_busy_is_wall_less_idle),
       cmocka_unit_test(test_option),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
