@@ -15,19 +15,28 @@ static int show(cli_ctx *c, json_object *res, void (*printer)(json_object *)) {
   return CLI_EXIT_OK;
 }
 
-/* Runs a list method over every page. */
-static int list_all(cli_ctx *c, const char *method,
-                    void (*printer)(json_object *)) {
+/* Waits for the request armed (the arming call's status) and shows its
+ * result with printer, or reports its failure as request what; the exit
+ * code. */
+static int finish(cli_ctx *c, const char *what, int armed,
+                  void (*printer)(json_object *)) {
   json_object *res = NULL;
-  int st = cli_wait(
-      c, cmcp_client_list_all(c->cli, method, 0, cli_on_result, c), &res);
+  int st = cli_wait(c, armed, &res), rc;
 
   if (st != 0) {
-    int rc = cli_fail(c, method, st, res);
+    rc = cli_fail(c, what, st, res);
     json_object_put(res);
     return rc;
   }
   return show(c, res, printer);
+}
+
+/* Runs a list method over every page. */
+static int list_all(cli_ctx *c, const char *method,
+                    void (*printer)(json_object *)) {
+  return finish(c, method,
+                cmcp_client_list_all(c->cli, method, 0, cli_on_result, c),
+                printer);
 }
 
 static int cmd_tools_list(cli_ctx *c, const char *const *a, int n) {
@@ -115,22 +124,14 @@ static int cmd_tools_call(cli_ctx *c, const char *const *a, int n) {
 }
 
 static int cmd_resources_read(cli_ctx *c, const char *const *a, int n) {
-  json_object *res = NULL;
-  int st, rc;
-
   (void)n;
-  st = cli_wait(c, cmcp_client_read_resource(c->cli, a[0], cli_on_result, c),
-                &res);
-  if (st != 0) {
-    rc = cli_fail(c, "resources/read", st, res);
-    json_object_put(res);
-    return rc;
-  }
-  return show(c, res, cli_print_read_result);
+  return finish(c, "resources/read",
+                cmcp_client_read_resource(c->cli, a[0], cli_on_result, c),
+                cli_print_read_result);
 }
 
 static int cmd_prompts_get(cli_ctx *c, const char *const *a, int n) {
-  json_object *args = NULL, *res = NULL;
+  json_object *args = NULL;
   char err[256];
   int st, rc;
 
@@ -144,17 +145,12 @@ static int cmd_prompts_get(cli_ctx *c, const char *const *a, int n) {
       json_object_to_json_string_ext(args, JSON_C_TO_STRING_PLAIN),
       cli_on_result, c);
   json_object_put(args);
-  if ((st = cli_wait(c, st, &res)) != 0) {
-    rc = cli_fail(c, "prompts/get", st, res);
-    json_object_put(res);
-    return rc;
-  }
-  return show(c, res, cli_print_prompt_result);
+  return finish(c, "prompts/get", st, cli_print_prompt_result);
 }
 
 /* complete prompt NAME ARG VALUE | complete resource URI ARG VALUE */
 static int cmd_complete(cli_ctx *c, const char *const *a, int n) {
-  json_object *ref = NULL, *ctx = NULL, *res = NULL;
+  json_object *ref = NULL, *ctx = NULL;
   int prompt = strcmp(a[0], "prompt") == 0, st, rc = CLI_EXIT_CONN;
   char err[256];
 
@@ -182,12 +178,7 @@ static int cmd_complete(cli_ctx *c, const char *const *a, int n) {
       a[3],
       ctx ? json_object_to_json_string_ext(ctx, JSON_C_TO_STRING_PLAIN) : NULL,
       cli_on_result, c);
-  if ((st = cli_wait(c, st, &res)) != 0) {
-    rc = cli_fail(c, "completion/complete", st, res);
-    json_object_put(res);
-    goto out;
-  }
-  rc = show(c, res, cli_print_completion);
+  rc = finish(c, "completion/complete", st, cli_print_completion);
 out:
   json_object_put(ref);
   json_object_put(ctx);
@@ -201,17 +192,9 @@ static void print_pong(json_object *res) {
 }
 
 static int cmd_ping(cli_ctx *c, const char *const *a, int n) {
-  json_object *res = NULL;
-  int st, rc;
-
   (void)a, (void)n;
-  st = cli_wait(c, cmcp_client_ping(c->cli, cli_on_result, c), &res);
-  if (st != 0) {
-    rc = cli_fail(c, "ping", st, res);
-    json_object_put(res);
-    return rc;
-  }
-  return show(c, res, print_pong);
+  return finish(c, "ping", cmcp_client_ping(c->cli, cli_on_result, c),
+                print_pong);
 }
 
 static int cmd_discover(cli_ctx *c, const char *const *a, int n) {
