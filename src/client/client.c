@@ -157,12 +157,10 @@ int cmcp_client_set_url(cmcp_client_t *cli, const char *url) {
 
 /* A header name is an RFC 9110 token; a value has no CR, LF or NUL. */
 static int header_ok(const char *name, const char *value) {
-  static const char tchar[] = "!#$%&'*+-.^_`|~";
   if (!*name)
     return 0;
   for (const char *p = name; *p; p++)
-    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-          (*p >= '0' && *p <= '9') || strchr(tchar, *p)))
+    if (!cmcp__client_tchar((unsigned char)*p))
       return 0;
   return strpbrk(value, "\r\n") == NULL;
 }

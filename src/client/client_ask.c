@@ -391,7 +391,7 @@ void cmcp__client_on_notify(cmcp_client_t *cli, cmcp__msg *msg) {
 /* ---- tools and x-mcp-header -------------------------------------------- */
 
 /* An RFC 9110 token character. */
-static int tchar(unsigned char c) {
+int cmcp__client_tchar(unsigned char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
          (c >= '0' && c <= '9') || (c && strchr("!#$%&'*+-.^_`|~", c));
 }
@@ -418,7 +418,7 @@ static const char *check_props(json_object *schema, json_object *seen,
       if (n >= sizeof(low))
         return "an x-mcp-header is too long";
       for (size_t i = 0; i < n; i++) {
-        if (!tchar((unsigned char)s[i]))
+        if (!cmcp__client_tchar((unsigned char)s[i]))
           return "an x-mcp-header is not an HTTP token";
         low[i] = (char)(s[i] >= 'A' && s[i] <= 'Z' ? s[i] + 32 : s[i]);
       }

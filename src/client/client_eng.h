@@ -222,5 +222,7 @@ char **cmcp__client_tool_headers(cmcp_client_t *cli, const char *name,
 /* Whether value needs the =?base64?...?= form in a header; writes the
  * header form of the UTF-8 text s[0..len) to out. 0 or a cmcp__buf status. */
 int cmcp__client_header_value(const char *s, size_t len, cmcp__buf *out);
+/* Whether c is an RFC 9110 token character (a header name's bytes). */
+int cmcp__client_tchar(unsigned char c);
 
 #endif /* CMCP_CLIENT_ENG_H */
