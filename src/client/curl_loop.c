@@ -8,6 +8,7 @@
 
 #include <pthread.h>
 #include <string.h>
+#include <strings.h>
 
 enum {
   XF_IDLE = 0, /* not in the multi handle */
@@ -417,4 +418,27 @@ void cmcp__curl_cancel(cmcp__curl_xfer *x) {
   }
   if (x->release != NULL)
     x->release(x);
+}
+
+/* ---- response headers ---------------------------------------------------- */
+
+int cmcp__curl_header_is(const char *p, size_t n, const char *name,
+                         const char **value) {
+  size_t k = strlen(name);
+  if (n <= k || p[k] != ':' || strncasecmp(p, name, k) != 0)
+    return 0;
+  *value = p + k + 1;
+  return 1;
+}
+
+char *cmcp__curl_header_copy(const char *v, size_t n) {
+  while (n > 0 && (*v == ' ' || *v == '\t')) {
+    v++;
+    n--;
+  }
+  while (n > 0 && (v[n - 1] == '\r' || v[n - 1] == '\n' || v[n - 1] == ' ' ||
+                   v[n - 1] == '\t'))
+    n--;
+  return cmcp__strndup(v,
+                       n > CMCP__CURL_HEADER_MAX ? CMCP__CURL_HEADER_MAX : n);
 }

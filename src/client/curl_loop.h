@@ -72,4 +72,14 @@ void cmcp__curl_easy_put(cmcp__curl_loop *cl, CURL *easy);
  * callback), else 0. */
 int cmcp__curl_in_callback(const cmcp__curl_loop *cl);
 
+/* Longest response header value a transport keeps. */
+#define CMCP__CURL_HEADER_MAX 8192
+/* 1 if the header line p[0..n) is "name: ..." (name compared without
+ * case), with *value just after the colon; else 0. */
+int cmcp__curl_header_is(const char *p, size_t n, const char *name,
+                         const char **value);
+/* A copy of the header value v[0..n), trimmed of blanks and CR LF and cut
+ * to CMCP__CURL_HEADER_MAX bytes. NULL on ENOMEM. */
+char *cmcp__curl_header_copy(const char *v, size_t n);
+
 #endif /* CMCP_CLIENT_CURL_LOOP_H */

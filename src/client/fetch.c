@@ -6,11 +6,6 @@
 
 #include <limits.h>
 #include <string.h>
-#include <strings.h>
-
-/* A response header value longer than this is cut (WWW-Authenticate with
- * many parameters stays far below it). */
-#define HEADER_MAX 8192
 
 typedef struct fetch {
   cmcp__curl_xfer x;
@@ -50,29 +45,10 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud) {
 
 /* Stores a copy of the value (trimmed, bounded) in *slot. */
 static void keep_value(fetch *f, char **slot, const char *v, size_t n) {
-  while (n > 0 && (*v == ' ' || *v == '\t')) {
-    v++;
-    n--;
-  }
-  while (n > 0 && (v[n - 1] == '\r' || v[n - 1] == '\n' || v[n - 1] == ' ' ||
-                   v[n - 1] == '\t'))
-    n--;
-  if (n > HEADER_MAX)
-    n = HEADER_MAX;
   cmcp__free(*slot);
-  *slot = cmcp__strndup(v, n);
+  *slot = cmcp__curl_header_copy(v, n);
   if (*slot == NULL)
     f->no_memory = 1;
-}
-
-/* 1 if the header line p[0..n) is "name: ...", with *value after ':'. */
-static int header_is(const char *p, size_t n, const char *name,
-                     const char **value) {
-  size_t k = strlen(name);
-  if (n <= k || p[k] != ':' || strncasecmp(p, name, k) != 0)
-    return 0;
-  *value = p + k + 1;
-  return 1;
 }
 
 /* CURLOPT_HEADERFUNCTION: keeps the headers the caller can read. A status
@@ -87,11 +63,11 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud) {
     cmcp__free(f->location);
     cmcp__free(f->content_type);
     f->www_authenticate = f->location = f->content_type = NULL;
-  } else if (header_is(p, n, "WWW-Authenticate", &v)) {
+  } else if (cmcp__curl_header_is(p, n, "WWW-Authenticate", &v)) {
     keep_value(f, &f->www_authenticate, v, n - (size_t)(v - p));
-  } else if (header_is(p, n, "Location", &v)) {
+  } else if (cmcp__curl_header_is(p, n, "Location", &v)) {
     keep_value(f, &f->location, v, n - (size_t)(v - p));
-  } else if (header_is(p, n, "Content-Type", &v)) {
+  } else if (cmcp__curl_header_is(p, n, "Content-Type", &v)) {
     keep_value(f, &f->content_type, v, n - (size_t)(v - p));
   }
   return f->no_memory ? 0 : n;

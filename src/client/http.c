@@ -25,9 +25,9 @@
 #define RETRY_DEFAULT_MS 1000  /* before resuming when the server gave none */
 #define MAX_LIVE 4096          /* transfers per transport (POSTs and streams) */
 #define ERROR_BODY_MAX 65536   /* an error answer kept for its JSON-RPC error */
-#define HEADER_MAX 8192        /* a response header value kept */
 #define SESSION_ID_MAX 256     /* longest Mcp-Session-Id accepted */
 #define DELETE_TIMEOUT_MS 5000 /* the closing DELETE */
+#define HEADER_MAX CMCP__CURL_HEADER_MAX /* a header value kept or sent */
 #define CONNECT_TIMEOUT_MS 30000
 #define AUTH_401_MAX 1 /* token renewals per request after a 401 */
 #define AUTH_403_MAX 3 /* scope step-ups per request after a 403 */
@@ -314,30 +314,8 @@ static void fail(hreq *r, int status, long http_status, const char *detail) {
 
 /* ---- response callbacks -------------------------------------------------- */
 
-/* Keeps a bounded copy of a header value (trimmed). */
-static char *header_copy(const char *v, size_t n) {
-  while (n > 0 && (*v == ' ' || *v == '\t')) {
-    v++;
-    n--;
-  }
-  while (n > 0 && (v[n - 1] == '\r' || v[n - 1] == '\n' || v[n - 1] == ' ' ||
-                   v[n - 1] == '\t'))
-    n--;
-  return cmcp__strndup(v, n > HEADER_MAX ? HEADER_MAX : n);
-}
-
-/* 1 if line p[0..n) is header name, with *v after the colon. */
-static int header_is(const char *p, size_t n, const char *name,
-                     const char **v) {
-  size_t k = strlen(name);
-  if (n <= k || p[k] != ':' || strncasecmp(p, name, k) != 0)
-    return 0;
-  *v = p + k + 1;
-  return 1;
-}
-
 static int content_type(const char *v, size_t n) {
-  char *s = header_copy(v, n);
+  char *s = cmcp__curl_header_copy(v, n);
   int ct = CT_OTHER;
   if (s == NULL)
     return CT_NONE;
@@ -353,7 +331,7 @@ static int content_type(const char *v, size_t n) {
 static void keep_session(http_t *h, const char *v, size_t n) {
   char *s;
   size_t i;
-  if (h->session_id != NULL || (s = header_copy(v, n)) == NULL)
+  if (h->session_id != NULL || (s = cmcp__curl_header_copy(v, n)) == NULL)
     return;
   /* "The session ID MUST only contain visible ASCII characters (ranging
    * from 0x21 to 0x7E)." */
@@ -377,14 +355,14 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud) {
     r->ctype = CT_NONE;
     cmcp__free(r->www_auth);
     r->www_auth = NULL;
-  } else if (header_is(p, n, "Content-Type", &v)) {
+  } else if (cmcp__curl_header_is(p, n, "Content-Type", &v)) {
     r->ctype = content_type(v, n - (size_t)(v - p));
-  } else if (header_is(p, n, "Mcp-Session-Id", &v)) {
+  } else if (cmcp__curl_header_is(p, n, "Mcp-Session-Id", &v)) {
     if (r->kind == K_POST && !r->modern)
       keep_session(r->h, v, n - (size_t)(v - p));
-  } else if (header_is(p, n, "WWW-Authenticate", &v)) {
+  } else if (cmcp__curl_header_is(p, n, "WWW-Authenticate", &v)) {
     cmcp__free(r->www_auth);
-    if ((r->www_auth = header_copy(v, n - (size_t)(v - p))) == NULL)
+    if ((r->www_auth = cmcp__curl_header_copy(v, n - (size_t)(v - p))) == NULL)
       r->no_memory = 1;
   }
   return r->no_memory ? 0 : n;
