@@ -491,21 +491,29 @@ static int client_auth(const cmcp__oauth_flow *f, cmcp__buf *form, char **hdr) {
   return rc;
 }
 
-/* POSTs form to the token endpoint with client authentication. */
-static void post_token(cmcp__oauth_flow *f, cmcp__buf *form) {
+/* Sets f->step and POSTs the form of the name/value pairs kv (NULL
+ * name ends them) to the token endpoint with client authentication. */
+static void post_token(cmcp__oauth_flow *f, int step, const char *const *kv) {
   const char *hdrs[4] = {"Content-Type: application/x-www-form-urlencoded",
                          "Accept: application/json", NULL, NULL};
   char *basic = NULL;
-  int rc = client_auth(f, form, &basic);
+  cmcp__buf form;
+  int rc = 0;
+  cmcp__buf_init(&form, CMCP__OAUTH_MAX_URL);
+  for (; kv[0] != NULL && rc == 0; kv += 2)
+    rc = cmcp__form_add(&form, 0, kv[0], kv[1]);
+  if (rc == 0)
+    rc = client_auth(f, &form, &basic);
   if (rc != 0) {
-    cmcp__buf_free(form);
+    cmcp__buf_free(&form);
     flow_fail(f, rc, "out of memory");
     return;
   }
+  f->step = step;
   hdrs[2] = basic;
-  flow_fetch(f, "POST", f->meta.token_endpoint, hdrs, form->data);
+  flow_fetch(f, "POST", f->meta.token_endpoint, hdrs, form.data);
   cmcp__free(basic);
-  cmcp__buf_free(form);
+  cmcp__buf_free(&form);
 }
 
 /* Stores a successful token response in f->as. */
@@ -564,21 +572,11 @@ static void on_token(cmcp__oauth_flow *f, const cmcp__fetch_res *res) {
 }
 
 static void flow_refresh(cmcp__oauth_flow *f) {
-  cmcp__buf form;
-  int rc;
-  cmcp__buf_init(&form, CMCP__OAUTH_MAX_URL);
-  rc = cmcp__form_add(&form, 0, "grant_type", "refresh_token");
-  if (rc == 0)
-    rc = cmcp__form_add(&form, 0, "refresh_token", f->as->refresh_token);
-  if (rc == 0)
-    rc = cmcp__form_add(&form, 0, "resource", f->prm.resource);
-  if (rc != 0) {
-    cmcp__buf_free(&form);
-    flow_fail(f, rc, "out of memory");
-    return;
-  }
-  f->step = ST_REFRESH;
-  post_token(f, &form);
+  const char *kv[] = {"grant_type",    "refresh_token",
+                      "refresh_token", f->as->refresh_token,
+                      "resource",      f->prm.resource,
+                      NULL};
+  post_token(f, ST_REFRESH, kv);
 }
 
 /* ---- client identity --------------------------------------------------- */
@@ -832,25 +830,13 @@ static void authz_free(cmcp_oauth_authz_t *a) {
 /* The code exchange (RFC 6749 s4.1.3 with RFC 7636's verifier and RFC
  * 8707's resource). */
 static void flow_exchange(cmcp__oauth_flow *f, const char *code) {
-  cmcp__buf form;
-  int rc;
-  cmcp__buf_init(&form, CMCP__OAUTH_MAX_URL);
-  rc = cmcp__form_add(&form, 0, "grant_type", "authorization_code");
-  if (rc == 0)
-    rc = cmcp__form_add(&form, 0, "code", code);
-  if (rc == 0)
-    rc = cmcp__form_add(&form, 0, "redirect_uri", f->o->redirect_uri);
-  if (rc == 0)
-    rc = cmcp__form_add(&form, 0, "code_verifier", f->verifier);
-  if (rc == 0)
-    rc = cmcp__form_add(&form, 0, "resource", f->prm.resource);
-  if (rc != 0) {
-    cmcp__buf_free(&form);
-    flow_fail(f, rc, "out of memory");
-    return;
-  }
-  f->step = ST_TOKEN;
-  post_token(f, &form);
+  const char *kv[] = {"grant_type",    "authorization_code",
+                      "code",          code,
+                      "redirect_uri",  f->o->redirect_uri,
+                      "code_verifier", f->verifier,
+                      "resource",      f->prm.resource,
+                      NULL};
+  post_token(f, ST_TOKEN, kv);
 }
 
 int cmcp_oauth_authz_done(cmcp_oauth_authz_t *a, const char *redirect_url) {
