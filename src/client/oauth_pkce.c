@@ -9,17 +9,22 @@
 #include <stdio.h>
 #include <string.h>
 
-char *cmcp__oauth_random_b64url(size_t nbytes) {
-  unsigned char raw[64];
+/* The unpadded base64url of n bytes as a new string, or NULL (ENOMEM). */
+static char *b64url_dup(const unsigned char *p, size_t n) {
   cmcp__buf b;
-  if (nbytes == 0 || nbytes > sizeof(raw) || cmcp__random(raw, nbytes) != 0)
-    return NULL;
   cmcp__buf_init(&b, 128);
-  if (cmcp__base64_encode(raw, nbytes, CMCP__B64_URL, &b) != 0) {
+  if (cmcp__base64_encode(p, n, CMCP__B64_URL, &b) != 0) {
     cmcp__buf_free(&b);
     return NULL;
   }
   return cmcp__buf_take(&b, NULL);
+}
+
+char *cmcp__oauth_random_b64url(size_t nbytes) {
+  unsigned char raw[64];
+  if (nbytes == 0 || nbytes > sizeof(raw) || cmcp__random(raw, nbytes) != 0)
+    return NULL;
+  return b64url_dup(raw, nbytes);
 }
 
 /* code_challenge = BASE64URL-ENCODE(SHA256(ASCII(code_verifier))), RFC 7636
@@ -27,16 +32,10 @@ char *cmcp__oauth_random_b64url(size_t nbytes) {
 char *cmcp__oauth_pkce_s256(const char *verifier) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int mdlen = 0;
-  cmcp__buf b;
   if (verifier == NULL || EVP_Digest(verifier, strlen(verifier), md, &mdlen,
                                      EVP_sha256(), NULL) != 1)
     return NULL;
-  cmcp__buf_init(&b, 128);
-  if (cmcp__base64_encode(md, mdlen, CMCP__B64_URL, &b) != 0) {
-    cmcp__buf_free(&b);
-    return NULL;
-  }
-  return cmcp__buf_take(&b, NULL);
+  return b64url_dup(md, mdlen);
 }
 
 static int is_unreserved(unsigned char c) {
