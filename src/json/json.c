@@ -845,24 +845,34 @@ out:
 /* Tells why parse_tree failed, with the same verdict and reason the
  * lexical pass gives (errors before the first token json-c would have
  * looked at come first), then the grammar error, then double overflow. */
-static int diagnose(const parser *ps, char *errbuf, size_t errlen) {
+int cmcp__json_scan(const char *text, size_t len, int max_depth, char *errbuf,
+                    size_t errlen) {
   scan s;
   memset(&s, 0, sizeof s);
-  s.start = s.p = ps->start;
-  s.end = ps->end;
-  s.max_depth = ps->max_depth;
+  s.start = s.p = (const unsigned char *)text;
+  s.end = s.start + (text != NULL ? len : 0);
+  s.max_depth = max_depth;
   s.errbuf = errbuf;
   s.errlen = errlen;
-  if (ps->nomem) {
-    set_err(errbuf, errlen, "out of memory while parsing JSON");
-    return CMCP_ENOMEM;
-  }
   if (scan_text(&s) != 0)
     return s.rc;
   if (!s.done && s.depth == 0) {
     set_err(errbuf, errlen, "no JSON value in the text");
     return CMCP_EPARSE;
   }
+  return 0;
+}
+
+static int diagnose(const parser *ps, char *errbuf, size_t errlen) {
+  int rc;
+  if (ps->nomem) {
+    set_err(errbuf, errlen, "out of memory while parsing JSON");
+    return CMCP_ENOMEM;
+  }
+  rc = cmcp__json_scan((const char *)ps->start, (size_t)(ps->end - ps->start),
+                       ps->max_depth, errbuf, errlen);
+  if (rc != 0)
+    return rc;
   if (ps->structural) {
     set_err(errbuf, errlen, "invalid JSON: %s at byte %zu", ps->what, ps->at);
     return CMCP_EPARSE;

@@ -44,6 +44,15 @@ size_t cmcp__utf8_char_len(const char *s, size_t len);
 int cmcp__json_parse(const char *text, size_t len, const cmcp__json_limits *lim,
                      json_object **out, char *errbuf, size_t errlen);
 
+/* The lexical pass of the parser alone: RFC 8259 tokens, UTF-8 and
+ * surrogates, 64-bit integers and nesting up to max_depth, without building
+ * anything. 0 when text holds exactly one value (well-bracketed or not:
+ * the bracket grammar is the parser's), else CMCP_EPARSE or CMCP_ELIMIT
+ * with the reason and byte offset in errbuf. The parser uses it to explain
+ * a failure; the differential fuzz target pairs it with json-c. */
+int cmcp__json_scan(const char *text, size_t len, int max_depth, char *errbuf,
+                    size_t errlen);
+
 /* Parses JSON text that must be an object (used for schemas and the JSON
  * pieces of the public API), with the default limits. NULL text or a
  * non-object is CMCP_EINVAL; text that does not parse gives
