@@ -100,7 +100,7 @@ static void handle_authorize(conn *c, const char *target) {
   fake *f = c->f;
   char state[256], redirect[512], loc[1200], hdr[1300];
   f->authorize_hits++;
-  snprintf(f->last_authorize, sizeof(f->last_authorize), "%s", target);
+  snprintf(f->last_authorize, sizeof(f->last_authorize), "%.2047s", target);
   if (f->authorize_no_redirect) {
     respond(c, 200, NULL, "{}");
     return;
